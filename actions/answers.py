@@ -1,0 +1,39 @@
+"""Topic answers: the domain holds the wording, the rulebook (through bot.answers) the figures."""
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.common import CHECK_PROGRAM_BY_INTENT, latest_intent, topic_intents
+from bot.answers import topic_figures
+
+
+def utter_topic(dispatcher: CollectingDispatcher, tracker: Tracker, intent: str) -> None:
+    """Send `utter_<intent>` with its figures for the resident's district and residence, if known."""
+    figures = topic_figures(intent, district=tracker.get_slot("district"), residence=tracker.get_slot("residence"))
+    dispatcher.utter_message(response=f"utter_{intent}", **figures)
+
+
+class ActionAnswerTopic(Action):
+    """Answer any `ask_*` question. Outside a form it may offer to run the matching eligibility check."""
+
+    def name(self) -> str:
+        return "action_answer_topic"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list:
+        intent = latest_intent(tracker)
+        if intent not in topic_intents():
+            dispatcher.utter_message(response="utter_out_of_scope")
+            return []
+        utter_topic(dispatcher, tracker, intent)
+        events: list = [SlotSet("last_topic", intent)]
+        program = CHECK_PROGRAM_BY_INTENT.get(intent)
+        if program and intent != "ask_dibao_eligibility" and not tracker.active_loop.get("name"):
+            dispatcher.utter_message(response="utter_offer_check")
+            events.append(SlotSet("offered_check", program))
+        elif not program and not tracker.active_loop.get("name"):
+            events.append(SlotSet("offered_check", None))
+        return events

@@ -1,0 +1,335 @@
+"""Eligibility conversations: one form whose questions depend on the programme, then one engine call.
+
+The form only collects facts; the decision, its working and its citations come from
+bot.eligibility.evaluate, the same engine the operator console and the command line use.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import ActiveLoop, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions import parsing
+from actions.common import (CHECK_PROGRAM_BY_INTENT, latest_entities, latest_intent, latest_text,
+                            previous_slot_value, slots_set_this_turn)
+from bot.answers import topic_figures
+from bot.eligibility import CaseError, evaluate
+from bot.rulebook import default_rulebook
+
+PROGRAM_SLOTS: dict[str, list[str]] = {
+    "dibao": ["district", "residence", "household_size", "monthly_income", "rigid_expenses_monthly",
+              "has_disqualifying_assets", "elig_confirm"],
+    "single_person": ["district", "residence", "household_size", "monthly_income", "member_disability_level",
+                      "has_disqualifying_assets", "elig_confirm"],
+    "gradual_exit": ["receiving_dibao", "income_rose_due_to_employment", "district", "residence",
+                     "household_size", "monthly_income", "elig_confirm"],
+    "job_subsidy": ["poverty_alleviated", "months_employed", "work_location", "district", "elig_confirm"],
+}
+PROGRAM_NAMES_ZH = {"dibao": "低保", "single_person": "单人保", "gradual_exit": "低保渐退期", "job_subsidy": "就业补贴"}
+# Facts that describe the case; cleared when a new check starts so one check never leaks into the next.
+CASE_SLOTS = sorted({s for slots in PROGRAM_SLOTS.values() for s in slots} | {"member_disability_kind", "member_illness"})
+# Household sizes outside this range are answer mistakes (0 or 200 people), not households.
+MAX_HOUSEHOLD = 30
+RESIDENCE_ZH = {"urban": "城镇", "rural": "农村"}
+LOCATION_ZH = {"outside_province": "外省", "outside_city": "省内外市", "outside_county": "市内外县", "local": "本县"}
+DISABILITY_KIND_ZH = {"physical": "肢体", "visual": "视力", "hearing": "听力", "speech": "言语",
+                      "intellectual": "智力", "mental": "精神", "multiple": "多重"}
+
+
+def _fmt(value: float | None) -> str:
+    if value is None:
+        return "未知"
+    return str(int(value)) if float(value).is_integer() else f"{value:.2f}"
+
+
+class ActionStartCheck(Action):
+    """Start an eligibility check for the programme the resident asked about (or was offered)."""
+
+    def name(self) -> str:
+        return "action_start_check"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list:
+        program = CHECK_PROGRAM_BY_INTENT.get(latest_intent(tracker) or "") or tracker.get_slot("offered_check") or "dibao"
+        dispatcher.utter_message(text=f"好的，我帮您初步算一算{PROGRAM_NAMES_ZH[program]}，先问几个问题。"
+                                      "您说过的情况我不会再问；说错了随时告诉我，比如「不对，是五口人」；不想算了就说「算了」。")
+        # Facts already said (in this message or before the offer) are kept: the form skips them.
+        return [SlotSet("elig_program", program), SlotSet("offered_check", None)]
+
+
+class ValidateEligibilityForm(FormValidationAction):
+    """Check each answer; a bad answer is re-asked with a hint, never silently accepted."""
+
+    def name(self) -> str:
+        return "validate_eligibility_form"
+
+    async def required_slots(self, domain_slots: list[str], dispatcher: CollectingDispatcher,
+                             tracker: Tracker, domain: DomainDict) -> list[str]:
+        return PROGRAM_SLOTS.get(tracker.get_slot("elig_program") or "dibao", PROGRAM_SLOTS["dibao"])
+
+    def _requested(self, tracker: Tracker) -> str | None:
+        return tracker.get_slot("requested_slot")
+
+    def _keep_previous_unless_requested(self, slot: str, tracker: Tracker) -> dict[str, Any] | None:
+        """An amount said while another question is open belongs to that question, not to `slot`."""
+        requested = self._requested(tracker)
+        previous = previous_slot_value(tracker, slot)
+        if requested not in (None, slot, "elig_confirm") and previous is not None:
+            return {slot: previous}
+        return None
+
+    def validate_district(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                          domain: DomainDict) -> dict[str, Any]:
+        canonical = default_rulebook().normalise_district(str(value)) if value else None
+        if canonical is None:
+            dispatcher.utter_message(text="没听出是哪个区县。请说秦皇岛的区县名，比如「海港区」「青龙」「昌黎」。")
+        return {"district": canonical}
+
+    def validate_residence(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                           domain: DomainDict) -> dict[str, Any]:
+        return {"residence": value if value in RESIDENCE_ZH else None}
+
+    def validate_household_size(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                domain: DomainDict) -> dict[str, Any]:
+        number = value if isinstance(value, (int, float)) else parsing.parse_number(str(value))
+        if number is None or not float(number).is_integer() or not 1 <= number <= MAX_HOUSEHOLD:
+            dispatcher.utter_message(text=f"家里人数要说一个1到{MAX_HOUSEHOLD}之间的整数，比如「三口人」或「3」。")
+            return {"household_size": previous_slot_value(tracker, "household_size")
+                    if self._requested(tracker) not in (None, "household_size") else None}
+        return {"household_size": float(number)}
+
+    def validate_monthly_income(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                domain: DomainDict) -> dict[str, Any]:
+        kept = self._keep_previous_unless_requested("monthly_income", tracker)
+        if kept is not None:
+            return kept
+        text = str(value)
+        if isinstance(value, (int, float)):
+            number: float | None = float(value)
+        elif parsing.says_none(text):
+            number = 0.0
+        else:
+            number = parsing.parse_monthly_amount(text)
+        if number is None or number < 0 or number > 1_000_000:
+            hint = "没关系，说个大概就行" if parsing.says_unknown(text) else "没听明白这个数"
+            dispatcher.utter_message(text=f"{hint}：全家一个月总共收入大约多少元？比如「九百」「一千二」「一年两万」。")
+            return {"monthly_income": None}
+        return {"monthly_income": round(number, 2)}
+
+    def validate_rigid_expenses_monthly(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                        domain: DomainDict) -> dict[str, Any]:
+        text = str(value)
+        amounts = [e.get("value") for e in latest_entities(tracker, "amount") if isinstance(e.get("value"), (int, float))]
+        if parsing.says_none(text):
+            return {"rigid_expenses_monthly": 0.0}
+        number = float(amounts[0]) if amounts else parsing.parse_monthly_amount(text)
+        if number is None or number < 0 or number > 1_000_000:
+            dispatcher.utter_message(text="请说每月大概多少元（比如「药费每月三百」），没有就说「没有」。")
+            return {"rigid_expenses_monthly": None}
+        return {"rigid_expenses_monthly": round(number, 2)}
+
+    def validate_member_disability_level(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                         domain: DomainDict) -> dict[str, Any]:
+        text = latest_text(tracker)
+        level = value if isinstance(value, (int, float)) else parsing.parse_disability_level(str(value))
+        kind = parsing.parse_disability_kind(text)
+        illness = tracker.get_slot("member_illness")
+        if level is None and (illness or "病" in text or "癌" in text):
+            # 0 = no disability certificate, but a serious illness (recorded in member_illness).
+            return {"member_disability_level": 0.0, "member_disability_kind": None,
+                    "member_illness": illness or text}
+        if level is None or not 1 <= float(level) <= 4:
+            dispatcher.utter_message(text="请说残疾等级（一级到四级）和类别，比如「一级肢体残疾」；患重病的请说病名。")
+            return {"member_disability_level": None}
+        return {"member_disability_level": float(level), "member_disability_kind": kind}
+
+    def validate_months_employed(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                 domain: DomainDict) -> dict[str, Any]:
+        months = parsing.parse_months(str(value))
+        if months is None or months < 0 or months > 600:
+            dispatcher.utter_message(text="请说干了几个月，比如「三个月」「半年」「刚开始干」就说「0」。")
+            return {"months_employed": None}
+        return {"months_employed": months}
+
+    def validate_work_location(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                               domain: DomainDict) -> dict[str, Any]:
+        location = value if value in LOCATION_ZH else parsing.parse_work_location(str(value))
+        if location is None:
+            dispatcher.utter_message(text="请选一个：外省、省内外市、市内外县、本县。")
+        return {"work_location": location}
+
+    def validate_elig_confirm(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                              domain: DomainDict) -> dict[str, Any]:
+        if value is True:
+            return {"elig_confirm": True}
+        changed = (slots_set_this_turn(tracker) & set(CASE_SLOTS)) - {"elig_confirm"}
+        if not changed:
+            dispatcher.utter_message(text="哪一项不对？直接说正确的就行，比如「是五口人」「一个月一千二」「是农村的」。")
+        return {"elig_confirm": None}
+
+
+def summarise_facts(tracker: Tracker) -> list[str]:
+    """The collected facts in plain Chinese, for the confirmation question."""
+    get = tracker.get_slot
+    program = get("elig_program") or "dibao"
+    lines = []
+    if get("receiving_dibao") is not None:
+        lines.append(f"现在{'在' if get('receiving_dibao') else '没有'}领低保")
+    if get("income_rose_due_to_employment") is not None:
+        lines.append(f"收入增加{'是' if get('income_rose_due_to_employment') else '不是'}因为家里有人就业")
+    if get("poverty_alleviated") is not None:
+        lines.append(f"{'是' if get('poverty_alleviated') else '不是'}脱贫户或监测户")
+    if get("months_employed") is not None:
+        lines.append(f"稳定就业 {_fmt(get('months_employed'))} 个月")
+    if get("work_location"):
+        lines.append(f"务工地点：{LOCATION_ZH.get(get('work_location'), get('work_location'))}")
+    if get("district"):
+        lines.append(f"区县：{get('district')}")
+    if get("residence") and program != "job_subsidy":
+        lines.append(f"户别：{RESIDENCE_ZH.get(get('residence'), get('residence'))}")
+    if get("household_size") is not None and program != "job_subsidy":
+        lines.append(f"家庭人口：{_fmt(get('household_size'))} 人")
+    if get("monthly_income") is not None and program != "job_subsidy":
+        lines.append(f"全家月收入：{_fmt(get('monthly_income'))} 元")
+    if get("rigid_expenses_monthly") is not None:
+        lines.append(f"每月刚性支出：{_fmt(get('rigid_expenses_monthly'))} 元")
+    if get("member_disability_level") is not None:
+        level = get("member_disability_level")
+        if level == 0:
+            lines.append(f"需单独纳入的家人：患重病（{get('member_illness') or '未说明'}）")
+        else:
+            kind = DISABILITY_KIND_ZH.get(get("member_disability_kind") or "", "")
+            lines.append(f"需单独纳入的家人：{_fmt(level)}级{kind}残疾")
+    if get("has_disqualifying_assets") is not None:
+        lines.append(f"私家车或两套以上住房：{'有' if get('has_disqualifying_assets') else '没有'}")
+    return lines
+
+
+class ActionAskEligConfirm(Action):
+    """Read the facts back before deciding, so a misheard number is caught by the resident."""
+
+    def name(self) -> str:
+        return "action_ask_elig_confirm"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list:
+        facts = "\n".join(f"· {line}" for line in summarise_facts(tracker))
+        dispatcher.utter_message(
+            text=f"我核对一下您说的情况：\n{facts}\n对吗？不对的话直接说正确的。",
+            buttons=[{"title": "对，帮我算", "payload": "/affirm"}, {"title": "不对", "payload": "/deny"}],
+        )
+        return []
+
+
+def case_from_slots(tracker: Tracker) -> dict[str, Any]:
+    """Turn the form's slots into the engine's case JSON (../shared/contracts/eligibility.md)."""
+    get = tracker.get_slot
+    program = get("elig_program") or "dibao"
+    size = int(get("household_size") or 1)
+    income = float(get("monthly_income") or 0)
+    household: list[dict[str, Any]] = [{"relation": "self", "monthly_income": income, "income_type": "wage"}]
+    household += [{"relation": "family", "monthly_income": 0} for _ in range(size - 1)]
+    level = get("member_disability_level")
+    if program == "single_person" and level is not None:
+        member = household[-1]
+        if level == 0:
+            member["serious_illness"] = True
+        else:
+            member["disability_level"] = int(level)
+            member["disability_kind"] = get("member_disability_kind") or "physical"
+        member["able_to_work"] = False
+    case: dict[str, Any] = {"program": program, "district": get("district"), "household": household}
+    if program != "job_subsidy":
+        case["residence"] = get("residence")
+    if get("rigid_expenses_monthly"):
+        case["rigid_expenses_monthly"] = {"medical": float(get("rigid_expenses_monthly"))}
+    if get("has_disqualifying_assets") is not None:
+        case["assets"] = {"private_cars": 1 if get("has_disqualifying_assets") else 0,
+                          "homes": 2 if get("has_disqualifying_assets") else 1}
+    if program == "gradual_exit":
+        case["receiving_dibao"] = bool(get("receiving_dibao"))
+        case["income_rose_due_to_employment"] = bool(get("income_rose_due_to_employment"))
+    if program == "job_subsidy":
+        case["job"] = {"poverty_alleviated": bool(get("poverty_alleviated")), "employer_type": "enterprise",
+                       "months_employed": float(get("months_employed") or 0),
+                       "work_location": get("work_location") or "local"}
+    return case
+
+
+def render_result(result: dict[str, Any], contact: str) -> str:
+    """The decision, the working and the next step, in the order a resident reads them."""
+    verdict = {True: "初步判断：符合条件。", False: "初步判断：不符合条件。",
+               None: "初步判断：暂时定不下来，需要乡镇（街道）工作人员核实。"}[result.get("eligible")]
+    lines = [verdict]
+    if result.get("per_capita_income_monthly") is not None:
+        lines.append(f"家庭人均月收入：{_fmt(result['per_capita_income_monthly'])} 元")
+    if result.get("standard_monthly") is not None:
+        lines.append(f"对照标准：每人每月 {_fmt(result['standard_monthly'])} 元")
+    if result.get("explanation_zh"):
+        lines.append(result["explanation_zh"])
+    for subsidy in result.get("subsidies") or []:
+        if subsidy.get("detail_zh") and subsidy["detail_zh"] not in (result.get("explanation_zh") or ""):
+            lines.append(subsidy["detail_zh"])
+    caveats = result.get("caveats_zh") or []
+    if caveats:
+        lines.append("请注意：" + "；".join(caveats))
+    lines.append("这是根据您说的情况做的初步测算，最终以乡镇（街道）和县区部门审核为准。")
+    if contact:
+        lines.append(f"下一步：{contact}")
+    return "\n".join(lines)
+
+
+NEXT_STEP_TOPIC = {"dibao": "ask_dibao_application", "single_person": "ask_dibao_application",
+                   "gradual_exit": "ask_dibao_application", "job_subsidy": "ask_job_subsidy"}
+
+
+class ActionCheckEligibility(Action):
+    """Run the engine on the confirmed facts and explain the result."""
+
+    def name(self) -> str:
+        return "action_check_eligibility"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list:
+        program = tracker.get_slot("elig_program") or "dibao"
+        case = case_from_slots(tracker)
+        try:
+            result = evaluate(case)
+        except CaseError as error:
+            dispatcher.utter_message(text=f"这些信息还不够算：{error.message_zh}。您可以重新说一下，或者说「转人工」。")
+            return [SlotSet("elig_confirm", None)]
+        contact = topic_figures(NEXT_STEP_TOPIC[program], district=case.get("district"),
+                                residence=case.get("residence")).get("contact", "")
+        dispatcher.utter_message(text=render_result(result, contact))
+        dispatcher.utter_message(response="utter_offer_help_request")
+        _record(tracker.sender_id, program, case, result)
+        snapshot = {"case": case, "result": result, "rulebook_version": result.get("rulebook_version")}
+        # Forget the case facts (not the place) so that the next check starts clean.
+        forget = [SlotSet(s, None) for s in CASE_SLOTS if s not in ("district", "residence")]
+        return forget + [SlotSet("last_result", snapshot), SlotSet("last_topic", NEXT_STEP_TOPIC[program])]
+
+
+def _record(sender_id: str, program: str, case: dict, result: dict) -> None:
+    """Keep the outcome for the staff charts; a database hiccup must not cost the resident the answer."""
+    try:
+        from bot.store import checks
+        checks.record_check(sender_id, program, case, result, entered_by="resident")
+    except Exception:  # noqa: BLE001 - logged, the answer was already given
+        import logging
+        logging.getLogger(__name__).exception("could not record eligibility check for charts")
+
+
+class ActionStopCheck(Action):
+    """「算了」: leave the form and forget the half-collected facts."""
+
+    def name(self) -> str:
+        return "action_stop"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list:
+        if not tracker.active_loop.get("name"):
+            dispatcher.utter_message(response="utter_nothing_to_stop")
+            return [SlotSet("offered_check", None)]
+        dispatcher.utter_message(response="utter_stopped")
+        cleared = CASE_SLOTS + ["hr_place", "hr_category", "hr_description", "hr_urgency", "hr_confirm",
+                                "phone_last4", "elig_program", "offered_check", "requested_slot"]
+        return [ActiveLoop(None)] + [SlotSet(s, None) for s in cleared]

@@ -1,0 +1,55 @@
+"""Handing a conversation to a person, and clarifying what the resident meant before that."""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import ConversationPaused
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.common import consecutive_user_intents, latest_text
+from bot.settings import settings
+from bot.store import conversations
+from bot.topics import INTENT_LABELS_ZH
+
+log = logging.getLogger(__name__)
+# Clarifications in a row after which a person takes over.
+MAX_CLARIFICATIONS = 2
+
+
+def hand_over(dispatcher: CollectingDispatcher, tracker: Tracker, reason: str) -> list:
+    """Pause the bot and queue the conversation for an operator."""
+    try:
+        conversations.set_state(tracker.sender_id, "waiting", reason=reason)
+    except Exception:  # noqa: BLE001 - still pause: the console also lists paused trackers
+        log.exception("could not queue conversation %s for an operator", tracker.sender_id)
+    dispatcher.utter_message(
+        text=f"好的，已为您转人工。工作人员（{settings().handoff_hours_zh}）会在这里直接回复您，请稍等；"
+             "非工作时间请留言，上班后第一时间处理。")
+    return [ConversationPaused()]
+
+
+class ActionHandoff(Action):
+    def name(self) -> str:
+        return "action_handoff"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list:
+        return hand_over(dispatcher, tracker, reason="居民要求转人工")
+
+
+class ActionClarify(Action):
+    """Low NLU confidence: offer the two likeliest topics; the second failure in a row goes to a person."""
+
+    def name(self) -> str:
+        return "action_clarify"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list:
+        if consecutive_user_intents(tracker, "nlu_fallback") >= MAX_CLARIFICATIONS:
+            return hand_over(dispatcher, tracker, reason=f"连续{MAX_CLARIFICATIONS}次没听懂：{latest_text(tracker)[:50]}")
+        ranking = (tracker.latest_message or {}).get("intent_ranking") or []
+        guesses = [r["name"] for r in ranking if r.get("name") in INTENT_LABELS_ZH][:2]
+        buttons = [{"title": INTENT_LABELS_ZH[name], "payload": f"/{name}"} for name in guesses]
+        buttons.append({"title": "转人工", "payload": "/request_human"})
+        dispatcher.utter_message(text="不好意思，我没太明白。您是想问下面哪个？都不是的话，换个说法再说一遍。", buttons=buttons)
+        return []

@@ -1,0 +1,241 @@
+"""Help requests: collect, confirm, save (idempotently), and let the same resident ask for the status."""
+from __future__ import annotations
+
+import hashlib
+import logging
+from typing import Any
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions import parsing
+from actions.common import latest_entities, latest_intent, latest_text
+from bot.privacy import mask_phone, normalise_phone
+from bot.rulebook import default_rulebook
+from bot.store import requests as help_requests
+from bot.topics import CATEGORY_LABELS_ZH as CATEGORIES, category_for_text
+
+log = logging.getLogger(__name__)
+
+FORM_SLOTS = ["person_name", "phone", "hr_place", "hr_category", "hr_description", "hr_urgency", "hr_confirm"]
+URGENCY_ZH = {"normal": "一般", "urgent": "比较急", "emergency": "非常紧急"}
+
+
+class ActionStartHelpRequest(Action):
+    """Open the help-request form; the category defaults to the topic the resident was asking about."""
+
+    def name(self) -> str:
+        return "action_start_help_request"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list:
+        if tracker.get_slot("hr_confirm") is True:
+            # A confirmed request whose save never answered: submit it again (the save is idempotent).
+            return []
+        events: list = [SlotSet("offered_check", None), SlotSet("hr_duplicate_of", None)]
+        topic = tracker.get_slot("last_topic")
+        if topic in CATEGORIES and not tracker.get_slot("hr_category"):
+            events.append(SlotSet("hr_category", topic))
+        if tracker.get_slot("district") and not tracker.get_slot("hr_place"):
+            events.append(SlotSet("hr_place", tracker.get_slot("district")))
+        return events
+
+
+class ValidateHelpRequestForm(FormValidationAction):
+    def name(self) -> str:
+        return "validate_help_request_form"
+
+    def validate_person_name(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                             domain: DomainDict) -> dict[str, Any]:
+        name = str(value or "").strip(" 。，,.!！").removeprefix("我叫").removeprefix("我是").strip()
+        if not 1 <= len(name) <= 20 or any(ch.isdigit() for ch in name):
+            dispatcher.utter_message(text="请说一下您的姓名（不用带数字），比如「王秀兰」。")
+            return {"person_name": None}
+        return {"person_name": name}
+
+    def validate_phone(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                       domain: DomainDict) -> dict[str, Any]:
+        phone = normalise_phone(str(value or ""))
+        if phone is None:
+            dispatcher.utter_message(text="这个号码好像不对。请说11位手机号（比如 13812345678），或带区号的座机。")
+        return {"phone": phone}
+
+    def validate_hr_place(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                          domain: DomainDict) -> dict[str, Any]:
+        text = str(value or "").strip()
+        rulebook = default_rulebook()
+        found = [rulebook.normalise_district(str(e.get("value"))) for e in latest_entities(tracker, "district")]
+        district = next((d for d in found if d), None) or rulebook.normalise_district(text) or tracker.get_slot("district")
+        if not district:
+            dispatcher.utter_message(text="请说是哪个区县，比如「青龙木头凳镇」「海港区建设大街街道」。")
+            return {"hr_place": None}
+        return {"hr_place": text or district, "district": district}
+
+    def validate_hr_category(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                             domain: DomainDict) -> dict[str, Any]:
+        category = value if value in CATEGORIES else category_for_text(str(value or ""))
+        if category is None:
+            dispatcher.utter_message(text="请从下面选一个类别，或者说「其他」。")
+        return {"hr_category": category}
+
+    def validate_hr_description(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                domain: DomainDict) -> dict[str, Any]:
+        text = str(value or "").strip()
+        if len(text) < 2:
+            dispatcher.utter_message(text="请多说几句，好让工作人员了解情况。")
+            return {"hr_description": None}
+        return {"hr_description": text[:2000]}
+
+    def validate_hr_urgency(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                            domain: DomainDict) -> dict[str, Any]:
+        urgency = value if value in URGENCY_ZH else parsing.parse_urgency(str(value or ""))
+        if urgency is None:
+            dispatcher.utter_message(text="请选：一般、比较急、非常紧急。")
+        return {"hr_urgency": urgency}
+
+    def validate_hr_confirm(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                            domain: DomainDict) -> dict[str, Any]:
+        if value is True:
+            return {"hr_confirm": True}
+        corrected = {e.get("entity") for e in (tracker.latest_message or {}).get("entities", [])}
+        if not corrected & {"person_name", "phone", "district"}:
+            dispatcher.utter_message(text="哪一项不对？直接说正确的，比如「电话是13812345678」；不登记了就说「算了」。")
+        return {"hr_confirm": None}
+
+
+class ActionAskHrConfirm(Action):
+    def name(self) -> str:
+        return "action_ask_hr_confirm"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list:
+        get = tracker.get_slot
+        lines = [f"· 姓名：{get('person_name')}", f"· 电话：{mask_phone(get('phone') or '')}",
+                 f"· 地点：{get('hr_place')}", f"· 类别：{CATEGORIES.get(get('hr_category'), get('hr_category'))}",
+                 f"· 情况：{get('hr_description')}", f"· 紧急程度：{URGENCY_ZH.get(get('hr_urgency'), '')}"]
+        dispatcher.utter_message(text="请核对求助信息：\n" + "\n".join(lines) + "\n确认登记吗？",
+                                 buttons=[{"title": "确认登记", "payload": "/affirm"}, {"title": "不对", "payload": "/deny"}])
+        return []
+
+
+def request_data(tracker: Tracker) -> dict[str, Any]:
+    get = tracker.get_slot
+    snapshot = get("last_result") if isinstance(get("last_result"), dict) else None
+    return {"sender_id": tracker.sender_id, "name": get("person_name"), "phone": get("phone"),
+            "district": get("district") or default_rulebook().normalise_district(get("hr_place") or ""),
+            "township": get("hr_place"), "category": get("hr_category"), "description": get("hr_description"),
+            "urgency": get("hr_urgency") or "normal", "decision_snapshot": snapshot, "entered_by": "resident"}
+
+
+def idempotency_key(data: dict[str, Any]) -> str:
+    """Same conversation + same content = same request, so a retried save never makes a second record."""
+    content = "|".join(str(data.get(k) or "") for k in ("sender_id", "name", "phone", "category", "description"))
+    return hashlib.sha256(content.encode("utf-8")).hexdigest()[:32]
+
+
+def _clear_form() -> list:
+    return [SlotSet(s, None) for s in ("hr_place", "hr_category", "hr_description", "hr_urgency", "hr_confirm",
+                                       "hr_duplicate_of")]
+
+
+class ActionSubmitHelpRequest(Action):
+    """Save the confirmed request; first offer to add to a similar one from the last days."""
+
+    def name(self) -> str:
+        return "action_submit_help_request"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list:
+        data = request_data(tracker)
+        try:
+            duplicate = help_requests.find_duplicate(data["phone"], data["category"])
+            if duplicate and not tracker.get_slot("hr_duplicate_of"):
+                dispatcher.utter_message(
+                    text=f"您最近已经登记过同类求助（编号 {duplicate['reference_no']}）。要把这次的情况补充到那条里吗？",
+                    buttons=[{"title": "补充到原来那条", "payload": "/affirm"}, {"title": "另外新登记", "payload": "/deny"}])
+                return [SlotSet("hr_duplicate_of", duplicate["reference_no"])]
+            return save_new(dispatcher, data)
+        except ValueError as error:
+            dispatcher.utter_message(text=f"求助没能登记：{error}。请改正后再说「确认」，或者说「转人工」。")
+            return [SlotSet("hr_confirm", None)]
+        except Exception:  # noqa: BLE001 - the resident must hear that nothing was saved
+            log.exception("saving help request failed")
+            dispatcher.utter_message(text="抱歉，系统暂时没能保存您的求助，您说的内容还在。请过一会儿说「重新提交」，或者说「转人工」。")
+            return []
+
+
+def save_new(dispatcher: CollectingDispatcher, data: dict[str, Any]) -> list:
+    record = help_requests.create_request(data, actor="resident", idempotency_key=idempotency_key(data))
+    dispatcher.utter_message(text=f"已登记。您的求助编号是 {record['reference_no']}，请记好。工作人员会尽快和您联系；"
+                                  "查进度时说「查一下求助进度」，再报编号和手机号后四位。")
+    return _clear_form() + [SlotSet("last_result", None)]
+
+
+class ActionResolveDuplicate(Action):
+    """After the duplicate question: affirm adds to the existing request, deny saves a new one."""
+
+    def name(self) -> str:
+        return "action_resolve_duplicate"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list:
+        data = request_data(tracker)
+        existing = tracker.get_slot("hr_duplicate_of")
+        try:
+            if latest_intent(tracker) == "affirm" and existing:
+                help_requests.add_to_request(existing, f"居民补充：{data['description']}", actor="resident")
+                dispatcher.utter_message(text=f"已补充到求助 {existing}，工作人员会一并处理。")
+                return _clear_form()
+            return save_new(dispatcher, data)
+        except Exception:  # noqa: BLE001
+            log.exception("resolving duplicate help request failed")
+            dispatcher.utter_message(text="抱歉，系统暂时没能保存，您说的内容还在。请过一会儿说「重新提交」，或者说「转人工」。")
+            return []
+
+
+class ValidateStatusForm(FormValidationAction):
+    def name(self) -> str:
+        return "validate_status_form"
+
+    def validate_reference_no(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                              domain: DomainDict) -> dict[str, Any]:
+        import re
+        match = re.search(r"QHD\D{0,2}(\d{4})\D{0,2}(\d{1,6})", str(value or "").upper())
+        if not match:
+            dispatcher.utter_message(text="编号的格式是 QHD-年份-六位数字，比如 QHD-2026-000123。")
+            return {"reference_no": None}
+        return {"reference_no": f"QHD-{match.group(1)}-{int(match.group(2)):06d}"}
+
+    def validate_phone_last4(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                             domain: DomainDict) -> dict[str, Any]:
+        digits = "".join(ch for ch in parsing._to_arabic(str(value or "")) if ch.isdigit())
+        if len(digits) < 4:
+            dispatcher.utter_message(text="请说手机号的后四位数字。")
+            return {"phone_last4": None}
+        return {"phone_last4": digits[-4:]}
+
+
+STATUS_ZH = {"new": "已受理，等待处理", "in_progress": "正在处理", "resolved": "已办结", "referred": "已转交相关部门"}
+
+
+class ActionCheckRequestStatus(Action):
+    """Status for a reference number, only when the phone's last four digits match too."""
+
+    def name(self) -> str:
+        return "action_check_request_status"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list:
+        reference, last4 = tracker.get_slot("reference_no"), tracker.get_slot("phone_last4")
+        try:
+            status = help_requests.status_for_resident(reference, last4)
+        except Exception:  # noqa: BLE001
+            log.exception("status lookup failed")
+            dispatcher.utter_message(text="抱歉，暂时查不了，请稍后再试，或者说「转人工」。")
+            return [SlotSet("phone_last4", None)]
+        if status is None:
+            dispatcher.utter_message(text="没有查到：编号和手机号后四位对不上。请核对后再试，或者说「转人工」。")
+        else:
+            updated = str(status.get("updated_at") or "")[:16].replace("T", " ")
+            text = f"求助 {status['reference_no']}：{STATUS_ZH.get(status['status'], status['status'])}，最近更新 {updated}。"
+            if status.get("last_note"):
+                text += f"\n工作人员留言：{status['last_note']}"
+            dispatcher.utter_message(text=text)
+        return [SlotSet("reference_no", None), SlotSet("phone_last4", None)]

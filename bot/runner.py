@@ -1,0 +1,159 @@
+"""`python -m bot run`: train when the data changed, then start Rasa, the action server and the web app.
+
+All three run as child processes of this one, bound to 127.0.0.1 by default; Ctrl-C (or SIGTERM)
+stops them all. A model is named after a hash of everything that shapes it, so an unchanged project
+starts without training and a changed one never runs a stale model.
+"""
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+from bot.settings import REPO_ROOT, settings
+
+MODEL_DIR = REPO_ROOT / "models"
+# Everything that changes what `rasa train` produces.
+MODEL_INPUTS = ("config.yml", "domain.yml", "data", "bot/nlu")
+PYTHON = sys.executable
+
+
+def model_fingerprint(root: Path = REPO_ROOT) -> str:
+    digest = hashlib.sha256()
+    for name in MODEL_INPUTS:
+        path = root / name
+        files = sorted(p for p in path.rglob("*") if p.is_file() and "__pycache__" not in p.parts) if path.is_dir() else [path]
+        for file in files:
+            digest.update(str(file.relative_to(root)).encode())
+            digest.update(file.read_bytes())
+    return digest.hexdigest()[:12]
+
+
+def model_path(root: Path = REPO_ROOT) -> Path:
+    return root / "models" / f"qhd-{model_fingerprint(root)}.tar.gz"
+
+
+def rasa_env() -> dict[str, str]:
+    """Environment for Rasa processes: endpoints.yml reads these; telemetry stays off."""
+    s = settings()
+    env = dict(os.environ)
+    env.setdefault("RASA_TELEMETRY_ENABLED", "false")
+    env.setdefault("ACTION_ENDPOINT_URL", s.action_url)
+    env.setdefault("TRACKER_SQLITE_PATH", s.tracker_db_url.removeprefix("sqlite:///"))
+    env.setdefault("SANIC_HOST", s.action_host)
+    env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    env.setdefault("PYTHONPATH", str(REPO_ROOT))
+    return env
+
+
+def ensure_model(force: bool = False) -> Path:
+    """Train only when no model matches the current data, config and NLU components."""
+    target = model_path()
+    if target.exists() and not force:
+        print(f"模型已是最新：{target.relative_to(REPO_ROOT)}", flush=True)
+        return target
+    print("训练模型（数据或配置有变化）……约需几分钟", flush=True)
+    started = time.monotonic()
+    subprocess.run([PYTHON, "-m", "rasa", "train", "--fixed-model-name", target.name.removesuffix(".tar.gz"),
+                    "--out", str(MODEL_DIR)], cwd=REPO_ROOT, env=rasa_env(), check=True)
+    print(f"训练完成，用时 {time.monotonic() - started:.0f} 秒", flush=True)
+    return target
+
+
+def commands(model: Path) -> dict[str, list[str]]:
+    s = settings()
+    return {
+        "动作服务器": [PYTHON, "-m", "rasa_sdk", "--actions", "actions", "--port", str(s.action_port)],
+        "Rasa 服务器": [PYTHON, "-m", "rasa", "run", "--enable-api", "--auth-token", s.rasa_token,
+                     "--model", str(model), "--endpoints", "endpoints.yml", "--credentials", "credentials.yml",
+                     "--interface", s.rasa_host, "--port", str(s.rasa_port), "--cors", s.web_url],
+        "网页应用": [PYTHON, "-m", "bot.web"],
+    }
+
+
+def wait_ready(name: str, url: str, proc: subprocess.Popen, timeout: float = 180) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{name} 启动失败（退出码 {proc.returncode}）")
+        try:
+            if requests.get(url, timeout=2).status_code < 500:
+                return
+        except requests.RequestException:
+            pass
+        time.sleep(0.5)
+    raise RuntimeError(f"{name} 在 {timeout:.0f} 秒内没有就绪：{url}")
+
+
+def warm_up() -> None:
+    """Parse one message so jieba's dictionary and the graph are loaded before the first resident writes."""
+    s = settings()
+    requests.post(f"{s.rasa_url}/model/parse", params={"token": s.rasa_token},
+                  json={"text": "农村低保标准是多少"}, timeout=60)
+
+
+def start_all(model: Path) -> list[subprocess.Popen]:
+    from bot.store.db import upgrade_database
+
+    s = settings()
+    (REPO_ROOT / "var").mkdir(exist_ok=True)
+    upgrade_database()
+    env = rasa_env()
+    procs: list[subprocess.Popen] = []
+    ready_urls = {"动作服务器": f"http://{s.action_host}:{s.action_port}/health",
+                  "Rasa 服务器": f"{s.rasa_url}/", "网页应用": f"{s.web_url}/healthz"}
+    for name, cmd in commands(model).items():
+        procs.append(subprocess.Popen(cmd, cwd=REPO_ROOT, env=env, start_new_session=True))
+    for (name, url), proc in zip(ready_urls.items(), procs):
+        wait_ready(name, url, proc)
+    warm_up()
+    print(f"就绪 动作服务器  http://{s.action_host}:{s.action_port}", flush=True)
+    print(f"就绪 Rasa 服务器 {s.rasa_url}  (REST: {s.rasa_url}/webhooks/rest/webhook, socket.io, HTTP API)", flush=True)
+    print(f"就绪 网页应用    {s.web_url}  (居民聊天 /  坐席 /operator  审核 /staff)", flush=True)
+    return procs
+
+
+def stop_all(procs: list[subprocess.Popen]) -> None:
+    for proc in procs:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+    deadline = time.monotonic() + 15
+    for proc in procs:
+        try:
+            proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+
+
+def main(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bot run", description="训练（如需要）并启动全部服务")
+    parser.add_argument("--train-only", action="store_true", help="只训练，不启动")
+    parser.add_argument("--force-train", action="store_true", help="即使数据没变也重新训练")
+    args = parser.parse_args(argv)
+    model = ensure_model(force=args.force_train)
+    if args.train_only:
+        print(model)
+        return 0
+    procs: list[subprocess.Popen] = []
+    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    try:
+        procs = start_all(model)
+        while all(p.poll() is None for p in procs):
+            time.sleep(1)
+        print("有服务意外退出，正在停止其余服务", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("\n正在停止……", flush=True)
+        return 0
+    except RuntimeError as error:
+        print(f"启动失败：{error}", file=sys.stderr)
+        return 1
+    finally:
+        stop_all(procs)

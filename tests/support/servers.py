@@ -1,0 +1,121 @@
+"""Start real servers (action server, Rasa, web app) for a test, on free loopback ports.
+
+Every test stack gets its own SQLite files in a temporary folder, so tests never share state with a
+developer's `make run` or with each other.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+import requests
+
+from bot.runner import REPO_ROOT, model_path, rasa_env
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def require_model() -> Path:
+    model = model_path()
+    if not model.exists():
+        if os.environ.get("CI"):
+            pytest.fail(f"no trained model {model.name}: `make train` must run before these tests")
+        pytest.skip(f"no trained model {model.name} (run `make train`)")
+    return model
+
+
+@dataclass
+class Stack:
+    """A running set of our processes and the settings they share."""
+
+    workdir: Path
+    env: dict[str, str] = field(default_factory=dict)
+    procs: dict[str, subprocess.Popen] = field(default_factory=dict)
+
+    @classmethod
+    def create(cls, workdir: Path, **extra_env: str) -> "Stack":
+        env = rasa_env()
+        env.update({
+            "RASA_PORT": str(free_port()), "ACTION_PORT": str(free_port()), "WEB_PORT": str(free_port()),
+            "RASA_TOKEN": "test-token", "JWT_SECRET": "test-jwt-secret", "WEB_SECRET": "test-web-secret",
+            "DATABASE_URL": f"sqlite:///{workdir / 'app.db'}", "TRACKER_DB_URL": f"sqlite:///{workdir / 'tracker.db'}",
+            "TRACKER_SQLITE_PATH": str(workdir / "tracker.db"),
+        })
+        env["ACTION_ENDPOINT_URL"] = f"http://127.0.0.1:{env['ACTION_PORT']}/webhook"
+        env.update(extra_env)
+        stack = cls(workdir=workdir, env=env)
+        subprocess.run([sys.executable, "-c", "from bot.store.db import upgrade_database; upgrade_database()"],
+                       cwd=REPO_ROOT, env=env, check=True)
+        return stack
+
+    @property
+    def rasa_url(self) -> str:
+        return f"http://127.0.0.1:{self.env['RASA_PORT']}"
+
+    @property
+    def web_url(self) -> str:
+        return f"http://127.0.0.1:{self.env['WEB_PORT']}"
+
+    def _spawn(self, name: str, cmd: list[str], ready_url: str, timeout: float = 180) -> None:
+        log = open(self.workdir / f"{name}.log", "ab")
+        proc = subprocess.Popen(cmd, cwd=REPO_ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+        self.procs[name] = proc
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise RuntimeError(f"{name} exited with {proc.returncode}; see {self.workdir / (name + '.log')}:\n"
+                                   + (self.workdir / f"{name}.log").read_text(errors="replace")[-3000:])
+            try:
+                if requests.get(ready_url, timeout=2).status_code < 500:
+                    return
+            except requests.RequestException:
+                pass
+            time.sleep(0.5)
+        raise RuntimeError(f"{name} not ready within {timeout} s")
+
+    def start_actions(self) -> None:
+        port = self.env["ACTION_PORT"]
+        self._spawn("actions", [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", port],
+                    f"http://127.0.0.1:{port}/health")
+
+    def start_rasa(self, model: Path) -> None:
+        self._spawn("rasa", [sys.executable, "-m", "rasa", "run", "--enable-api", "--auth-token", self.env["RASA_TOKEN"],
+                             "--model", str(model), "--endpoints", "endpoints.yml", "--credentials", "credentials.yml",
+                             "--interface", "127.0.0.1", "--port", self.env["RASA_PORT"], "--cors", "*"],
+                    f"{self.rasa_url}/")
+
+    def start_web(self) -> None:
+        self._spawn("web", [sys.executable, "-m", "bot.web"], f"{self.web_url}/healthz", timeout=60)
+
+    def stop(self, name: str) -> None:
+        proc = self.procs.pop(name, None)
+        if proc and proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+
+    def stop_all(self) -> None:
+        for name in list(self.procs):
+            self.stop(name)
+
+    def say(self, sender: str, text: str) -> list[dict]:
+        """One REST turn: the bot's replies to `text` from `sender`."""
+        response = requests.post(f"{self.rasa_url}/webhooks/rest/webhook",
+                                 json={"sender": sender, "message": text}, timeout=60)
+        response.raise_for_status()
+        return response.json()

@@ -8,13 +8,14 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import CHECK_PROGRAM_BY_INTENT, latest_intent, topic_intents
+from actions.texts import message, topic_answer
 from bot.answers import topic_figures
 
 
 def utter_topic(dispatcher: CollectingDispatcher, tracker: Tracker, intent: str) -> None:
-    """Send `utter_<intent>` with its figures for the resident's district and residence, if known."""
+    """Answer `intent` with its figures for the resident's district and residence, if known."""
     figures = topic_figures(intent, district=tracker.get_slot("district"), residence=tracker.get_slot("residence"))
-    dispatcher.utter_message(response=f"utter_{intent}", **figures)
+    dispatcher.utter_message(text=topic_answer(intent, figures))
 
 
 class ActionAnswerTopic(Action):
@@ -26,14 +27,25 @@ class ActionAnswerTopic(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list:
         intent = latest_intent(tracker)
         if intent not in topic_intents():
-            dispatcher.utter_message(response="utter_out_of_scope")
+            dispatcher.utter_message(response="utter_out_of_scope")  # a domain response
             return []
         utter_topic(dispatcher, tracker, intent)
         events: list = [SlotSet("last_topic", intent)]
         program = CHECK_PROGRAM_BY_INTENT.get(intent)
         if program and intent != "ask_dibao_eligibility" and not tracker.active_loop.get("name"):
-            dispatcher.utter_message(response="utter_offer_check")
+            dispatcher.utter_message(**message("offer_check"))
             events.append(SlotSet("offered_check", program))
         elif not program and not tracker.active_loop.get("name"):
             events.append(SlotSet("offered_check", None))
         return events
+
+
+class ActionAcknowledgeFacts(Action):
+    """Bare facts with no question open (「三口人，一个月九百」): keep them and offer a 低保 check."""
+
+    def name(self) -> str:
+        return "action_acknowledge_facts"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list:
+        dispatcher.utter_message(**message("facts_noted"))
+        return [SlotSet("offered_check", "dibao")]

@@ -5,6 +5,7 @@ bot.eligibility.evaluate, the same engine the operator console and the command l
 """
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -15,6 +16,7 @@ from rasa_sdk.types import DomainDict
 from actions import parsing
 from actions.common import (CHECK_PROGRAM_BY_INTENT, latest_entities, latest_intent, latest_text,
                             previous_slot_value, slots_set_this_turn)
+from actions.texts import message
 from bot.answers import topic_figures
 from bot.eligibility import CaseError, evaluate
 from bot.rulebook import default_rulebook
@@ -301,8 +303,8 @@ class ActionCheckEligibility(Action):
         contact = topic_figures(NEXT_STEP_TOPIC[program], district=case.get("district"),
                                 residence=case.get("residence")).get("contact", "")
         dispatcher.utter_message(text=render_result(result, contact))
-        dispatcher.utter_message(response="utter_offer_help_request")
-        _record(tracker.sender_id, program, case, result)
+        dispatcher.utter_message(**message("offer_help_request"))
+        await asyncio.to_thread(_record, tracker.sender_id, program, case, result)
         snapshot = {"case": case, "result": result, "rulebook_version": result.get("rulebook_version")}
         # Forget the case facts (not the place) so that the next check starts clean.
         forget = [SlotSet(s, None) for s in CASE_SLOTS if s not in ("district", "residence")]
@@ -327,9 +329,9 @@ class ActionStopCheck(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list:
         if not tracker.active_loop.get("name"):
-            dispatcher.utter_message(response="utter_nothing_to_stop")
+            dispatcher.utter_message(**message("nothing_to_stop"))
             return [SlotSet("offered_check", None)]
-        dispatcher.utter_message(response="utter_stopped")
+        dispatcher.utter_message(**message("stopped"))
         cleared = CASE_SLOTS + ["hr_place", "hr_category", "hr_description", "hr_urgency", "hr_confirm",
                                 "phone_last4", "elig_program", "offered_check", "requested_slot"]
         return [ActiveLoop(None)] + [SlotSet(s, None) for s in cleared]

@@ -1,6 +1,7 @@
 """Handing a conversation to a person, and clarifying what the resident meant before that."""
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -18,10 +19,10 @@ log = logging.getLogger(__name__)
 MAX_CLARIFICATIONS = 2
 
 
-def hand_over(dispatcher: CollectingDispatcher, tracker: Tracker, reason: str) -> list:
+async def hand_over(dispatcher: CollectingDispatcher, tracker: Tracker, reason: str) -> list:
     """Pause the bot and queue the conversation for an operator."""
     try:
-        conversations.set_state(tracker.sender_id, "waiting", reason=reason)
+        await asyncio.to_thread(conversations.set_state, tracker.sender_id, "waiting", reason=reason)
     except Exception:  # noqa: BLE001 - still pause: the console also lists paused trackers
         log.exception("could not queue conversation %s for an operator", tracker.sender_id)
     dispatcher.utter_message(
@@ -35,7 +36,7 @@ class ActionHandoff(Action):
         return "action_handoff"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list:
-        return hand_over(dispatcher, tracker, reason="居民要求转人工")
+        return await hand_over(dispatcher, tracker, reason="居民要求转人工")
 
 
 class ActionClarify(Action):
@@ -46,7 +47,7 @@ class ActionClarify(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list:
         if consecutive_user_intents(tracker, "nlu_fallback") >= MAX_CLARIFICATIONS:
-            return hand_over(dispatcher, tracker, reason=f"连续{MAX_CLARIFICATIONS}次没听懂：{latest_text(tracker)[:50]}")
+            return await hand_over(dispatcher, tracker, reason=f"连续{MAX_CLARIFICATIONS}次没听懂：{latest_text(tracker)[:50]}")
         ranking = (tracker.latest_message or {}).get("intent_ranking") or []
         guesses = [r["name"] for r in ranking if r.get("name") in INTENT_LABELS_ZH][:2]
         buttons = [{"title": INTENT_LABELS_ZH[name], "payload": f"/{name}"} for name in guesses]

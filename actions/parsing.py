@@ -51,14 +51,16 @@ def parse_number(text: str) -> float | None:
     return value
 
 
+_PERIOD = re.compile(r"(一年下来|一年|每年|全年|年收入|一个月|每个月|每月|一月)")
+
+
 def parse_monthly_amount(text: str) -> float | None:
     """An amount in yuan per month; 「一年两万」-style yearly figures are divided by 12."""
-    value = parse_number(text)
+    yearly = bool(re.search(r"(一年|每年|全年|年收入)", text))
+    value = parse_number(_PERIOD.sub(" ", text))
     if value is None:
         return None
-    if re.search(r"(一年|每年|年收入|全年|一年下来|年)", text) and not re.search(r"(一个月|每月|月)", text):
-        value = round(value / 12, 2)
-    return value
+    return round(value / 12, 2) if yearly else value
 
 
 def parse_months(text: str) -> float | None:

@@ -1,6 +1,7 @@
 """Help requests: collect, confirm, save (idempotently), and let the same resident ask for the status."""
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 from typing import Any
@@ -11,11 +12,12 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import parsing
-from actions.common import latest_entities, latest_intent, latest_text
+from actions.common import latest_entities, latest_intent
 from bot.privacy import mask_phone, normalise_phone
 from bot.rulebook import default_rulebook
 from bot.store import requests as help_requests
-from bot.topics import CATEGORY_LABELS_ZH as CATEGORIES, category_for_text
+from bot.store.categories import CATEGORIES
+from bot.topics import category_for_text
 
 log = logging.getLogger(__name__)
 
@@ -147,13 +149,13 @@ class ActionSubmitHelpRequest(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list:
         data = request_data(tracker)
         try:
-            duplicate = help_requests.find_duplicate(data["phone"], data["category"])
+            duplicate = await asyncio.to_thread(help_requests.find_duplicate, data["phone"], data["category"])
             if duplicate and not tracker.get_slot("hr_duplicate_of"):
                 dispatcher.utter_message(
                     text=f"您最近已经登记过同类求助（编号 {duplicate['reference_no']}）。要把这次的情况补充到那条里吗？",
                     buttons=[{"title": "补充到原来那条", "payload": "/affirm"}, {"title": "另外新登记", "payload": "/deny"}])
                 return [SlotSet("hr_duplicate_of", duplicate["reference_no"])]
-            return save_new(dispatcher, data)
+            return await save_new(dispatcher, data)
         except ValueError as error:
             dispatcher.utter_message(text=f"求助没能登记：{error}。请改正后再说「确认」，或者说「转人工」。")
             return [SlotSet("hr_confirm", None)]
@@ -163,8 +165,9 @@ class ActionSubmitHelpRequest(Action):
             return []
 
 
-def save_new(dispatcher: CollectingDispatcher, data: dict[str, Any]) -> list:
-    record = help_requests.create_request(data, actor="resident", idempotency_key=idempotency_key(data))
+async def save_new(dispatcher: CollectingDispatcher, data: dict[str, Any]) -> list:
+    record = await asyncio.to_thread(help_requests.create_request, data, actor="resident",
+                                     idempotency_key=idempotency_key(data))
     dispatcher.utter_message(text=f"已登记。您的求助编号是 {record['reference_no']}，请记好。工作人员会尽快和您联系；"
                                   "查进度时说「查一下求助进度」，再报编号和手机号后四位。")
     return _clear_form() + [SlotSet("last_result", None)]
@@ -181,10 +184,11 @@ class ActionResolveDuplicate(Action):
         existing = tracker.get_slot("hr_duplicate_of")
         try:
             if latest_intent(tracker) == "affirm" and existing:
-                help_requests.add_to_request(existing, f"居民补充：{data['description']}", actor="resident")
+                await asyncio.to_thread(help_requests.add_to_request, existing, f"居民补充：{data['description']}",
+                                        actor="resident")
                 dispatcher.utter_message(text=f"已补充到求助 {existing}，工作人员会一并处理。")
                 return _clear_form()
-            return save_new(dispatcher, data)
+            return await save_new(dispatcher, data)
         except Exception:  # noqa: BLE001
             log.exception("resolving duplicate help request failed")
             dispatcher.utter_message(text="抱歉，系统暂时没能保存，您说的内容还在。请过一会儿说「重新提交」，或者说「转人工」。")
@@ -225,7 +229,7 @@ class ActionCheckRequestStatus(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list:
         reference, last4 = tracker.get_slot("reference_no"), tracker.get_slot("phone_last4")
         try:
-            status = help_requests.status_for_resident(reference, last4)
+            status = await asyncio.to_thread(help_requests.status_for_resident, reference, last4)
         except Exception:  # noqa: BLE001
             log.exception("status lookup failed")
             dispatcher.utter_message(text="抱歉，暂时查不了，请稍后再试，或者说「转人工」。")
@@ -234,8 +238,6 @@ class ActionCheckRequestStatus(Action):
             dispatcher.utter_message(text="没有查到：编号和手机号后四位对不上。请核对后再试，或者说「转人工」。")
         else:
             updated = str(status.get("updated_at") or "")[:16].replace("T", " ")
-            text = f"求助 {status['reference_no']}：{STATUS_ZH.get(status['status'], status['status'])}，最近更新 {updated}。"
-            if status.get("last_note"):
-                text += f"\n工作人员留言：{status['last_note']}"
+            text = f"求助 {status['reference_no']}：{STATUS_ZH.get(status['status'], status['status'])}，最近更新 {updated}（UTC）。"
             dispatcher.utter_message(text=text)
         return [SlotSet("reference_no", None), SlotSet("phone_last4", None)]

@@ -1,0 +1,172 @@
+"""Custom actions on tracker fixtures: each action's events and messages for a given conversation state."""
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import pytest
+from rasa_sdk import Tracker
+from rasa_sdk.events import ConversationPaused
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions import eligibility, handoff, requests as request_actions
+
+
+def make_tracker(slots: dict[str, Any] | None = None, text: str = "", intent: str = "inform",
+                 entities: list[dict] | None = None, events: list[dict] | None = None,
+                 active_loop: str | None = None, sender: str = "tester") -> Tracker:
+    latest = {"text": text, "intent": {"name": intent, "confidence": 0.9}, "entities": entities or [],
+              "intent_ranking": [{"name": intent, "confidence": 0.9}]}
+    user_event = {"event": "user", "text": text, "parse_data": latest}
+    return Tracker(sender, slots or {}, latest, (events or []) + [user_event], False, None,
+                   {"name": active_loop} if active_loop else {}, "action_listen")
+
+
+def run(action, tracker: Tracker) -> tuple[list[dict], list[dict]]:
+    dispatcher = CollectingDispatcher()
+    events = asyncio.run(action.run(dispatcher, tracker, {}))
+    return events, dispatcher.messages
+
+
+def texts(messages: list[dict]) -> str:
+    return "\n".join(m.get("text") or "" for m in messages)
+
+
+@pytest.fixture
+def app_db(tmp_path, monkeypatch):
+    from bot.store.db import upgrade_database
+    url = f"sqlite:///{tmp_path / 'app.db'}"
+    monkeypatch.setenv("DATABASE_URL", url)
+    upgrade_database(url)
+    return url
+
+
+# --- eligibility form validation ---------------------------------------------------------------
+
+def test_household_size_out_of_range_is_asked_again():
+    form = eligibility.ValidateEligibilityForm()
+    dispatcher = CollectingDispatcher()
+    tracker = make_tracker({"requested_slot": "household_size"}, text="200口人")
+    assert form.validate_household_size(200, dispatcher, tracker, {}) == {"household_size": None}
+    assert "1到" in texts(dispatcher.messages)
+    assert form.validate_household_size("三口", CollectingDispatcher(), tracker, {}) == {"household_size": 3.0}
+
+
+def test_amount_said_for_another_question_keeps_the_income():
+    form = eligibility.ValidateEligibilityForm()
+    earlier = [{"event": "slot", "name": "monthly_income", "value": 900.0}]
+    tracker = make_tracker({"requested_slot": "rigid_expenses_monthly", "monthly_income": 300.0},
+                           text="药费每月三百", events=earlier)
+    assert form.validate_monthly_income(300.0, CollectingDispatcher(), tracker, {}) == {"monthly_income": 900.0}
+
+
+def test_unknown_income_gets_a_hint_not_a_value():
+    form = eligibility.ValidateEligibilityForm()
+    dispatcher = CollectingDispatcher()
+    tracker = make_tracker({"requested_slot": "monthly_income"}, text="不知道")
+    assert form.validate_monthly_income("不知道", dispatcher, tracker, {}) == {"monthly_income": None}
+    assert "大概" in texts(dispatcher.messages)
+
+
+def test_required_slots_follow_the_programme():
+    form = eligibility.ValidateEligibilityForm()
+    tracker = make_tracker({"elig_program": "job_subsidy"})
+    slots = asyncio.run(form.required_slots([], CollectingDispatcher(), tracker, {}))
+    assert "work_location" in slots and "monthly_income" not in slots and slots[-1] == "elig_confirm"
+
+
+def test_confirmation_reads_back_the_facts():
+    tracker = make_tracker({"elig_program": "dibao", "district": "海港区", "residence": "urban",
+                            "household_size": 3.0, "monthly_income": 900.0, "rigid_expenses_monthly": 0.0})
+    _, messages = run(eligibility.ActionAskEligConfirm(), tracker)
+    said = texts(messages)
+    assert "海港区" in said and "3 人" in said and "900 元" in said and "城镇" in said
+    assert messages[0]["buttons"]
+
+
+def test_single_person_case_marks_the_disabled_member():
+    tracker = make_tracker({"elig_program": "single_person", "district": "海港区", "residence": "urban",
+                            "household_size": 3.0, "monthly_income": 2400.0, "member_disability_level": 1.0,
+                            "member_disability_kind": "physical"})
+    case = eligibility.case_from_slots(tracker)
+    assert len(case["household"]) == 3
+    assert case["household"][-1]["disability_level"] == 1
+    assert sum(m["monthly_income"] for m in case["household"]) == 2400
+
+
+def test_check_explains_decision_from_the_engine(app_db):
+    from bot.eligibility import evaluate
+    slots = {"elig_program": "dibao", "district": "海港区", "residence": "urban", "household_size": 3.0,
+             "monthly_income": 900.0, "rigid_expenses_monthly": 0.0, "has_disqualifying_assets": False}
+    tracker = make_tracker(slots)
+    events, messages = run(eligibility.ActionCheckEligibility(), tracker)
+    expected = evaluate(eligibility.case_from_slots(tracker))
+    said = texts(messages)
+    assert str(int(expected["per_capita_income_monthly"])) in said
+    assert ("符合条件" in said) == (expected["eligible"] is True)
+    snapshot = next(e["value"] for e in events if e.get("name") == "last_result")
+    assert snapshot["result"]["eligible"] == expected["eligible"]
+    assert snapshot["rulebook_version"] == expected["rulebook_version"]
+
+
+def test_stop_inside_a_form_clears_the_case():
+    tracker = make_tracker({"household_size": 3.0}, text="算了", intent="stop", active_loop="eligibility_form")
+    events, messages = run(eligibility.ActionStopCheck(), tracker)
+    assert {"event": "active_loop", "name": None} in [{k: e.get(k) for k in ("event", "name")} for e in events]
+    assert any(e.get("name") == "household_size" and e.get("value") is None for e in events)
+
+
+# --- handoff and clarification --------------------------------------------------------------------
+
+def test_second_clarification_in_a_row_hands_over(app_db):
+    from bot.store import conversations
+    fallback = {"event": "user", "text": "嗯嗯那个", "parse_data": {"intent": {"name": "nlu_fallback"}}}
+    first = make_tracker(text="啊啊", intent="nlu_fallback", sender="c1")
+    events, messages = run(handoff.ActionClarify(), first)
+    assert not any(e.get("event") == "pause" for e in events) and messages[0]["buttons"]
+    second = make_tracker(text="啊啊", intent="nlu_fallback", events=[fallback], sender="c2")
+    events, messages = run(handoff.ActionClarify(), second)
+    assert ConversationPaused() in events
+    assert conversations.get_state("c2")["state"] == "waiting"
+
+
+# --- help requests --------------------------------------------------------------------------------
+
+HR_SLOTS = {"person_name": "王秀兰", "phone": "13812345678", "hr_place": "青龙木头凳镇", "district": "青龙满族自治县",
+            "hr_category": "ask_dibao_eligibility", "hr_description": "老伴瘫痪在床想办低保", "hr_urgency": "urgent",
+            "hr_confirm": True}
+
+
+def test_submit_saves_once_and_offers_to_add_to_a_duplicate(app_db):
+    from bot.store import requests as store
+    events, messages = run(request_actions.ActionSubmitHelpRequest(), make_tracker(HR_SLOTS, sender="r1"))
+    reference = store.list_requests()[0]["reference_no"]
+    assert reference in texts(messages)
+    # the same conversation retried (action server restarted): still one record
+    run(request_actions.ActionSubmitHelpRequest(), make_tracker(HR_SLOTS, sender="r1"))
+    # another conversation, same phone and category within the window: offered to add
+    events, messages = run(request_actions.ActionSubmitHelpRequest(), make_tracker(HR_SLOTS, sender="r2"))
+    assert reference in texts(messages)
+    assert any(e.get("name") == "hr_duplicate_of" and e.get("value") == reference for e in events)
+    assert len(store.list_requests()) == 1
+
+
+def test_status_needs_the_right_last_four_digits(app_db):
+    from bot.store import requests as store
+    record = store.create_request({**{k: HR_SLOTS[k] for k in ("phone", "district", "description")},
+                                   "sender_id": "s1", "name": "王秀兰", "township": "木头凳镇",
+                                   "category": "ask_dibao_eligibility", "urgency": "normal",
+                                   "decision_snapshot": None, "entered_by": "resident"}, actor="resident")
+    ok = make_tracker({"reference_no": record["reference_no"], "phone_last4": "5678"})
+    _, messages = run(request_actions.ActionCheckRequestStatus(), ok)
+    assert record["reference_no"] in texts(messages) and "已受理" in texts(messages)
+    wrong = make_tracker({"reference_no": record["reference_no"], "phone_last4": "0000"})
+    _, messages = run(request_actions.ActionCheckRequestStatus(), wrong)
+    assert "对不上" in texts(messages) and "王" not in texts(messages)
+
+
+def test_invalid_phone_is_refused_with_a_hint():
+    form = request_actions.ValidateHelpRequestForm()
+    dispatcher = CollectingDispatcher()
+    assert form.validate_phone("abcdefg", dispatcher, make_tracker(), {}) == {"phone": None}
+    assert "手机号" in texts(dispatcher.messages)

@@ -1,37 +1,17 @@
-"""Chinese labels for the topic intents, shared by clarifying questions, help-request categories and charts.
+"""Topic intents in residents' words: labels for clarifying questions, and categories named in free text.
 
-Keys are the intent names of ../shared/contracts/intents.yml; a help request's category is one of them
-(or `other`), so analytics and the staff desk group requests by the same names the NLU returns.
+Labels come from the help-request categories (bot.store.categories), which use the intent names of
+../shared/contracts/intents.yml, so requests, charts and clarifications all speak of the same topics.
 """
 from __future__ import annotations
 
+from bot.store.categories import CATEGORIES
+
+# Labels for clarifying questions: the help-request categories (topics, complaints) plus the service intents.
 INTENT_LABELS_ZH: dict[str, str] = {
-    "ask_dibao_standard": "低保标准",
-    "ask_dibao_eligibility": "能不能办低保",
-    "ask_dibao_application": "怎么申请低保",
-    "ask_dibao_gradual_exit": "低保渐退期",
-    "ask_single_person_coverage": "单人保",
-    "ask_rigid_expenditure": "刚性支出扣除",
-    "ask_employment_cost_deduction": "就业成本扣除",
-    "ask_extreme_poverty_support": "特困供养（五保）",
-    "ask_temporary_assistance": "临时救助",
-    "ask_medical_assistance": "医疗救助",
-    "ask_job_subsidy": "就业补贴",
-    "ask_public_welfare_job": "公益性岗位",
-    "ask_skills_training": "技能培训",
-    "ask_job_vacancies": "找工作、招聘会",
-    "ask_entrepreneurship": "创业贷款",
-    "ask_poverty_monitoring": "防返贫监测",
-    "ask_industry_support": "产业帮扶",
+    **{k: v for k, v in CATEGORIES.items() if k != "other"},
     "request_help": "登记求助",
     "check_request_status": "查求助进度",
-    "report_complaint": "投诉举报",
-}
-
-# Help-request categories: the topics plus a catch-all.
-CATEGORY_LABELS_ZH: dict[str, str] = {
-    **{k: v for k, v in INTENT_LABELS_ZH.items() if k not in ("request_help", "check_request_status")},
-    "other": "其他",
 }
 
 # Words a resident uses for a category (button titles included), most specific first.

@@ -5,7 +5,6 @@ number), so a changed question order still passes while a wrong or missing quest
 """
 from __future__ import annotations
 
-import os
 import re
 import uuid
 from datetime import date

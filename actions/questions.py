@@ -6,6 +6,7 @@ in actions/texts.yml (not as domain responses no story mentions) lets `rasa data
 """
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from typing import Any
 
 from rasa_sdk import Action, Tracker
@@ -14,10 +15,12 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.texts import question, texts
 
 
-class AskSlot(Action):
-    """Send the question for `slot` (set by each generated subclass)."""
+class AskSlot(Action, ABC):
+    """Send the question for `slot` (set by each generated subclass; abstract, so never registered itself)."""
 
-    slot: str = ""
+    @property
+    @abstractmethod
+    def slot(self) -> str: ...
 
     def name(self) -> str:
         return f"action_ask_{self.slot}"

@@ -36,7 +36,7 @@ CASE_SLOTS = sorted({s for slots in PROGRAM_SLOTS.values() for s in slots} | {"m
 # Household sizes outside this range are answer mistakes (0 or 200 people), not households.
 MAX_HOUSEHOLD = 30
 RESIDENCE_ZH = {"urban": "城镇", "rural": "农村"}
-LOCATION_ZH = {"outside_province": "外省", "outside_city": "省内外市", "outside_county": "市内外县", "local": "本县"}
+LOCATION_ZH = {"outside_province": "外省", "inside_province": "省内外市", "inside_city": "市内外县", "local": "本县"}
 DISABILITY_KIND_ZH = {"physical": "肢体", "visual": "视力", "hearing": "听力", "speech": "言语",
                       "intellectual": "智力", "mental": "精神", "multiple": "多重"}
 
@@ -231,7 +231,7 @@ def case_from_slots(tracker: Tracker) -> dict[str, Any]:
     size = int(get("household_size") or 1)
     income = float(get("monthly_income") or 0)
     household: list[dict[str, Any]] = [{"relation": "self", "monthly_income": income, "income_type": "wage"}]
-    household += [{"relation": "family", "monthly_income": 0} for _ in range(size - 1)]
+    household += [{"relation": "other", "monthly_income": 0} for _ in range(size - 1)]
     level = get("member_disability_level")
     if program == "single_person" and level is not None:
         member = household[-1]

@@ -78,8 +78,8 @@ def parse_months(text: str) -> float | None:
 # Where someone works, relative to home: answers to the travel-subsidy question.
 _LOCATIONS = (
     ("outside_province", ("外省", "省外", "出省", "北京", "天津", "外地省")),
-    ("outside_city", ("省内外市", "外市", "市外", "唐山", "石家庄", "承德", "保定", "廊坊", "沧州", "邯郸")),
-    ("outside_county", ("市内外县", "外县", "县外", "市里", "市区")),
+    ("inside_province", ("省内外市", "外市", "市外", "唐山", "石家庄", "承德", "保定", "廊坊", "沧州", "邯郸")),
+    ("inside_city", ("市内外县", "外县", "县外", "市里", "市区")),
     ("local", ("本县", "本地", "家门口", "县里", "村里", "乡里", "本乡")),
 )
 

@@ -68,7 +68,7 @@ def settings() -> Settings:
         web_host=_env("WEB_HOST", "127.0.0.1"),
         web_port=int(_env("WEB_PORT", "8000")),
         web_secret=_env("WEB_SECRET", "" if production else "dev-web-secret-change-me"),
-        jwt_secret=_env("JWT_SECRET", "" if production else "dev-jwt-secret-change-me"),
+        jwt_secret=_env("JWT_SECRET", "" if production else "dev-jwt-secret-change-me-0123456789abcdef"),
         database_url=_env("DATABASE_URL", f"sqlite:///{var / 'app.db'}"),
         tracker_db_url=_env("TRACKER_DB_URL", f"sqlite:///{var / 'tracker.db'}"),
         handoff_hours_zh=_env("HANDOFF_HOURS_ZH", "工作日 8:30-17:30"),

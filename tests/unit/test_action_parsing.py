@@ -31,7 +31,7 @@ def test_no_number_is_none_not_zero():
 
 
 @pytest.mark.parametrize("text, value", [("外省", "outside_province"), ("在北京打工", "outside_province"),
-                                         ("省内外市", "outside_city"), ("本县", "local")])
+                                         ("省内外市", "inside_province"), ("本县", "local")])
 def test_work_location(text, value):
     assert parsing.parse_work_location(text) == value
 

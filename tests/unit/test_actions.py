@@ -153,7 +153,8 @@ def test_submit_saves_once_and_offers_to_add_to_a_duplicate(app_db):
 
 def test_status_needs_the_right_last_four_digits(app_db):
     from bot.store import requests as store
-    record = store.create_request({**{k: HR_SLOTS[k] for k in ("phone", "district", "description")},
+    record = store.create_request({"phone": HR_SLOTS["phone"], "district": HR_SLOTS["district"],
+                                   "description": HR_SLOTS["hr_description"],
                                    "sender_id": "s1", "name": "王秀兰", "township": "木头凳镇",
                                    "category": "ask_dibao_eligibility", "urgency": "normal",
                                    "decision_snapshot": None, "entered_by": "resident"}, actor="resident")

@@ -1,0 +1,198 @@
+"""Socket.IO input channel whose conversation id is minted by the web app, never by the browser.
+
+Rasa's stock socketio channel with `session_persistence: true` trusts whatever `session_id` the client
+sends, so anyone who learns (or guesses) an id can read and write that conversation. Here the web app
+mints the id, keeps it in its signed session cookie and hands the widget a short-lived JWT
+(HS256 with JWT_SECRET, `sub` = the id). This channel:
+
+- refuses a connection without a valid token;
+- binds the socket to the token's `sub` and joins that room (all tabs of one browser share it);
+- ignores any `session_id` the client sends: `session_request` confirms the bound id, and every
+  `user_uttered` is processed with the bound id as sender;
+- adds `POST /webhooks/qhd_socketio/operator_message` (Bearer RASA_TOKEN; body {sender, text, operator, mode?}) so the web app's operator
+  console can speak into a conversation: the text is emitted to the room and appended to the tracker
+  as a BotUttered event with metadata {"operator": username}, so transcripts keep it.
+
+Referenced from credentials.yml as `bot.channels.socketio.BoundSocketIOInput`.
+"""
+from __future__ import annotations
+
+import hmac
+import inspect
+import logging
+from typing import Any, Awaitable, Callable, Dict, Optional, Text
+
+import jwt
+from rasa.core.channels.channel import InputChannel, UserMessage
+from rasa.core.channels.socketio import SocketBlueprint, SocketIOOutput
+from rasa.shared.core.events import BotUttered
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+from socketio import AsyncServer
+from socketio.exceptions import ConnectionRefusedError as SocketRefused
+
+from bot.settings import settings
+
+logger = logging.getLogger(__name__)
+
+MAX_MESSAGE_CHARS = 1000
+TOO_LONG_ZH = f"您的消息太长了，请分几次发送（每条不超过{MAX_MESSAGE_CHARS}字）。"
+CHANNEL_NAME = "qhd_socketio"
+TOKEN_AUDIENCE = "qhd-widget"  # bot.web.widget mints tokens for this audience only
+
+
+def verify_widget_token(token: Any, secret: str) -> Optional[str]:
+    """The conversation id a widget token is bound to, or None when the token is missing or invalid.
+
+    Signature, expiry and presence of `sub` are all required: an unsigned or expired token is refused.
+    """
+    if not token or not isinstance(token, str) or not secret:
+        return None
+    try:
+        payload = jwt.decode(token, secret, algorithms=["HS256"], audience=TOKEN_AUDIENCE,
+                             options={"require": ["sub", "exp", "aud"]})
+    except jwt.PyJWTError:
+        return None
+    sub = payload.get("sub")
+    return sub if isinstance(sub, str) and 8 <= len(sub) <= 128 else None
+
+
+async def _maybe_await(value: Any) -> Any:
+    """python-socketio changed some room helpers from sync to async across 5.x releases."""
+    return await value if inspect.isawaitable(value) else value
+
+
+class BoundSocketIOInput(InputChannel):
+    """socket.io channel bound to server-minted session ids (see module docstring)."""
+
+    @classmethod
+    def name(cls) -> Text:
+        return CHANNEL_NAME
+
+    @classmethod
+    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> InputChannel:
+        credentials = credentials or {}
+        origins = credentials.get("cors_allowed_origins")
+        return cls(
+            user_message_evt=credentials.get("user_message_evt", "user_uttered"),
+            bot_message_evt=credentials.get("bot_message_evt", "bot_uttered"),
+            socketio_path=credentials.get("socketio_path", "/socket.io"),
+            cors_allowed_origins=origins if origins else None,
+        )
+
+    def __init__(
+        self,
+        user_message_evt: Text = "user_uttered",
+        bot_message_evt: Text = "bot_uttered",
+        socketio_path: Text = "/socket.io",
+        cors_allowed_origins: Optional[list] = None,
+        jwt_secret: Optional[str] = None,
+        operator_token: Optional[str] = None,
+    ) -> None:
+        self.user_message_evt = user_message_evt
+        self.bot_message_evt = bot_message_evt
+        self.socketio_path = socketio_path
+        # None: accept any origin (the token is what authorises); a list restricts browsers further.
+        self.cors_allowed_origins = cors_allowed_origins
+        self._jwt_secret = jwt_secret
+        self._operator_token = operator_token
+        self.sio: Optional[AsyncServer] = None
+
+    @property
+    def jwt_secret(self) -> str:
+        return self._jwt_secret if self._jwt_secret is not None else settings().jwt_secret
+
+    @property
+    def operator_token(self) -> str:
+        return self._operator_token if self._operator_token is not None else settings().rasa_token
+
+    def get_output_channel(self) -> Optional[SocketIOOutput]:
+        return SocketIOOutput(self.sio, self.bot_message_evt) if self.sio else None
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        sio = AsyncServer(
+            async_mode="sanic",
+            cors_allowed_origins=self.cors_allowed_origins if self.cors_allowed_origins else [],
+        )
+        self.sio = sio
+        bp = SocketBlueprint(sio, self.socketio_path, "qhd_socketio_webhook", __name__)
+
+        async def bound_id(sid: Text) -> Optional[str]:
+            session = await sio.get_session(sid)
+            return session.get("sender_id") if session else None
+
+        @bp.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok"})
+
+        @sio.on("connect")
+        async def connect(sid: Text, environ: Dict, auth: Optional[Dict] = None) -> bool:
+            token = auth.get("token") if isinstance(auth, dict) else None
+            sender_id = verify_widget_token(token, self.jwt_secret)
+            if sender_id is None:
+                logger.info("socket.io connection %s refused: missing or invalid widget token", sid)
+                raise SocketRefused("invalid_token")
+            await sio.save_session(sid, {"sender_id": sender_id})
+            await _maybe_await(sio.enter_room(sid, sender_id))
+            return True
+
+        @sio.on("session_request")
+        async def session_request(sid: Text, data: Any = None) -> None:
+            # Whatever the client asks for, it gets the conversation its token is bound to.
+            sender_id = await bound_id(sid)
+            if sender_id:
+                await sio.emit("session_confirm", sender_id, room=sid)
+
+        @sio.on(self.user_message_evt)
+        async def handle_message(sid: Text, data: Any = None) -> None:
+            sender_id = await bound_id(sid)
+            if not sender_id or not isinstance(data, dict):
+                return
+            text = data.get("message")
+            if not isinstance(text, str) or not text.strip():
+                return
+            output = SocketIOOutput(sio, self.bot_message_evt)
+            if len(text) > MAX_MESSAGE_CHARS:
+                await output.send_text_message(sender_id, TOO_LONG_ZH)
+                return
+            message = UserMessage(
+                text.strip(),
+                output,
+                sender_id,
+                input_channel=self.name(),
+                metadata={"channel": "web_widget"},
+            )
+            await on_new_message(message)
+
+        @bp.route("/operator_message", methods=["POST"])
+        async def operator_message(request: Request) -> HTTPResponse:
+            auth = request.headers.get("Authorization", "")
+            expected = f"Bearer {self.operator_token}"
+            if not self.operator_token or not hmac.compare_digest(auth.encode(), expected.encode()):
+                return response.json({"error": "unauthorized"}, status=401)
+            body = request.json if isinstance(request.json, dict) else {}
+            sender = body.get("sender")
+            text = body.get("text")
+            operator = body.get("operator")
+            if not all(isinstance(v, str) and v.strip() for v in (sender, text, operator)):
+                return response.json({"error": "sender, text and operator are required"}, status=400)
+            text = text.strip()
+            if len(text) > MAX_MESSAGE_CHARS * 2:
+                return response.json({"error": "text too long"}, status=400)
+            agent = request.app.ctx.agent
+            if agent is None or agent.processor is None:
+                return response.json({"error": "no model loaded"}, status=503)
+            if not await agent.tracker_store.exists(sender):
+                return response.json({"error": "unknown conversation"}, status=404)
+            async with agent.lock_store.lock(sender):
+                tracker = await agent.processor.get_tracker(sender)
+                tracker.update(BotUttered(text, data={}, metadata={"operator": operator}))
+                await agent.processor.save_tracker(tracker)
+            payload: Dict[str, Any] = {"text": text, "operator": True}
+            if body.get("mode") in ("operator", "bot"):
+                payload["mode"] = body["mode"]  # tells the widget who answers from now on
+            await sio.emit(self.bot_message_evt, payload, room=sender)
+            return response.json({"status": "sent"})
+
+        return bp

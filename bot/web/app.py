@@ -1,0 +1,201 @@
+"""The web app: resident widget, operator console, staff review desk and their JSON API.
+
+`create_app(settings=None)` builds the Starlette app; `main(argv)` serves it with uvicorn on
+settings().web_host / web_port (`python -m bot.web`). Every route is declared in the modules below
+through bot.web.security's `page` / `api` / `public` guards.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+from pathlib import Path
+from typing import Optional
+from urllib.parse import urlparse
+
+from starlette.applications import Starlette
+from starlette.concurrency import run_in_threadpool
+from starlette.middleware import Middleware
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, RedirectResponse, Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from bot.settings import Settings, settings as load_settings
+from bot.web import operator, staff, widget
+from bot.web.rasa_api import RasaClient
+from bot.web.security import LoginRateLimiter, login_session, logout_session, public
+from bot.web.templating import render
+
+logger = logging.getLogger(__name__)
+STATIC_DIR = Path(__file__).resolve().parent / "static"
+SESSION_COOKIE = "qhd_session"
+SESSION_MAX_AGE = 12 * 60 * 60
+
+
+class SecurityHeaders:
+    """Headers every answer carries: no MIME sniffing, no framing of app pages, same-origin referrers."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        is_static = scope.get("path", "").startswith("/static/")
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers.setdefault("X-Content-Type-Options", "nosniff")
+                headers.setdefault("Referrer-Policy", "same-origin")
+                if not is_static:
+                    headers.setdefault("X-Frame-Options", "DENY")
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+class ConfigurationError(RuntimeError):
+    """The app refuses to start (production without secrets)."""
+
+
+def check_production_secrets(cfg: Settings) -> None:
+    if not cfg.production:
+        return
+    missing = [name for name, value in (("WEB_SECRET", cfg.web_secret), ("JWT_SECRET", cfg.jwt_secret),
+                                        ("RASA_TOKEN", cfg.rasa_token)) if not value]
+    if missing:
+        raise ConfigurationError(f"生产模式下必须设置 {', '.join(missing)}，拒绝启动。")
+
+
+def _safe_next(target: Optional[str]) -> str:
+    """Only same-site relative paths after login (no open redirect)."""
+    if not target or not target.startswith("/") or target.startswith("//") or urlparse(target).netloc:
+        return "/"
+    return target
+
+
+def _home_for(role: str) -> str:
+    return "/staff" if role == "staff" else "/operator"
+
+
+def _client_ip(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+@public()
+async def login_page(request: Request) -> Response:
+    return render(request, "login.html", {"next": _safe_next(request.query_params.get("next"))})
+
+
+@public()
+async def login_submit(request: Request) -> Response:
+    form = await request.form()
+    username = str(form.get("username", "")).strip()[:64]
+    password = str(form.get("password", ""))[:256]
+    next_url = _safe_next(str(form.get("next", "")))
+    limiter: LoginRateLimiter = request.app.state.limiter
+    ip = _client_ip(request)
+    ctx = {"next": next_url, "username": username}
+    if limiter.blocked(username, ip):
+        return render(request, "login.html", {**ctx, "error": "登录失败次数过多，请15分钟后再试。"}, 429)
+    if not username or not password:
+        return render(request, "login.html", {**ctx, "error": "请输入用户名和密码。"}, 400)
+    from bot.store import accounts
+
+    account = await run_in_threadpool(accounts.verify, username, password)
+    if not account:
+        limiter.failed(username, ip)
+        return render(request, "login.html", {**ctx, "error": "用户名或密码不正确。"}, 401)
+    limiter.succeeded(username, ip)
+    role = str(account.get("role", ""))
+    login_session(request, str(account.get("username", username)), role)
+    return RedirectResponse(next_url if next_url != "/" else _home_for(role), status_code=303)
+
+
+@public()
+async def logout(request: Request) -> Response:
+    logout_session(request)
+    return RedirectResponse("/login", status_code=303)
+
+
+@public()
+async def demo_page(request: Request) -> Response:
+    return render(request, "demo.html")
+
+
+@public(as_api=True)
+async def healthz(request: Request) -> Response:
+    return JSONResponse({"status": "ok"})
+
+
+def routes() -> list:
+    return [
+        Route("/", demo_page),
+        Route("/healthz", healthz),
+        Route("/login", login_page, methods=["GET"]),
+        Route("/login", login_submit, methods=["POST"]),
+        Route("/logout", logout, methods=["POST"]),
+        *widget.routes(),
+        *operator.routes(),
+        *staff.routes(),
+        Mount("/static", app=StaticFiles(directory=str(STATIC_DIR)), name="static"),
+    ]
+
+
+async def _not_found(request: Request, exc: Exception) -> Response:
+    if request.url.path.startswith("/api/") or request.url.path.startswith("/widget/"):
+        return JSONResponse({"error": {"code": "not_found", "message_zh": "没有找到。"}}, 404)
+    return render(request, "error.html", {"message": "页面不存在。"}, 404)
+
+
+async def _server_error(request: Request, exc: Exception) -> Response:
+    logger.exception("unhandled error on %s", request.url.path)
+    if request.url.path.startswith("/api/") or request.url.path.startswith("/widget/"):
+        return JSONResponse({"error": {"code": "server_error", "message_zh": "系统出了点问题，请稍后重试。"}}, 500)
+    return render(request, "error.html", {"message": "系统出了点问题，请稍后重试。"}, 500)
+
+
+def create_app(settings: Optional[Settings] = None, rasa: Optional[RasaClient] = None) -> Starlette:
+    cfg = settings or load_settings()
+    check_production_secrets(cfg)
+    app = Starlette(
+        routes=routes(),
+        middleware=[Middleware(SecurityHeaders),
+                    Middleware(SessionMiddleware, secret_key=cfg.web_secret, session_cookie=SESSION_COOKIE,
+                               max_age=SESSION_MAX_AGE, same_site="lax", https_only=cfg.production)],
+        exception_handlers={404: _not_found, 500: _server_error},
+    )
+    app.state.cfg = cfg
+    app.state.rasa = rasa or RasaClient(cfg)
+    app.state.limiter = LoginRateLimiter()
+
+    return app
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    import uvicorn
+
+    parser = argparse.ArgumentParser(prog="python -m bot.web", description="秦皇岛热线 网页端（居民咨询、坐席、审核）")
+    parser.add_argument("--host")
+    parser.add_argument("--port", type=int)
+    parser.add_argument("--no-migrate", action="store_true", help="不自动升级数据库")
+    args = parser.parse_args(argv)
+    cfg = load_settings()
+    try:
+        app = create_app(cfg)
+    except ConfigurationError as exc:
+        print(str(exc))
+        return 2
+    if not args.no_migrate:
+        from bot.store.db import upgrade_database
+
+        upgrade_database(cfg.database_url)
+    uvicorn.run(app, host=args.host or cfg.web_host, port=args.port or cfg.web_port,
+                log_level="warning", proxy_headers=False,
+                ws="none")  # no websocket routes here; rasa pins an old websockets uvicorn cannot use
+    return 0

@@ -321,16 +321,24 @@ def _record(sender_id: str, program: str, case: dict, result: dict) -> None:
         logging.getLogger(__name__).exception("could not record eligibility check for charts")
 
 
+class ActionDeclineOffer(Action):
+    """「不用了」「算了」 with no form open: drop the pending offer, nothing else."""
+
+    def name(self) -> str:
+        return "action_decline_offer"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list:
+        dispatcher.utter_message(**message("nothing_to_stop"))
+        return [SlotSet("offered_check", None)]
+
+
 class ActionStopCheck(Action):
-    """「算了」: leave the form and forget the half-collected facts."""
+    """「算了」 inside a form: leave it and forget the half-collected facts."""
 
     def name(self) -> str:
         return "action_stop"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list:
-        if not tracker.active_loop.get("name"):
-            dispatcher.utter_message(**message("nothing_to_stop"))
-            return [SlotSet("offered_check", None)]
         dispatcher.utter_message(**message("stopped"))
         cleared = CASE_SLOTS + ["hr_place", "hr_category", "hr_description", "hr_urgency", "hr_confirm",
                                 "phone_last4", "elig_program", "offered_check", "requested_slot"]

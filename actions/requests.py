@@ -170,7 +170,8 @@ async def save_new(dispatcher: CollectingDispatcher, data: dict[str, Any]) -> li
                                      idempotency_key=idempotency_key(data))
     dispatcher.utter_message(text=f"已登记。您的求助编号是 {record['reference_no']}，请记好。工作人员会尽快和您联系；"
                                   "查进度时说「查一下求助进度」，再报编号和手机号后四位。")
-    return _clear_form() + [SlotSet("last_result", None)]
+    # The record keeps the phone; the conversation need not (staff screens mask transcripts anyway).
+    return _clear_form() + [SlotSet("last_result", None), SlotSet("phone", None)]
 
 
 class ActionResolveDuplicate(Action):

@@ -27,7 +27,8 @@ def free_port() -> int:
 
 
 def require_model() -> Path:
-    model = model_path()
+    """The model for the current data; QHD_MODEL=path overrides it while iterating on tests."""
+    model = Path(os.environ["QHD_MODEL"]) if os.environ.get("QHD_MODEL") else model_path()
     if not model.exists():
         if os.environ.get("CI"):
             pytest.fail(f"no trained model {model.name}: `make train` must run before these tests")

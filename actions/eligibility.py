@@ -47,18 +47,21 @@ def _fmt(value: float | None) -> str:
     return str(int(value)) if float(value).is_integer() else f"{value:.2f}"
 
 
+def start_check(dispatcher: CollectingDispatcher, program: str) -> list:
+    """Announce the check; facts already said (in this message or before an offer) are kept and skipped."""
+    dispatcher.utter_message(text=f"好的，我帮您初步算一算{PROGRAM_NAMES_ZH[program]}，先问几个问题。"
+                                  "您说过的情况我不会再问；说错了随时告诉我，比如「不对，是五口人」；不想算了就说「算了」。")
+    return [SlotSet("elig_program", program), SlotSet("offered_check", None)]
+
+
 class ActionStartCheck(Action):
-    """Start an eligibility check for the programme the resident asked about (or was offered)."""
+    """Start an eligibility check for the programme the resident asked about."""
 
     def name(self) -> str:
         return "action_start_check"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list:
-        program = CHECK_PROGRAM_BY_INTENT.get(latest_intent(tracker) or "") or tracker.get_slot("offered_check") or "dibao"
-        dispatcher.utter_message(text=f"好的，我帮您初步算一算{PROGRAM_NAMES_ZH[program]}，先问几个问题。"
-                                      "您说过的情况我不会再问；说错了随时告诉我，比如「不对，是五口人」；不想算了就说「算了」。")
-        # Facts already said (in this message or before the offer) are kept: the form skips them.
-        return [SlotSet("elig_program", program), SlotSet("offered_check", None)]
+        return start_check(dispatcher, CHECK_PROGRAM_BY_INTENT.get(latest_intent(tracker) or "") or "dibao")
 
 
 class ValidateEligibilityForm(FormValidationAction):
@@ -75,11 +78,11 @@ class ValidateEligibilityForm(FormValidationAction):
         return tracker.get_slot("requested_slot")
 
     def _keep_previous_unless_requested(self, slot: str, tracker: Tracker) -> dict[str, Any] | None:
-        """An amount said while another question is open belongs to that question, not to `slot`."""
+        """A number said while another question is open (「0」 for 几口人, 「三百」 for 药费) answers that
+        question, not `slot`: keep what `slot` held before (None if nothing)."""
         requested = self._requested(tracker)
-        previous = previous_slot_value(tracker, slot)
-        if requested not in (None, slot, "elig_confirm") and previous is not None:
-            return {slot: previous}
+        if requested not in (None, slot, "elig_confirm"):
+            return {slot: previous_slot_value(tracker, slot)}
         return None
 
     def validate_district(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
@@ -95,6 +98,8 @@ class ValidateEligibilityForm(FormValidationAction):
 
     def validate_household_size(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                 domain: DomainDict) -> dict[str, Any]:
+        if isinstance(value, list) and value:
+            value = value[-1]  # the last size said is the corrected one
         number = value if isinstance(value, (int, float)) else parsing.parse_number(str(value))
         if number is None or not float(number).is_integer() or not 1 <= number <= MAX_HOUSEHOLD:
             dispatcher.utter_message(text=f"家里人数要说一个1到{MAX_HOUSEHOLD}之间的整数，比如「三口人」或「3」。")
@@ -108,8 +113,10 @@ class ValidateEligibilityForm(FormValidationAction):
         if kept is not None:
             return kept
         text = str(value)
-        if isinstance(value, (int, float)):
-            number: float | None = float(value)
+        if isinstance(value, list) and all(isinstance(v, (int, float)) for v in value):
+            number: float | None = float(sum(value))  # 「我一千二 老伴八百」: the household's total
+        elif isinstance(value, (int, float)):
+            number = float(value)
         elif parsing.says_none(text):
             number = 0.0
         else:
@@ -164,7 +171,7 @@ class ValidateEligibilityForm(FormValidationAction):
 
     def validate_elig_confirm(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                               domain: DomainDict) -> dict[str, Any]:
-        if value is True:
+        if value is True or parsing.says_yes(latest_text(tracker)):
             return {"elig_confirm": True}
         changed = (slots_set_this_turn(tracker) & set(CASE_SLOTS)) - {"elig_confirm"}
         if not changed:

@@ -6,10 +6,11 @@ import logging
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ConversationPaused
+from rasa_sdk.events import ConversationPaused, FollowupAction
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.common import consecutive_user_intents, latest_text
+from actions.common import consecutive_user_intents, latest_intent, latest_text
+from actions.texts import message
 from bot.settings import settings
 from bot.store import conversations
 from bot.topics import INTENT_LABELS_ZH
@@ -40,12 +41,19 @@ class ActionHandoff(Action):
 
 
 class ActionClarify(Action):
-    """Low NLU confidence: offer the two likeliest topics; the second failure in a row goes to a person."""
+    """Low NLU confidence: offer the two likeliest topics; the second failure in a row goes to a person.
+
+    Also the dialogue's core fallback (config.yml), for a turn no rule or story covers."""
 
     def name(self) -> str:
         return "action_clarify"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list:
+        if latest_intent(tracker) != "nlu_fallback":
+            # Called as the dialogue's core fallback: the message was understood, the turn was not.
+            # Say so once and wait for the resident, instead of predicting again (and again).
+            dispatcher.utter_message(**message("not_followed"))
+            return [FollowupAction("action_listen")]
         if consecutive_user_intents(tracker, "nlu_fallback") >= MAX_CLARIFICATIONS:
             return await hand_over(dispatcher, tracker, reason=f"连续{MAX_CLARIFICATIONS}次没听懂：{latest_text(tracker)[:50]}")
         ranking = (tracker.latest_message or {}).get("intent_ranking") or []

@@ -8,21 +8,11 @@ from __future__ import annotations
 
 import re
 
-import cn2an
+from bot.nlu import entity_rules
+from bot.nlu.numerals import find_numbers
 
-_COLLOQUIAL = {"仨": "三", "俩": "两", "兩": "两"}
-_NUMBER = re.compile(r"\d+(?:\.\d+)?")
 _NONE_WORDS = ("没有", "没", "无", "不用", "零", "0")
 _UNKNOWN_WORDS = ("不知道", "不清楚", "说不好", "不记得", "不晓得", "整不明白")
-
-
-def _to_arabic(text: str) -> str:
-    for old, new in _COLLOQUIAL.items():
-        text = text.replace(old, new)
-    try:
-        return cn2an.transform(text, "cn2an")
-    except (ValueError, KeyError, IndexError):
-        return text
 
 
 def says_unknown(text: str) -> bool:
@@ -34,45 +24,38 @@ def says_none(text: str) -> bool:
     return stripped.startswith(_NONE_WORDS) or stripped in {"没", "无", "没有", "木有"}
 
 
+_YES = {"对", "对的", "对对", "对对对", "是", "是的", "没错", "确认", "确定", "嗯", "嗯嗯", "好", "好的", "行", "可以", "中", "没问题", "正确"}
+
+
+def says_yes(text: str) -> bool:
+    """A bare yes (「对」「是的」「确认」): the answer to a read-back, whatever the classifier thought."""
+    return text.strip(" 。，,.!！~啊呀吧").strip() in _YES
+
+
 def parse_number(text: str) -> float | None:
-    """The first number in `text`, digits or Chinese numerals, with 万/千/k multipliers applied."""
-    if not text:
-        return None
-    converted = _to_arabic(text.replace(",", "").replace("，", ""))
-    match = re.search(r"(\d+(?:\.\d+)?)\s*([万wWkK千])?", converted)
-    if not match:
-        return None
-    value = float(match.group(1))
-    unit = match.group(2)
-    if unit in ("万", "w", "W"):
-        value *= 10000
-    elif unit in ("k", "K", "千"):
-        value *= 1000
-    return value
-
-
-_PERIOD = re.compile(r"(一年下来|一年|每年|全年|年收入|一个月|每个月|每月|一月)")
+    """The first number in `text`, in digits or Chinese numerals (the NLU's own numeral reader)."""
+    first = next(iter(find_numbers(text or "")), None)
+    return None if first is None else float(first.value)
 
 
 def parse_monthly_amount(text: str) -> float | None:
-    """An amount in yuan per month; 「一年两万」-style yearly figures are divided by 12."""
-    yearly = bool(re.search(r"(一年|每年|全年|年收入)", text))
-    value = parse_number(_PERIOD.sub(" ", text))
-    if value is None:
-        return None
-    return round(value / 12, 2) if yearly else value
+    """An amount in yuan per month: the NLU's amount rule (yearly figures become monthly), else a bare number."""
+    amounts = [f for f in entity_rules.extract(text or "") if f.entity == "amount"]
+    if amounts:
+        return float(amounts[0].value)
+    return parse_number(text)
 
 
 def parse_months(text: str) -> float | None:
     """A duration in months: 「三个月」「半年」「一年」「8个月」."""
     if "半年" in text:
         return 6.0
-    converted = _to_arabic(text)
-    if m := re.search(r"(\d+(?:\.\d+)?)\s*(?:个)?月", converted):
-        return float(m.group(1))
-    if m := re.search(r"(\d+(?:\.\d+)?)\s*年", converted):
-        return float(m.group(1)) * 12
-    return parse_number(converted)
+    for number in find_numbers(text):
+        rest = text[number.end:number.end + 2]
+        if rest.startswith("年"):
+            return float(number.value) * 12
+        return float(number.value)
+    return None
 
 
 # Where someone works, relative to home: answers to the travel-subsidy question.
@@ -110,10 +93,8 @@ def parse_disability_kind(text: str) -> str | None:
 
 
 def parse_disability_level(text: str) -> int | None:
-    converted = _to_arabic(text)
-    if m := re.search(r"([1-4])\s*级", converted):
-        return int(m.group(1))
-    return None
+    levels = [f for f in entity_rules.extract(text or "") if f.entity == "disability_level"]
+    return int(levels[0].value) if levels else None
 
 
 _URGENCY = (("emergency", ("非常紧急", "特别急", "很急", "急死", "马上", "紧急")),

@@ -12,7 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import parsing
-from actions.common import latest_entities, latest_intent
+from actions.common import latest_entities, latest_intent, latest_text
 from bot.privacy import mask_phone, normalise_phone
 from bot.rulebook import default_rulebook
 from bot.store import requests as help_requests
@@ -98,7 +98,7 @@ class ValidateHelpRequestForm(FormValidationAction):
 
     def validate_hr_confirm(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                             domain: DomainDict) -> dict[str, Any]:
-        if value is True:
+        if value is True or parsing.says_yes(latest_text(tracker)):
             return {"hr_confirm": True}
         corrected = {e.get("entity") for e in (tracker.latest_message or {}).get("entities", [])}
         if not corrected & {"person_name", "phone", "district"}:
@@ -174,26 +174,21 @@ async def save_new(dispatcher: CollectingDispatcher, data: dict[str, Any]) -> li
     return _clear_form() + [SlotSet("last_result", None), SlotSet("phone", None)]
 
 
-class ActionResolveDuplicate(Action):
-    """After the duplicate question: affirm adds to the existing request, deny saves a new one."""
-
-    def name(self) -> str:
-        return "action_resolve_duplicate"
-
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list:
-        data = request_data(tracker)
-        existing = tracker.get_slot("hr_duplicate_of")
-        try:
-            if latest_intent(tracker) == "affirm" and existing:
-                await asyncio.to_thread(help_requests.add_to_request, existing, f"居民补充：{data['description']}",
-                                        actor="resident")
-                dispatcher.utter_message(text=f"已补充到求助 {existing}，工作人员会一并处理。")
-                return _clear_form()
-            return await save_new(dispatcher, data)
-        except Exception:  # noqa: BLE001
-            log.exception("resolving duplicate help request failed")
-            dispatcher.utter_message(text="抱歉，系统暂时没能保存，您说的内容还在。请过一会儿说「重新提交」，或者说「转人工」。")
-            return []
+async def resolve_duplicate(dispatcher: CollectingDispatcher, tracker: Tracker, add_to_existing: bool) -> list:
+    """After the duplicate question: add to the existing request, or save a new one."""
+    data = request_data(tracker)
+    existing = tracker.get_slot("hr_duplicate_of")
+    try:
+        if add_to_existing and existing:
+            await asyncio.to_thread(help_requests.add_to_request, existing, f"居民补充：{data['description']}",
+                                    actor="resident")
+            dispatcher.utter_message(text=f"已补充到求助 {existing}，工作人员会一并处理。")
+            return _clear_form()
+        return await save_new(dispatcher, data)
+    except Exception:  # noqa: BLE001
+        log.exception("resolving duplicate help request failed")
+        dispatcher.utter_message(text="抱歉，系统暂时没能保存，您说的内容还在。请过一会儿说「重新提交」，或者说「转人工」。")
+        return []
 
 
 class ValidateStatusForm(FormValidationAction):
@@ -211,7 +206,7 @@ class ValidateStatusForm(FormValidationAction):
 
     def validate_phone_last4(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                              domain: DomainDict) -> dict[str, Any]:
-        digits = "".join(ch for ch in parsing._to_arabic(str(value or "")) if ch.isdigit())
+        digits = "".join(ch for ch in str(value or "") if ch.isdigit())
         if len(digits) < 4:
             dispatcher.utter_message(text="请说手机号的后四位数字。")
             return {"phone_last4": None}

@@ -34,6 +34,8 @@ from socketio.exceptions import ConnectionRefusedError as SocketRefused
 
 from bot.settings import settings
 
+from bot.channels.guard import never_silent
+
 logger = logging.getLogger(__name__)
 
 MAX_MESSAGE_CHARS = 1000
@@ -111,6 +113,7 @@ class BoundSocketIOInput(InputChannel):
         return SocketIOOutput(self.sio, self.bot_message_evt) if self.sio else None
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        on_new_message = never_silent(on_new_message)
         sio = AsyncServer(
             async_mode="sanic",
             cors_allowed_origins=self.cors_allowed_origins if self.cors_allowed_origins else [],

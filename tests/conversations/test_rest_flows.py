@@ -21,15 +21,19 @@ def joined(replies: list[dict]) -> str:
     return "\n".join(r.get("text", "") for r in replies)
 
 
+# Replies that end a flow: a decision, a saved request, a status.
+DONE_MARKERS = ("初步判断", "求助编号是", "求助 QHD-", "没有查到")
+
+
 def converse(stack, sender: str, opening: str, answers: dict[str, str], max_turns: int = 15) -> str:
     """Send `opening`, then answer each question whose text contains a key of `answers`.
 
-    Returns the text of the first reply that asks nothing we know (the decision or the result).
+    Returns the text of the first reply that ends the flow or asks nothing we know.
     """
     reply = joined(stack.say(sender, opening))
     for _ in range(max_turns):
         key = next((k for k in answers if k in reply), None)
-        if key is None:
+        if key is None or any(marker in reply for marker in DONE_MARKERS):
             return reply
         reply = joined(stack.say(sender, answers[key]))
     pytest.fail(f"conversation did not finish; last reply: {reply}")

@@ -60,6 +60,12 @@ def test_amount_said_for_another_question_keeps_the_income():
     assert form.validate_monthly_income(300.0, CollectingDispatcher(), tracker, {}) == {"monthly_income": 900.0}
 
 
+def test_two_incomes_in_one_message_are_added():
+    form = eligibility.ValidateEligibilityForm()
+    tracker = make_tracker({"requested_slot": "monthly_income"}, text="我一千二 老伴八百")
+    assert form.validate_monthly_income([1200, 800], CollectingDispatcher(), tracker, {}) == {"monthly_income": 2000.0}
+
+
 def test_unknown_income_gets_a_hint_not_a_value():
     form = eligibility.ValidateEligibilityForm()
     dispatcher = CollectingDispatcher()

@@ -72,3 +72,23 @@ def consecutive_user_intents(tracker: Tracker, intent: str) -> int:
             break
         count += 1
     return count
+
+
+def closed_choice(slot: str, value: Any, allowed: Any, parse: Any, dispatcher: Any, hint: str) -> dict[str, Any]:
+    """Validate an answer from a closed set: a button value as is, typed words through `parse`."""
+    choice = value if value in allowed else parse(str(value or ""))
+    if choice is None:
+        dispatcher.utter_message(text=hint)
+    return {slot: choice}
+
+
+def read_back_answer(slot: str, value: Any, tracker: Tracker, corrected: bool, dispatcher: Any,
+                     hint: str) -> dict[str, Any]:
+    """The answer to a read-back: yes confirms; a correction re-asks with the new facts; else ask what is wrong."""
+    from actions.parsing import says_yes
+
+    if value is True or says_yes(latest_text(tracker)):
+        return {slot: True}
+    if not corrected:
+        dispatcher.utter_message(text=hint)
+    return {slot: None}

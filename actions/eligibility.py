@@ -14,8 +14,8 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import parsing
-from actions.common import (CHECK_PROGRAM_BY_INTENT, latest_entities, latest_intent, latest_text,
-                            previous_slot_value, slots_set_this_turn)
+from actions.common import (CHECK_PROGRAM_BY_INTENT, closed_choice, latest_entities, latest_intent, latest_text,
+                            previous_slot_value, read_back_answer, slots_set_this_turn)
 from actions.texts import message
 from bot.answers import topic_figures
 from bot.eligibility import CaseError, evaluate
@@ -164,19 +164,14 @@ class ValidateEligibilityForm(FormValidationAction):
 
     def validate_work_location(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                domain: DomainDict) -> dict[str, Any]:
-        location = value if value in LOCATION_ZH else parsing.parse_work_location(str(value))
-        if location is None:
-            dispatcher.utter_message(text="请选一个：外省、省内外市、市内外县、本县。")
-        return {"work_location": location}
+        return closed_choice("work_location", value, LOCATION_ZH, parsing.parse_work_location, dispatcher,
+                             "请选一个：外省、省内外市、市内外县、本县。")
 
     def validate_elig_confirm(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                               domain: DomainDict) -> dict[str, Any]:
-        if value is True or parsing.says_yes(latest_text(tracker)):
-            return {"elig_confirm": True}
-        changed = (slots_set_this_turn(tracker) & set(CASE_SLOTS)) - {"elig_confirm"}
-        if not changed:
-            dispatcher.utter_message(text="哪一项不对？直接说正确的就行，比如「是五口人」「一个月一千二」「是农村的」。")
-        return {"elig_confirm": None}
+        corrected = bool((slots_set_this_turn(tracker) & set(CASE_SLOTS)) - {"elig_confirm"})
+        return read_back_answer("elig_confirm", value, tracker, corrected, dispatcher,
+                                "哪一项不对？直接说正确的就行，比如「是五口人」「一个月一千二」「是农村的」。")
 
 
 def summarise_facts(tracker: Tracker) -> list[str]:

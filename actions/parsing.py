@@ -6,7 +6,6 @@ what kind of value to expect.
 """
 from __future__ import annotations
 
-import re
 
 from bot.nlu import entity_rules
 from bot.nlu.numerals import find_numbers

@@ -12,7 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import parsing
-from actions.common import latest_entities, latest_intent, latest_text
+from actions.common import closed_choice, latest_entities, read_back_answer
 from bot.privacy import mask_phone, normalise_phone
 from bot.rulebook import default_rulebook
 from bot.store import requests as help_requests
@@ -91,19 +91,15 @@ class ValidateHelpRequestForm(FormValidationAction):
 
     def validate_hr_urgency(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                             domain: DomainDict) -> dict[str, Any]:
-        urgency = value if value in URGENCY_ZH else parsing.parse_urgency(str(value or ""))
-        if urgency is None:
-            dispatcher.utter_message(text="请选：一般、比较急、非常紧急。")
-        return {"hr_urgency": urgency}
+        return closed_choice("hr_urgency", value, URGENCY_ZH, parsing.parse_urgency, dispatcher,
+                             "请选：一般、比较急、非常紧急。")
 
     def validate_hr_confirm(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                             domain: DomainDict) -> dict[str, Any]:
-        if value is True or parsing.says_yes(latest_text(tracker)):
-            return {"hr_confirm": True}
-        corrected = {e.get("entity") for e in (tracker.latest_message or {}).get("entities", [])}
-        if not corrected & {"person_name", "phone", "district"}:
-            dispatcher.utter_message(text="哪一项不对？直接说正确的，比如「电话是13812345678」；不登记了就说「算了」。")
-        return {"hr_confirm": None}
+        corrected = bool({e.get("entity") for e in (tracker.latest_message or {}).get("entities", [])}
+                         & {"person_name", "phone", "district"})
+        return read_back_answer("hr_confirm", value, tracker, corrected, dispatcher,
+                                "哪一项不对？直接说正确的，比如「电话是13812345678」；不登记了就说「算了」。")
 
 
 class ActionAskHrConfirm(Action):

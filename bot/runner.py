@@ -67,13 +67,23 @@ def ensure_model(force: bool = False) -> Path:
     return target
 
 
+def actions_command(port: int | str) -> list[str]:
+    return [PYTHON, "-m", "rasa_sdk", "--actions", "actions", "--port", str(port)]
+
+
+def rasa_command(model: Path, host: str, port: int | str, token: str, cors: str,
+                 credentials: str = "credentials.yml", endpoints: str = "endpoints.yml") -> list[str]:
+    """`rasa run` with the HTTP API (token auth) and our channels; one definition for every launcher."""
+    return [PYTHON, "-m", "rasa", "run", "--enable-api", "--auth-token", token, "--model", str(model),
+            "--endpoints", endpoints, "--credentials", credentials, "--interface", host, "--port", str(port),
+            "--cors", cors]
+
+
 def commands(model: Path) -> dict[str, list[str]]:
     s = settings()
     return {
-        "动作服务器": [PYTHON, "-m", "rasa_sdk", "--actions", "actions", "--port", str(s.action_port)],
-        "Rasa 服务器": [PYTHON, "-m", "rasa", "run", "--enable-api", "--auth-token", s.rasa_token,
-                     "--model", str(model), "--endpoints", "endpoints.yml", "--credentials", "credentials.yml",
-                     "--interface", s.rasa_host, "--port", str(s.rasa_port), "--cors", s.web_url],
+        "动作服务器": actions_command(s.action_port),
+        "Rasa 服务器": rasa_command(model, s.rasa_host, s.rasa_port, s.rasa_token, s.web_url),
         "网页应用": [PYTHON, "-m", "bot.web"],
     }
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from bot.runner import REPO_ROOT, model_path, rasa_env
+from bot.runner import REPO_ROOT, actions_command, model_path, rasa_command, rasa_env
 
 
 def free_port() -> int:
@@ -88,13 +88,10 @@ class Stack:
 
     def start_actions(self) -> None:
         port = self.env["ACTION_PORT"]
-        self._spawn("actions", [sys.executable, "-m", "rasa_sdk", "--actions", "actions", "--port", port],
-                    f"http://127.0.0.1:{port}/health")
+        self._spawn("actions", actions_command(port), f"http://127.0.0.1:{port}/health")
 
     def start_rasa(self, model: Path) -> None:
-        self._spawn("rasa", [sys.executable, "-m", "rasa", "run", "--enable-api", "--auth-token", self.env["RASA_TOKEN"],
-                             "--model", str(model), "--endpoints", "endpoints.yml", "--credentials", "credentials.yml",
-                             "--interface", "127.0.0.1", "--port", self.env["RASA_PORT"], "--cors", "*"],
+        self._spawn("rasa", rasa_command(model, "127.0.0.1", self.env["RASA_PORT"], self.env["RASA_TOKEN"], "*"),
                     f"{self.rasa_url}/")
 
     def start_web(self) -> None:

@@ -277,7 +277,8 @@ def render_result(result: dict[str, Any], contact: str) -> str:
             lines.append(subsidy["detail_zh"])
     caveats = result.get("caveats_zh") or []
     if caveats:
-        lines.append("请注意：" + "；".join(caveats))
+        lines.append("请注意：")
+        lines += [f"· {caveat}" for caveat in caveats]
     lines.append("这是根据您说的情况做的初步测算，最终以乡镇（街道）和县区部门审核为准。")
     if contact:
         lines.append(f"下一步：{contact}")

@@ -272,6 +272,9 @@ def render_result(result: dict[str, Any], contact: str) -> str:
         lines.append(f"对照标准：每人每月 {_fmt(result['standard_monthly'])} 元")
     if result.get("explanation_zh"):
         lines.append(result["explanation_zh"])
+    for member in result.get("members") or []:  # 单人保: who can be covered alone, and why
+        if member.get("eligible") and member.get("detail_zh"):
+            lines.append(f"· {member['detail_zh']}")
     for subsidy in result.get("subsidies") or []:
         if subsidy.get("detail_zh") and subsidy["detail_zh"] not in (result.get("explanation_zh") or ""):
             lines.append(subsidy["detail_zh"])

@@ -209,9 +209,6 @@ class ValidateStatusForm(FormValidationAction):
         return {"phone_last4": digits[-4:]}
 
 
-STATUS_ZH = {"new": "已受理，等待处理", "in_progress": "正在处理", "resolved": "已办结", "referred": "已转交相关部门"}
-
-
 class ActionCheckRequestStatus(Action):
     """Status for a reference number, only when the phone's last four digits match too."""
 
@@ -230,6 +227,6 @@ class ActionCheckRequestStatus(Action):
             dispatcher.utter_message(text="没有查到：编号和手机号后四位对不上。请核对后再试，或者说「转人工」。")
         else:
             updated = str(status.get("updated_at") or "")[:16].replace("T", " ")
-            text = f"求助 {status['reference_no']}：{STATUS_ZH.get(status['status'], status['status'])}，最近更新 {updated}（UTC）。"
+            text = f"求助 {status['reference_no']}：{status.get('status_zh') or status['status']}，最近更新 {updated}（UTC）。"
             dispatcher.utter_message(text=text)
         return [SlotSet("reference_no", None), SlotSet("phone_last4", None)]

@@ -23,11 +23,12 @@ def says_none(text: str) -> bool:
     return stripped.startswith(_NONE_WORDS) or stripped in {"没", "无", "没有", "木有"}
 
 
-_YES = {"对", "对的", "对对", "对对对", "是", "是的", "没错", "确认", "确定", "嗯", "嗯嗯", "好", "好的", "行", "可以", "中", "没问题", "正确"}
+_YES = {"对", "对的", "对对", "对对对", "是", "是的", "没错", "确认", "确定", "嗯", "嗯嗯", "好", "好的", "行", "可以", "中", "没问题", "正确",
+        "提交", "重新提交", "再提交一次", "确认提交", "确认登记"}
 
 
 def says_yes(text: str) -> bool:
-    """A bare yes (「对」「是的」「确认」): the answer to a read-back, whatever the classifier thought."""
+    """A bare yes (「对」「是的」「确认」「重新提交」): the answer to a read-back, whatever the classifier thought."""
     return text.strip(" 。，,.!！~啊呀吧").strip() in _YES
 
 

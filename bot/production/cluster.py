@@ -1,0 +1,212 @@
+"""Start, watch and stop the production layout on one machine.
+
+    nginx 127.0.0.1:5005 ──> rasa run :5006, :5007, ...  ──> action server :5055
+                                 │ tracker: PostgreSQL qhd_tracker   lock: Redis   events: RabbitMQ
+    web app :8000 (PostgreSQL qhd_app)        analytics consumer: RabbitMQ -> qhd_analytics_events
+
+Used by the launcher (`python -m bot.production.launcher`), the production tests and bench/load.py,
+so all three run exactly the same processes. Each child runs in its own process group with its log in
+the work folder; stopping sends SIGTERM to the group, then SIGKILL after a grace period.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import requests
+
+from bot.production import nginx, pg
+from bot.production.config import ENDPOINTS_FILE, ProductionConfig
+from bot.settings import REPO_ROOT
+
+PYTHON = sys.executable
+WARM_UP_TEXT = "农村低保标准是多少"
+
+
+class StartError(RuntimeError):
+    """A child did not become ready; the message (Chinese) names it and its log file."""
+
+
+@dataclass
+class Child:
+    name: str
+    proc: subprocess.Popen
+    ready_url: str
+    log: Path
+
+
+@dataclass
+class Cluster:
+    """The processes of the production profile on this machine.
+
+    `env` is the complete environment of the children (ProductionConfig.child_env() plus the
+    secrets); `workdir` holds their logs and the rendered nginx config.
+    """
+
+    config: ProductionConfig
+    model: Path
+    workdir: Path
+    env: dict[str, str]
+    credentials: Path = REPO_ROOT / "credentials.yml"
+    children: dict[str, Child] = field(default_factory=dict)
+
+    @property
+    def token(self) -> str:
+        return self.env.get("RASA_TOKEN", "")
+
+    @property
+    def public_url(self) -> str:
+        return f"http://{self.config.public_host}:{self.config.public_port}"
+
+    def rasa_url(self, index: int) -> str:
+        return f"http://127.0.0.1:{self.config.rasa_ports[index]}"
+
+    # --- preparation -------------------------------------------------------------------------
+    def prepare_databases(self) -> None:
+        """Create both PostgreSQL databases when missing and migrate ours to head."""
+        from bot.store.db import upgrade_database
+
+        pg.wait_ready(self.config.app_db_url, timeout_s=30)
+        pg.ensure_database(self.config.app_db_url)
+        pg.ensure_database(self.config.tracker_db_url)
+        upgrade_database(self.config.app_db_url)
+
+    # --- children ----------------------------------------------------------------------------
+    def spawn(self, name: str, cmd: list[str], ready_url: str) -> Child:
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        log = self.workdir / f"{name}.log"
+        with open(log, "ab") as out:
+            proc = subprocess.Popen(cmd, cwd=REPO_ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT,
+                                    start_new_session=True)
+        child = Child(name, proc, ready_url, log)
+        self.children[name] = child
+        return child
+
+    def wait_ready(self, names: list[str], timeout_s: float = 300) -> None:
+        """Block until every named child answers its ready URL (or no URL: is still alive)."""
+        deadline = time.monotonic() + timeout_s
+        pending = list(names)
+        while pending:
+            for name in list(pending):
+                child = self.children[name]
+                if child.proc.poll() is not None:
+                    tail = child.log.read_text(errors="replace")[-2000:] if child.log.exists() else ""
+                    raise StartError(f"{name} 启动失败（退出码 {child.proc.returncode}），日志 {child.log}：\n{tail}")
+                if not child.ready_url:
+                    pending.remove(name)
+                    continue
+                try:
+                    if requests.get(child.ready_url, timeout=2).status_code < 500:
+                        pending.remove(name)
+                except requests.RequestException:
+                    pass
+            if pending and time.monotonic() > deadline:
+                raise StartError(f"{', '.join(pending)} 在 {timeout_s:.0f} 秒内没有就绪")
+            if pending:
+                time.sleep(0.5)
+
+    def start_actions(self) -> str:
+        port = str(self.config.action_port)
+        self.spawn("actions", [PYTHON, "-m", "rasa_sdk", "--actions", "actions", "--port", port],
+                    f"http://127.0.0.1:{port}/health")
+        return "actions"
+
+    def start_rasa(self, index: int) -> str:
+        name = f"rasa-{index + 1}"
+        port = self.config.rasa_ports[index]
+        web = f"http://{self.env.get('WEB_HOST', '127.0.0.1')}:{self.config.web_port}"
+        self.spawn(name, [PYTHON, "-m", "rasa", "run", "--enable-api", "--auth-token", self.token,
+                           "--model", str(self.model), "--endpoints", str(ENDPOINTS_FILE),
+                           "--credentials", str(self.credentials), "--interface", "127.0.0.1",
+                           "--port", str(port), "--cors", web],
+                    f"http://127.0.0.1:{port}/")
+        return name
+
+    def start_consumer(self) -> str:
+        self.spawn("consumer", [PYTHON, "-m", "bot.production.consumer"], "")
+        return "consumer"
+
+    def start_web(self) -> str:
+        self.spawn("web", [PYTHON, "-m", "bot.web"], f"http://127.0.0.1:{self.config.web_port}/healthz")
+        return "web"
+
+    def start_nginx(self) -> str:
+        conf = nginx.render(self.workdir / "nginx", self.config.public_host, self.config.public_port,
+                            self.config.rasa_ports,
+                            read_timeout_s=max(120, self.config.lock_lifetime_s + 60), access_log=True)
+        nginx.check(conf)
+        self.spawn("nginx", nginx.command(conf), f"{self.public_url}/nginx-health")
+        return "nginx"
+
+    def warm_up(self, index: int, timeout_s: float = 180) -> None:
+        """One parse per instance so jieba and the graph are loaded before the first resident turn.
+
+        Rasa answers HTTP before its model is loaded (409 until then): wait for the model, not the port.
+        """
+        deadline = time.monotonic() + timeout_s
+        while True:
+            answer = requests.post(f"{self.rasa_url(index)}/model/parse", params={"token": self.token},
+                                   json={"text": WARM_UP_TEXT}, timeout=120)
+            if answer.status_code == 200:
+                return
+            name = f"rasa-{index + 1}"
+            child = self.children.get(name)
+            if answer.status_code != 409 or time.monotonic() > deadline or (child and child.proc.poll() is not None):
+                log = child.log if child else self.workdir
+                raise StartError(f"{name} 没有加载模型（HTTP {answer.status_code}：{answer.text[:200]}），日志 {log}")
+            time.sleep(1)
+
+    def start(self, web: bool = True, consumer: bool = True, balancer: bool = True) -> None:
+        """Everything, in dependency order; on failure the children already started are stopped."""
+        count = self.config.instances
+        try:
+            self.prepare_databases()
+            first = [self.start_actions()] + ([self.start_consumer()] if consumer else [])
+            rasa = [self.start_rasa(i) for i in range(count)]
+            self.wait_ready(first + rasa)
+            for i in range(count):
+                self.warm_up(i)
+            rest = ([self.start_nginx()] if balancer else []) + ([self.start_web()] if web else [])
+            self.wait_ready(rest, timeout_s=60)
+        except BaseException:
+            self.stop_all()
+            raise
+
+    def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
+        """Send `sig` to a child's process group and wait for it (tests: an instance crashing)."""
+        child = self.children.pop(name, None)
+        if child is None or child.proc.poll() is not None:
+            return
+        try:
+            os.killpg(child.proc.pid, sig)
+            child.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(child.proc.pid, signal.SIGKILL)
+            child.proc.wait()
+        except ProcessLookupError:
+            pass
+
+    def stop_all(self) -> None:
+        """SIGTERM to every child (the balancer first, so nothing new arrives), then wait."""
+        order = sorted(self.children, key=lambda n: (n != "nginx", n != "web"))
+        for name in order:
+            self.kill(name, signal.SIGTERM)
+
+    def dead_children(self) -> list[str]:
+        return [n for n, c in self.children.items() if c.proc.poll() is not None]
+
+
+def build(config: ProductionConfig, model: Path, workdir: Path, secrets: dict[str, str]) -> Cluster:
+    """A Cluster whose children get the production environment plus `secrets` (RASA_TOKEN, ...)."""
+    from bot.runner import rasa_env
+
+    env = config.child_env(rasa_env())
+    env.update(secrets)
+    env["RASA_PORT"] = str(config.public_port)  # the web app talks to Rasa through the balancer
+    env["PYTHONPATH"] = str(REPO_ROOT)
+    return Cluster(config=config, model=model, workdir=workdir, env=env)

@@ -1,0 +1,186 @@
+"""Settings of the production profile (PostgreSQL, Redis, RabbitMQ, N Rasa instances behind nginx).
+
+The embedded profile needs none of these; `bot.settings` holds what both profiles share. Everything
+here is read from the environment (and `.env`, loaded by `bot.settings`) with defaults that match the
+services on 127.0.0.1, so `PROFILE=production` alone is enough on a single machine. On several
+machines only the host names change (see docs/production.md).
+
+`ProductionConfig.child_env()` is the single place that turns this into the environment variables
+the Rasa processes expand in deploy/endpoints.production.yml, so the YAML and the Python side cannot
+drift apart.
+"""
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field, replace
+from urllib.parse import urlsplit, urlunsplit
+
+from bot.settings import REPO_ROOT, settings
+
+ENDPOINTS_FILE = REPO_ROOT / "deploy" / "endpoints.production.yml"
+NGINX_TEMPLATE = REPO_ROOT / "deploy" / "nginx.conf.template"
+_ALNUM = re.compile(r"^[A-Za-z0-9]+$")
+_DB_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
+
+
+class ConfigError(ValueError):
+    """A production setting that would make a service misbehave silently (message in Chinese)."""
+
+
+def _env(name: str, default: str) -> str:
+    value = os.environ.get(name, "").strip()
+    return value or default
+
+
+def _int(name: str, default: int) -> int:
+    raw = _env(name, str(default))
+    try:
+        return int(raw)
+    except ValueError as exc:
+        raise ConfigError(f"环境变量 {name} 应为整数，当前为「{raw}」") from exc
+
+
+def database_name(url: str) -> str:
+    """The database part of an SQLAlchemy URL (`postgresql://h/qhd_app` -> `qhd_app`)."""
+    return urlsplit(url).path.lstrip("/")
+
+
+def server_url(url: str, database: str = "postgres") -> str:
+    """The same server URL pointing at another database (used to CREATE/DROP DATABASE)."""
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, "/" + database, parts.query, parts.fragment))
+
+
+@dataclass(frozen=True)
+class ProductionConfig:
+    """Where the shared services are and how the processes are laid out on this machine."""
+
+    app_db_url: str
+    tracker_db_url: str
+    redis_host: str
+    redis_port: int
+    redis_db: int
+    redis_password: str
+    lock_key_prefix: str
+    lock_lifetime_s: int
+    rabbitmq_host: str
+    rabbitmq_port: int
+    rabbitmq_user: str
+    rabbitmq_password: str
+    events_queue: str
+    events_exchange: str
+    sql_pool_size: int
+    sql_max_overflow: int
+    instances: int
+    public_host: str
+    public_port: int
+    first_rasa_port: int
+    action_port: int
+    action_endpoint_url: str
+    web_port: int
+    retention_days: int
+    retention_every_hours: float
+    extra_env: dict = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls) -> ProductionConfig:
+        s = settings()
+        pg = _env("PG_SERVER_URL", "postgresql://postgres@127.0.0.1:5432")
+        app_db = s.database_url if s.database_url.startswith("postgresql") else f"{pg}/qhd_app"
+        tracker_db = (s.tracker_db_url if s.tracker_db_url.startswith("postgresql")
+                      else f"{pg}/qhd_tracker")
+        config = cls(
+            app_db_url=app_db,
+            tracker_db_url=tracker_db,
+            redis_host=_env("REDIS_HOST", "127.0.0.1"),
+            redis_port=_int("REDIS_PORT", 6379),
+            redis_db=_int("REDIS_DB", 1),
+            redis_password=os.environ.get("REDIS_PASSWORD", ""),
+            lock_key_prefix=_env("LOCK_KEY_PREFIX", "qhdlock"),
+            lock_lifetime_s=_int("TICKET_LOCK_LIFETIME", 60),
+            rabbitmq_host=_env("RABBITMQ_HOST", "127.0.0.1"),
+            rabbitmq_port=_int("RABBITMQ_PORT", 5672),
+            rabbitmq_user=_env("RABBITMQ_USER", "guest"),
+            rabbitmq_password=_env("RABBITMQ_PASSWORD", "guest"),
+            events_queue=_env("EVENTS_QUEUE", "qhd_events"),
+            events_exchange=_env("EVENTS_EXCHANGE", "qhd-exchange"),
+            sql_pool_size=_int("SQL_POOL_SIZE", 5),
+            sql_max_overflow=_int("SQL_MAX_OVERFLOW", 5),
+            instances=_int("RASA_INSTANCES", 2),
+            public_host=s.rasa_host,
+            public_port=s.rasa_port,
+            first_rasa_port=_int("RASA_FIRST_PORT", 5006),
+            action_port=s.action_port,
+            action_endpoint_url=_env("ACTION_ENDPOINT_URL", s.action_url),
+            web_port=s.web_port,
+            retention_days=_int("TRACKER_RETENTION_DAYS", 180),
+            retention_every_hours=float(_env("RETENTION_EVERY_HOURS", "24")),
+        )
+        config.validate()
+        return config
+
+    def with_(self, **changes) -> ProductionConfig:
+        """A copy with some fields changed (tests use fresh database and queue names)."""
+        new = replace(self, **changes)
+        new.validate()
+        return new
+
+    def validate(self) -> None:
+        """Refuse settings that Rasa would otherwise accept and then ignore or misuse."""
+        if not _ALNUM.match(self.lock_key_prefix):
+            raise ConfigError(
+                f"LOCK_KEY_PREFIX 只能包含字母和数字（当前为「{self.lock_key_prefix}」），"
+                "否则 Rasa 会静默改用默认前缀，多套部署会互相抢锁")
+        for url, name in ((self.app_db_url, "DATABASE_URL"), (self.tracker_db_url, "TRACKER_DB_URL")):
+            if not url.startswith("postgresql"):
+                raise ConfigError(f"生产配置的 {name} 必须是 PostgreSQL 地址")
+            if not _DB_NAME.match(database_name(url)):
+                raise ConfigError(f"{name} 的数据库名「{database_name(url)}」不合法")
+        if database_name(self.app_db_url) == database_name(self.tracker_db_url) and \
+                server_url(self.app_db_url) == server_url(self.tracker_db_url):
+            raise ConfigError("业务数据库（DATABASE_URL）与 Rasa 对话记录库（TRACKER_DB_URL）必须分开："
+                              "两者都会用到名为 events 的表")
+        if self.instances < 1:
+            raise ConfigError("RASA_INSTANCES 至少为 1")
+        if self.lock_lifetime_s < 10:
+            raise ConfigError("TICKET_LOCK_LIFETIME 必须长于最慢的动作（至少 10 秒）")
+        if self.retention_days < 1:
+            raise ConfigError("TRACKER_RETENTION_DAYS 至少为 1 天")
+
+    @property
+    def rasa_ports(self) -> list[int]:
+        return [self.first_rasa_port + i for i in range(self.instances)]
+
+    @property
+    def rabbitmq_url(self) -> str:
+        return (f"amqp://{self.rabbitmq_user}:{self.rabbitmq_password}@"
+                f"{self.rabbitmq_host}:{self.rabbitmq_port}/")
+
+    def child_env(self, base: dict | None = None) -> dict[str, str]:
+        """Environment for every child process (Rasa, action server, web app, consumer)."""
+        env = dict(os.environ if base is None else base)
+        env.update({
+            "PROFILE": "production",
+            "DATABASE_URL": self.app_db_url,
+            "TRACKER_DB_URL": self.tracker_db_url,
+            "REDIS_HOST": self.redis_host,
+            "REDIS_PORT": str(self.redis_port),
+            "REDIS_DB": str(self.redis_db),
+            "REDIS_PASSWORD": self.redis_password,
+            "LOCK_KEY_PREFIX": self.lock_key_prefix,
+            "TICKET_LOCK_LIFETIME": str(self.lock_lifetime_s),
+            "RABBITMQ_HOST": self.rabbitmq_host,
+            "RABBITMQ_PORT": str(self.rabbitmq_port),
+            "RABBITMQ_USER": self.rabbitmq_user,
+            "RABBITMQ_PASSWORD": self.rabbitmq_password,
+            "EVENTS_QUEUE": self.events_queue,
+            "EVENTS_EXCHANGE": self.events_exchange,
+            "SQL_POOL_SIZE": str(self.sql_pool_size),
+            "SQL_MAX_OVERFLOW": str(self.sql_max_overflow),
+            "ACTION_ENDPOINT_URL": self.action_endpoint_url,
+            "RASA_TELEMETRY_ENABLED": "false",
+            "SANIC_HOST": "127.0.0.1",
+        })
+        env.update(self.extra_env)
+        return env

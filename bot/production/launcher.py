@@ -1,0 +1,92 @@
+"""`python -m bot.production.launcher [--instances N]`: the production profile on this machine.
+
+Creates the PostgreSQL databases if missing, migrates ours, then starts the action server, the
+analytics consumer, N Rasa instances (ports RASA_FIRST_PORT...), nginx on RASA_HOST:RASA_PORT in front
+of them, the web app, and the tracker retention purge (at start, then every RETENTION_EVERY_HOURS).
+Ctrl-C or SIGTERM stops them all; if any child dies the rest are stopped too, so a half-running
+profile never lingers. Settings: .env / environment, see bot.production.config and docs/production.md.
+"""
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import time
+from pathlib import Path
+
+from bot.production.cluster import StartError, build
+from bot.production.config import ConfigError, ProductionConfig
+from bot.production.retention import RetentionScheduler
+from bot.settings import REPO_ROOT, settings
+
+REQUIRED_SECRETS = ("RASA_TOKEN", "JWT_SECRET", "WEB_SECRET")
+
+
+def secrets_from_settings() -> dict[str, str]:
+    """The three secrets; production refuses to start with any of them unset (no dev defaults)."""
+    s = settings()
+    values = {"RASA_TOKEN": s.rasa_token, "JWT_SECRET": s.jwt_secret, "WEB_SECRET": s.web_secret}
+    missing = [k for k, v in values.items() if not v]
+    if missing:
+        raise ConfigError(f"生产配置必须在 .env 中设置 {', '.join(missing)}（不能使用开发默认值）")
+    return values
+
+
+def _stop_requested(signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bot.production.launcher",
+                                     description="生产配置：多个 Rasa 实例 + nginx + PostgreSQL/Redis/RabbitMQ")
+    parser.add_argument("--instances", type=int, help="Rasa 实例数（默认 RASA_INSTANCES，未设置则 2）")
+    parser.add_argument("--model", type=Path, help="模型文件（默认：与当前数据匹配的模型，必要时先训练）")
+    parser.add_argument("--workdir", type=Path, default=REPO_ROOT / "var" / "production",
+                        help="日志和 nginx 配置目录")
+    parser.add_argument("--no-web", action="store_true", help="不启动网页应用")
+    args = parser.parse_args(argv)
+    try:
+        config = ProductionConfig.from_env()
+        if args.instances is not None:
+            config = config.with_(instances=args.instances)
+        secrets = secrets_from_settings()
+    except ConfigError as error:
+        print(str(error), file=sys.stderr)
+        return 2
+
+    from bot.runner import ensure_model
+
+    model = args.model or ensure_model()
+    cluster = build(config, model, args.workdir, secrets)
+    retention = RetentionScheduler(config.retention_days, config.retention_every_hours, cluster.env,
+                                   config.tracker_db_url, report=lambda m: print(m, flush=True))
+    # Explicit handlers: a launcher started in the background by a script inherits an ignored SIGINT.
+    signal.signal(signal.SIGINT, _stop_requested)
+    signal.signal(signal.SIGTERM, _stop_requested)
+    try:
+        print(f"启动生产配置：{config.instances} 个 Rasa 实例，日志在 {args.workdir}", flush=True)
+        cluster.start(web=not args.no_web)
+        retention.start()
+        ports = ", ".join(str(p) for p in config.rasa_ports)
+        print(f"就绪 负载均衡 nginx  {cluster.public_url}  -> Rasa 实例 {ports}", flush=True)
+        print(f"就绪 动作服务器      http://127.0.0.1:{config.action_port}", flush=True)
+        if not args.no_web:
+            print(f"就绪 网页应用        http://{settings().web_host}:{config.web_port}", flush=True)
+        print("按 Ctrl-C 停止全部服务", flush=True)
+        while not cluster.dead_children():
+            time.sleep(1)
+        print(f"有服务意外退出（{', '.join(cluster.dead_children())}），正在停止其余服务", file=sys.stderr)
+        return 1
+    except StartError as error:
+        print(str(error), file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("正在停止……", flush=True)
+        return 0
+    finally:
+        retention.stop()
+        cluster.stop_all()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,63 @@
+"""Run the tracker retention purge (`python -m bot db purge-tracker --days N`) on a schedule.
+
+The purge itself belongs to the store (bot.store.cli_db); the launcher only decides when: once at
+start and then every RETENTION_EVERY_HOURS. It runs as a separate short process so a slow DELETE never
+stalls the launcher, and its outcome is logged rather than raised: a failed purge is retried at the
+next interval and never takes the assistant down.
+"""
+from __future__ import annotations
+
+import logging
+import subprocess
+import sys
+import threading
+from collections.abc import Callable
+
+from bot.settings import REPO_ROOT
+
+logger = logging.getLogger(__name__)
+
+
+def purge_command(days: int, tracker_url: str | None = None) -> list[str]:
+    cmd = [sys.executable, "-m", "bot", "db", "purge-tracker", "--days", str(days)]
+    return cmd + (["--url", tracker_url] if tracker_url else [])
+
+
+def run_purge(days: int, env: dict[str, str], tracker_url: str | None = None,
+              timeout_s: float = 1800) -> subprocess.CompletedProcess:
+    """One purge; returns the finished process (returncode 0 = done)."""
+    return subprocess.run(purge_command(days, tracker_url), cwd=REPO_ROOT, env=env, capture_output=True,
+                          text=True, timeout=timeout_s, check=False)
+
+
+class RetentionScheduler:
+    """Background thread: purge now, then every `every_hours`, until `stop()`."""
+
+    def __init__(self, days: int, every_hours: float, env: dict[str, str], tracker_url: str | None = None,
+                 report: Callable[[str], None] = print) -> None:
+        self.days = days
+        self.interval_s = max(60.0, every_hours * 3600)
+        self.env = env
+        self.tracker_url = tracker_url
+        self.report = report
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="retention", daemon=True)
+        self.runs = 0
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                done = run_purge(self.days, self.env, self.tracker_url)
+                message = (done.stdout or done.stderr).strip()
+                self.report(f"数据保留：{message}" if done.returncode == 0 else f"数据保留失败（将于下次重试）：{message}")
+            except (OSError, subprocess.SubprocessError) as error:
+                self.report(f"数据保留失败（将于下次重试）：{error}")
+            self.runs += 1
+            self._stop.wait(self.interval_s)

@@ -20,6 +20,7 @@ from __future__ import annotations
 import hmac
 import inspect
 import logging
+import os
 from typing import Any, Awaitable, Callable, Dict, Optional, Text
 
 import jwt
@@ -29,7 +30,7 @@ from rasa.shared.core.events import BotUttered
 from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
-from socketio import AsyncServer
+from socketio import AsyncRedisManager, AsyncServer
 from socketio.exceptions import ConnectionRefusedError as SocketRefused
 
 from bot.settings import settings
@@ -114,9 +115,13 @@ class BoundSocketIOInput(InputChannel):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         on_new_message = never_silent(on_new_message)
+        # Several Rasa instances (production profile): rooms live in Redis, so an emit on one instance
+        # reaches a widget connected to another. One instance: rooms in memory.
+        redis_url = os.environ.get("SOCKETIO_REDIS_URL", "").strip()
         sio = AsyncServer(
             async_mode="sanic",
             cors_allowed_origins=self.cors_allowed_origins if self.cors_allowed_origins else [],
+            client_manager=AsyncRedisManager(redis_url) if redis_url else None,
         )
         self.sio = sio
         bp = SocketBlueprint(sio, self.socketio_path, "qhd_socketio_webhook", __name__)

@@ -153,6 +153,11 @@ class ProductionConfig:
         return [self.first_rasa_port + i for i in range(self.instances)]
 
     @property
+    def socketio_redis_url(self) -> str:
+        password = f":{self.redis_password}@" if self.redis_password else ""
+        return f"redis://{password}{self.redis_host}:{self.redis_port}/{self.redis_db}"
+
+    @property
     def rabbitmq_url(self) -> str:
         return (f"amqp://{self.rabbitmq_user}:{self.rabbitmq_password}@"
                 f"{self.rabbitmq_host}:{self.rabbitmq_port}/")
@@ -168,6 +173,9 @@ class ProductionConfig:
             "REDIS_PORT": str(self.redis_port),
             "REDIS_DB": str(self.redis_db),
             "REDIS_PASSWORD": self.redis_password,
+            # socket.io rooms shared by every Rasa instance: an operator message posted to one
+            # instance reaches a widget connected to another (bot/channels/socketio.py)
+            "SOCKETIO_REDIS_URL": self.socketio_redis_url,
             "LOCK_KEY_PREFIX": self.lock_key_prefix,
             "TICKET_LOCK_LIFETIME": str(self.lock_lifetime_s),
             "RABBITMQ_HOST": self.rabbitmq_host,

@@ -230,9 +230,6 @@ def test_widget_without_a_valid_token_is_refused_through_the_balancer(cluster: C
         asyncio.run(connect())
 
 
-@pytest.mark.xfail(strict=True, raises=AssertionError,
-                   reason="socket.io rooms live in one Rasa process: the channel needs a shared client manager "
-                          "(socketio.AsyncRedisManager) - docs/production.md, Known limits")
 def test_operator_message_reaches_a_widget_connected_to_another_instance(cluster: Cluster) -> None:
     who = sender()
     say(cluster.rasa_url(0), who, GREETING)              # the conversation exists

@@ -9,7 +9,7 @@ import yaml
 from rasa_sdk import Tracker
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-CONTRACT_INTENTS = REPO_ROOT / "domain.yml"
+DOMAIN_FILE = REPO_ROOT / "domain.yml"
 
 # Topic intents whose answer starts (or offers) an eligibility check, and the programme it runs.
 CHECK_PROGRAM_BY_INTENT: dict[str, str] = {
@@ -23,7 +23,7 @@ CHECK_PROGRAM_BY_INTENT: dict[str, str] = {
 @lru_cache(maxsize=1)
 def topic_intents() -> frozenset[str]:
     """Intents answered from the rulebook: every `ask_*` intent of the domain."""
-    domain = yaml.safe_load(CONTRACT_INTENTS.read_text(encoding="utf-8"))
+    domain = yaml.safe_load(DOMAIN_FILE.read_text(encoding="utf-8"))
     return frozenset(i for i in domain["intents"] if isinstance(i, str) and i.startswith("ask_"))
 
 

@@ -19,6 +19,7 @@ from actions.common import (CHECK_PROGRAM_BY_INTENT, closed_choice, latest_entit
 from actions.texts import message
 from bot.answers import topic_figures
 from bot.eligibility import CaseError, evaluate
+from bot.eligibility.case import MAX_MEMBERS, MAX_MONTHLY_AMOUNT, MAX_MONTHS
 from bot.rulebook import default_rulebook
 
 PROGRAM_SLOTS: dict[str, list[str]] = {
@@ -33,8 +34,8 @@ PROGRAM_SLOTS: dict[str, list[str]] = {
 PROGRAM_NAMES_ZH = {"dibao": "低保", "single_person": "单人保", "gradual_exit": "低保渐退期", "job_subsidy": "就业补贴"}
 # Facts that describe the case; cleared when a new check starts so one check never leaks into the next.
 CASE_SLOTS = sorted({s for slots in PROGRAM_SLOTS.values() for s in slots} | {"member_disability_kind", "member_illness"})
-# Household sizes outside this range are answer mistakes (0 or 200 people), not households.
-MAX_HOUSEHOLD = 30
+# Bounds come from the engine's input checks, so the form never accepts what the engine would refuse.
+MAX_HOUSEHOLD = MAX_MEMBERS
 RESIDENCE_ZH = {"urban": "城镇", "rural": "农村"}
 LOCATION_ZH = {"outside_province": "外省", "inside_province": "省内外市", "inside_city": "市内外县", "local": "本县"}
 DISABILITY_KIND_ZH = {"physical": "肢体", "visual": "视力", "hearing": "听力", "speech": "言语",
@@ -121,7 +122,7 @@ class ValidateEligibilityForm(FormValidationAction):
             number = 0.0
         else:
             number = parsing.parse_monthly_amount(text)
-        if number is None or number < 0 or number > 1_000_000:
+        if number is None or number < 0 or number > MAX_MONTHLY_AMOUNT:
             hint = "没关系，说个大概就行" if parsing.says_unknown(text) else "没听明白这个数"
             dispatcher.utter_message(text=f"{hint}：全家一个月总共收入大约多少元？比如「九百」「一千二」「一年两万」。")
             return {"monthly_income": None}
@@ -134,7 +135,7 @@ class ValidateEligibilityForm(FormValidationAction):
         if parsing.says_none(text):
             return {"rigid_expenses_monthly": 0.0}
         number = float(amounts[0]) if amounts else parsing.parse_monthly_amount(text)
-        if number is None or number < 0 or number > 1_000_000:
+        if number is None or number < 0 or number > MAX_MONTHLY_AMOUNT:
             dispatcher.utter_message(text="请说每月大概多少元（比如「药费每月三百」），没有就说「没有」。")
             return {"rigid_expenses_monthly": None}
         return {"rigid_expenses_monthly": round(number, 2)}
@@ -157,7 +158,7 @@ class ValidateEligibilityForm(FormValidationAction):
     def validate_months_employed(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                  domain: DomainDict) -> dict[str, Any]:
         months = parsing.parse_months(str(value))
-        if months is None or months < 0 or months > 600:
+        if months is None or months < 0 or months > MAX_MONTHS:
             dispatcher.utter_message(text="请说干了几个月，比如「三个月」「半年」「刚开始干」就说「0」。")
             return {"months_employed": None}
         return {"months_employed": months}
@@ -327,15 +328,18 @@ def _record(sender_id: str, program: str, case: dict, result: dict) -> None:
         logging.getLogger(__name__).exception("could not record eligibility check for charts")
 
 
-class ActionDeclineOffer(Action):
+def decline_offer(dispatcher: CollectingDispatcher) -> list:
     """「不用了」「算了」 with no form open: drop the pending offer, nothing else."""
+    dispatcher.utter_message(**message("nothing_to_stop"))
+    return [SlotSet("offered_check", None)]
 
+
+class ActionDeclineOffer(Action):
     def name(self) -> str:
         return "action_decline_offer"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list:
-        dispatcher.utter_message(**message("nothing_to_stop"))
-        return [SlotSet("offered_check", None)]
+        return decline_offer(dispatcher)
 
 
 class ActionStopCheck(Action):

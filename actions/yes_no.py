@@ -4,11 +4,11 @@ from __future__ import annotations
 from typing import Any
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import FollowupAction, SlotSet
+from rasa_sdk.events import FollowupAction
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import latest_intent
-from actions.eligibility import start_check
+from actions.eligibility import decline_offer, start_check
 from actions.requests import resolve_duplicate
 from actions.texts import message
 
@@ -28,7 +28,6 @@ class ActionYesNo(Action):
         if program and yes:
             return start_check(dispatcher, program) + [FollowupAction("eligibility_form")]
         if program:
-            dispatcher.utter_message(**message("nothing_to_stop"))
-            return [SlotSet("offered_check", None)]
+            return decline_offer(dispatcher)
         dispatcher.utter_message(**message("affirm_without_question" if yes else "nothing_to_stop"))
         return []

@@ -142,6 +142,11 @@ def stop_all(procs: list[subprocess.Popen]) -> None:
             os.killpg(proc.pid, signal.SIGKILL)
 
 
+def _stop_on_sigterm(*_: object) -> None:
+    """SIGTERM stops the children the same way Ctrl-C does."""
+    raise KeyboardInterrupt
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot run", description="训练（如需要）并启动全部服务")
     parser.add_argument("--train-only", action="store_true", help="只训练，不启动")
@@ -152,7 +157,7 @@ def main(argv: list[str]) -> int:
         print(model)
         return 0
     procs: list[subprocess.Popen] = []
-    signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
     try:
         procs = start_all(model)
         while all(p.poll() is None for p in procs):

@@ -19,7 +19,9 @@ How missing or uncertain figures are handled (why the engine is honest about the
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from bot.eligibility.case import INCOME_TYPE_ZH, Case, Member
 from bot.rulebook import ParamValue, Rulebook
@@ -250,6 +252,22 @@ def _employment_cost(ctx: Ctx, wages: float, room: float) -> tuple[float, ParamV
     return min(wages * float(pv.value) / 100, room), pv
 
 
+def _asset_rule(ctx: Ctx, rule_id: str, allows: Callable[[Any], bool], results: list, details: list,
+                not_found_zh: str, refused_zh: Callable[[Any], str]) -> ParamValue:
+    """One asset rule (a car, a number of homes): passes, fails (only if confirmed) or is unknown."""
+    rule = ctx.v(rule_id)
+    if rule.value is None:
+        results.append(None)
+        details.append(not_found_zh)
+    elif allows(rule.value):
+        results.append(True)
+    else:
+        results.append(False if rule.confirmed else None)
+        details.append(refused_zh(rule.value))
+    ctx.unconfirmed(rule)
+    return rule
+
+
 def assets_condition(ctx: Ctx, std: Standard) -> Condition:
     """Asset tests (deposits per person, private cars, number of homes). Facts not given count as not
     reported: they pass with a caveat. An unconfirmed rule never fails a case (see module docstring).
@@ -296,30 +314,14 @@ def assets_condition(ctx: Ctx, std: Standard) -> Condition:
             ctx.unconfirmed(disposable)
     cars = case.assets.get("private_cars")
     if cars:
-        rule = ctx.v("dibao.assets.private_car_allowed")
-        ref = ref or rule
-        if rule.value is None:
-            results.append(None)
-            details.append(f"有私家车{cars}辆，车辆规定没有找到")
-        elif rule.value:
-            results.append(True)
-        else:
-            results.append(False if rule.confirmed else None)
-            details.append(f"有私家车{cars}辆，按规定有私家车的一般不能享受低保（残疾人代步车除外）")
-        ctx.unconfirmed(rule)
+        ref = ref or _asset_rule(ctx, "dibao.assets.private_car_allowed", bool, results, details,
+                                 f"有私家车{cars}辆，车辆规定没有找到",
+                                 lambda _: f"有私家车{cars}辆，按规定有私家车的一般不能享受低保（残疾人代步车除外）")
     homes = case.assets.get("homes")
     if homes:
-        rule = ctx.v("dibao.assets.max_homes")
-        ref = ref or rule
-        if rule.value is None:
-            results.append(None)
-            details.append(f"有住房{homes}套，住房规定没有找到")
-        elif homes <= rule.value:
-            results.append(True)
-        else:
-            results.append(False if rule.confirmed else None)
-            details.append(f"有住房{homes}套，超过{money(rule.value)}套")
-        ctx.unconfirmed(rule)
+        ref = ref or _asset_rule(ctx, "dibao.assets.max_homes", lambda limit: homes <= limit, results, details,
+                                 f"有住房{homes}套，住房规定没有找到",
+                                 lambda limit: f"有住房{homes}套，超过{money(limit)}套")
     passed = all_of(*results)
     if passed is True:
         detail = "家庭财产符合规定" + (f"（{'；'.join(details)}）" if details else "（按已提供的情况）")

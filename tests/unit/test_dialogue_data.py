@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
+import pytest
 import yaml
 
 from actions.texts import texts
@@ -22,7 +22,7 @@ def test_generated_rules_are_up_to_date():
 
 def test_domain_keeps_every_contract_intent():
     if CONTRACT is None:
-        return
+        pytest.skip("../shared/contracts/intents.yml is not beside the checkout")
     assert set(CONTRACT["intents"]) <= set(DOMAIN["intents"])
 
 

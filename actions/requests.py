@@ -12,7 +12,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import parsing
-from actions.common import closed_choice, latest_entities, read_back_answer
+from actions.common import closed_choice, latest_entities, latest_intent, read_back_answer
 from bot.privacy import mask_phone, normalise_phone
 from bot.rulebook import default_rulebook
 from bot.store import requests as help_requests
@@ -21,7 +21,8 @@ from bot.topics import category_for_text
 
 log = logging.getLogger(__name__)
 
-FORM_SLOTS = ["person_name", "phone", "hr_place", "hr_category", "hr_description", "hr_urgency", "hr_confirm"]
+NOT_NAME_INTENTS = {"greet", "goodbye", "thank", "affirm", "deny", "bot_challenge", "out_of_scope"}
+QUESTION_MARKS = ("吗", "？", "?", "什么", "怎么", "咋", "多少", "能不能")
 URGENCY_ZH = {"normal": "一般", "urgent": "比较急", "emergency": "非常紧急"}
 
 
@@ -51,7 +52,9 @@ class ValidateHelpRequestForm(FormValidationAction):
     def validate_person_name(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                              domain: DomainDict) -> dict[str, Any]:
         name = str(value or "").strip(" 。，,.!！").removeprefix("我叫").removeprefix("我是").strip()
-        if not 1 <= len(name) <= 20 or any(ch.isdigit() for ch in name):
+        # 「你好」「对」 or a question said while the name is asked are not names.
+        not_a_name = latest_intent(tracker) in NOT_NAME_INTENTS or any(w in name for w in QUESTION_MARKS)
+        if not_a_name or not 1 <= len(name) <= 20 or any(ch.isdigit() for ch in name):
             dispatcher.utter_message(text="请说一下您的姓名（不用带数字），比如「王秀兰」。")
             return {"person_name": None}
         return {"person_name": name}

@@ -178,3 +178,12 @@ def test_invalid_phone_is_refused_with_a_hint():
     dispatcher = CollectingDispatcher()
     assert form.validate_phone("abcdefg", dispatcher, make_tracker(), {}) == {"phone": None}
     assert "手机号" in texts(dispatcher.messages)
+
+
+def test_a_greeting_is_not_taken_for_a_name():
+    form = request_actions.ValidateHelpRequestForm()
+    dispatcher = CollectingDispatcher()
+    greeting = make_tracker({"requested_slot": "person_name"}, text="你好", intent="greet")
+    assert form.validate_person_name("你好", dispatcher, greeting, {}) == {"person_name": None}
+    name = make_tracker({"requested_slot": "person_name"}, text="王秀英", intent="ask_dibao_standard")
+    assert form.validate_person_name("王秀英", CollectingDispatcher(), name, {}) == {"person_name": "王秀英"}

@@ -6,7 +6,7 @@ export RASA_TELEMETRY_ENABLED := false
 export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONPATH := $(CURDIR)
 
-.PHONY: run run-production test venv assets system-deps train validate test-unit test-conversations \
+.PHONY: run run-production test venv tools lint assets system-deps train validate test-unit test-conversations \
         test-nlu test-browser test-production bench clean
 
 run: venv assets            ## train if the data changed, then start Rasa, actions and the web app
@@ -35,6 +35,18 @@ bot/web/static/vendor/socket.io.min.js:
 
 system-deps:                ## chromium for browser tests, nginx for the production profile
 	bash scripts/install_system_deps.sh
+
+# Tools whose dependencies clash with rasa's pins get their own venv (the machine's python3).
+TOOLS := .venv-tools
+tools: $(TOOLS)/.installed
+$(TOOLS)/.installed: requirements-tools.txt
+	test -x $(TOOLS)/bin/python || python3 -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install -q -r requirements-tools.txt
+	touch $@
+
+lint: tools                 ## ruff: lint, import order and formatting (configured in pyproject.toml)
+	$(TOOLS)/bin/ruff check .
+	$(TOOLS)/bin/ruff format --check .
 
 train: venv
 	$(PY) -m bot run --train-only

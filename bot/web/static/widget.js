@@ -312,6 +312,7 @@
     };
     ui.open = function () {
       ui.panel.hidden = false;
+      scrollToLatest();
       ui.launcher.hidden = true;
       ui.launcher.setAttribute("aria-expanded", "true");
       ui.input.focus();
@@ -339,14 +340,17 @@
   var turnAnchor = null;
   function scrollForNew(item, role, card) {
     var box = ui.scroller;
-    if (role === "user") { turnAnchor = null; }
+    if (role === "user" || (turnAnchor && !ui.log.contains(turnAnchor))) { turnAnchor = null; }  // new turn, or history redrawn
     if (!turnAnchor && role !== "user" && (card || item.offsetHeight > box.clientHeight * 0.6)) { turnAnchor = item; }
-    var target = box.scrollHeight;
-    if (turnAnchor) {
-      var anchorStart = box.scrollTop + turnAnchor.getBoundingClientRect().top - box.getBoundingClientRect().top - 8;
-      target = Math.min(target, anchorStart);
-    }
-    box.scrollTop = Math.max(0, target);
+    // with an anchor: its start (never past it, even when a short follow-up arrives); without: the end
+    scrollToLatest();
+  }
+  // Opening the panel (positions cannot be measured while it is hidden): the latest long answer's start.
+  function scrollToLatest() {
+    var box = ui.scroller;
+    box.scrollTop = turnAnchor
+      ? box.scrollTop + turnAnchor.getBoundingClientRect().top - box.getBoundingClientRect().top - 8
+      : box.scrollHeight;
   }
 
   function announce(role, text, card) {

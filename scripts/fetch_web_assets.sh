@@ -24,6 +24,14 @@ npm_install() {
     npm install --prefix "$1" --no-audit --no-fund --silent "$2"
 }
 
+# require FILE: stop with a clear message when npm did not leave FILE behind.
+require() {
+    if [ ! -f "$1" ]; then
+        echo "fetch_web_assets: $1 not found after npm install" >&2
+        exit 1
+    fi
+}
+
 installed_version() {
     node -p "require('$1/package.json').version" 2>/dev/null || echo '?'
 }
@@ -34,10 +42,7 @@ socketio)
     VENDOR="$ROOT/bot/web/static/vendor"
     npm_install "$BUILD" "socket.io-client@${SOCKET_IO_CLIENT_VERSION:-4}"
     SRC="$BUILD/node_modules/socket.io-client/dist/socket.io.min.js"
-    if [ ! -f "$SRC" ]; then
-        echo "fetch_web_assets: $SRC not found after npm install" >&2
-        exit 1
-    fi
+    require "$SRC"
     mkdir -p "$VENDOR"
     cp "$SRC" "$VENDOR/socket.io.min.js"
     if [ -f "$SRC.map" ]; then cp "$SRC.map" "$VENDOR/"; fi
@@ -47,10 +52,7 @@ axe)
     BUILD="$ROOT/build/axe"
     npm_install "$BUILD" "axe-core@${AXE_CORE_VERSION:-4}"
     SRC="$BUILD/node_modules/axe-core/axe.min.js"
-    if [ ! -f "$SRC" ]; then
-        echo "fetch_web_assets: $SRC not found after npm install" >&2
-        exit 1
-    fi
+    require "$SRC"
     echo "axe-core $(installed_version "$BUILD/node_modules/axe-core") -> $SRC"
     ;;
 *)

@@ -308,7 +308,7 @@
       ui.root.classList.toggle("qhdw-large-mode", on);
       ui.large.setAttribute("aria-pressed", on ? "true" : "false");
       try { window.localStorage.setItem("qhdw-large", on ? "1" : "0"); } catch (e) { /* private mode */ }
-      if (announce) { ui.hint.textContent = on ? T.largeOn : T.largeOff; }
+      if (announce) { ui.hint.textContent = on ? T.largeOn : T.largeOff; scrollToLatest(); }  // text reflowed
     };
     ui.open = function () {
       ui.panel.hidden = false;

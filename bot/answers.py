@@ -16,7 +16,7 @@ from bot.eligibility.core import money
 from bot.rulebook import ParamValue, Rulebook, default_rulebook
 
 Line = Callable[["_Ask"], str]
-_UNCONFIRMED = "未经本地确认"  # the mark `_Ask.cite` adds; a figure on a card keeps it
+_UNCONFIRMED = "未经本地确认"  # the mark `_Ask.cite` adds to a figure's citation; a figure on a card keeps it
 
 
 class _Ask:
@@ -31,7 +31,7 @@ class _Ask:
     @staticmethod
     def cite(*pvs: ParamValue) -> str:
         pv = pvs[0]
-        mark = "" if all(p.confirmed for p in pvs) else f"，{_UNCONFIRMED}"
+        mark = "" if all(p.confirmed for p in pvs) else "，未经本地确认"
         if pv.id.startswith("press."):  # statistics of a dated press conference, not rules "in force from"
             return f"（{pv.source_title}）"
         return f"（{pv.date_zh()}起，{pv.source_title}{mark}）"

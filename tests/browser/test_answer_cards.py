@@ -171,7 +171,7 @@ def test_read_aloud_hides_itself_without_a_chinese_voice(web, browser, voices):
     w.context.close()
 
 
-@pytest.mark.parametrize("path, role", [("/login", None), ("/staff", "st1"), ("/staff/charts", "st1"),
+@pytest.mark.parametrize("path, role", [("/login", None), ("/staff", "st1"), ("/staff/charts", "st1"), ("/staff/review", "st1"),
                                         ("/operator", "op1")])
 def test_staff_screens_have_no_wcag_violations(web, browser, path, role):
     context = browser.new_context(viewport={"width": 1280, "height": 900})

@@ -77,6 +77,13 @@ def open_details(w: Widget):
     return w.page.locator(".qhdw-card-details").last
 
 
+def tap_targets(page) -> list[tuple[str, int, int]]:
+    """(class, height, width) of every visible button and disclosure toggle in the widget."""
+    return [tuple(t) for t in page.evaluate("""() => [...document.querySelectorAll(
+        '.qhdw-root button:not([hidden]), .qhdw-card-toggle')].filter(b => b.offsetParent !== null)
+        .map(b => [b.className, Math.round(b.getBoundingClientRect().height), Math.round(b.getBoundingClientRect().width)])""")]
+
+
 def test_a_card_shows_its_conclusion_first_and_reads_the_short_card(web, browser):
     text, card = topic_card()
     w = fake_widget(browser, web)
@@ -128,6 +135,7 @@ def test_a_card_shows_its_conclusion_first_and_reads_the_short_card(web, browser
     assert "http" not in said and not any(d in said for d in card["details"] if d not in card["summary"])
     assert speak.get_attribute("aria-pressed") == "true"
 
+    assert all(h >= 44 and wdt >= 44 for _, h, wdt in tap_targets(w.page)), tap_targets(w.page)
     # Every message is an item of a real list (axe's listitem rule), and the page has no WCAG 2 A/AA violation.
     assert w.page.evaluate("[...document.querySelectorAll('.qhdw-msg')].every(li => li.parentElement.tagName === 'OL')")
     assert axe_violations(w.page) == []
@@ -150,11 +158,9 @@ def test_large_text_mode_keeps_the_card_legible_with_44px_targets(web, browser):
     assert min(sizes) >= 20, sizes
     shot(w.page, "answer-card-large-360")
     open_details(w)
-    targets = w.page.evaluate("""() => [...document.querySelectorAll(
-        '.qhdw-root button:not([hidden]), .qhdw-card-toggle')].filter(b => b.offsetParent !== null)
-        .map(b => [b.className, Math.round(b.getBoundingClientRect().height), Math.round(b.getBoundingClientRect().width)])""")
+    targets = tap_targets(w.page)
     assert len(targets) >= 6  # large, close, speak, toggle, two quick replies, send
-    assert all(h >= 44 and wdt >= 44 for _, h, wdt in targets), targets
+    assert all(h >= 56 and wdt >= 44 for _, h, wdt in targets), targets
     width = w.page.evaluate("document.querySelector('.qhdw-panel').scrollWidth")
     assert width <= MOBILE["width"], "nothing may overflow sideways at 360 px"
     assert axe_violations(w.page) == []

@@ -52,6 +52,11 @@ class CardCollectingChannel(OutputChannel):
     def __getattr__(self, item: str) -> Any:
         return getattr(self.inner, item)
 
+    async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
+        # Defined on OutputChannel (raising), so `__getattr__` would never reach the collector's; the
+        # guard's notice uses it.
+        await self.inner.send_text_message(recipient_id, text, **kwargs)
+
     async def send_response(self, recipient_id: Text, message: Dict[Text, Any]) -> None:
         merged = card_message(message)
         if merged is None or not isinstance(self.inner, CollectingOutputChannel):

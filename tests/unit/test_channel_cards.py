@@ -64,3 +64,39 @@ def test_a_card_without_a_summary_is_not_a_card():
     emitted = socket_send({"text": "只有文字", "custom": {"card": {"details": ["x"]}}})
     assert [data.get("text") for _, data, _ in emitted][0] == "只有文字"
     assert all("card" not in data for _, data, _ in emitted)
+
+
+def test_rest_turn_that_sends_nothing_still_gets_the_guards_notice(monkeypatch):
+    from rasa.core.channels.channel import UserMessage
+
+    from bot.channels import guard
+    from bot.channels.rest import _one_entry_per_card
+
+    async def not_paused(sender_id: str) -> bool:
+        return False
+
+    async def failing_turn(message: UserMessage) -> None:
+        """An action failed: Rasa sends nothing."""
+
+    monkeypatch.setattr(guard, "_paused", not_paused)
+    collector = CollectingOutputChannel()
+    asyncio.run(_one_entry_per_card(guard.never_silent(failing_turn))(UserMessage("你好", collector, "r1")))
+    assert [m["text"] for m in collector.messages] == [guard.NOTICE_ZH]
+
+
+def test_rest_card_turn_counts_as_an_answer(monkeypatch):
+    from rasa.core.channels.channel import UserMessage
+
+    from bot.channels import guard
+    from bot.channels.rest import _one_entry_per_card
+
+    async def not_paused(sender_id: str) -> bool:
+        return False
+
+    async def card_turn(message: UserMessage) -> None:
+        await message.output_channel.send_response("r1", {"text": FULL_TEXT, "custom": {"card": CARD}})
+
+    monkeypatch.setattr(guard, "_paused", not_paused)
+    collector = CollectingOutputChannel()
+    asyncio.run(_one_entry_per_card(guard.never_silent(card_turn))(UserMessage("能吃低保吗", collector, "r1")))
+    assert [m["text"] for m in collector.messages] == [FULL_TEXT]

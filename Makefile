@@ -7,7 +7,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONPATH := $(CURDIR)
 
 .PHONY: run run-production test venv tools lint assets system-deps train validate test-unit test-conversations \
-        test-nlu test-browser test-production bench clean
+        test-nlu test-browser test-production bench screenshots axe clean
 
 run: venv assets            ## train if the data changed, then start Rasa, actions and the web app
 	$(PY) -m bot run
@@ -32,6 +32,11 @@ $(VENV)/.installed: requirements.txt
 assets: bot/web/static/vendor/socket.io.min.js
 bot/web/static/vendor/socket.io.min.js:
 	bash scripts/fetch_web_assets.sh
+
+# axe-core (accessibility rules) for the browser tests, into the ignored build/axe/
+axe: build/axe/node_modules/axe-core/axe.min.js
+build/axe/node_modules/axe-core/axe.min.js:
+	bash scripts/fetch_web_assets.sh axe
 
 system-deps:                ## chromium for browser tests, nginx for the production profile
 	bash scripts/install_system_deps.sh
@@ -68,8 +73,15 @@ test-conversations:
 test-nlu:
 	$(PY) bench/nlu.py --skip-cv --check
 
-test-browser:
+test-browser: axe
 	$(PY) -m pytest tests/browser -q
+
+# The browser tests write screenshots into the ignored build/screenshots/; the README's copies in
+# docs/screenshots/ change only here, on purpose.
+screenshots:
+	@ls build/screenshots/*.png >/dev/null 2>&1 || { echo "build/screenshots/ 是空的：先运行 make test-browser"; exit 1; }
+	mkdir -p docs/screenshots
+	cp build/screenshots/*.png docs/screenshots/
 
 test-production:
 	$(PY) -m pytest tests/production -q

@@ -9,13 +9,18 @@ from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import CHECK_PROGRAM_BY_INTENT, latest_intent, topic_intents
 from actions.texts import message, topic_answer
-from bot.answers import topic_figures
+from bot.answers import answer_card, topic_figures
 
 
 def utter_topic(dispatcher: CollectingDispatcher, tracker: Tracker, intent: str) -> None:
-    """Answer `intent` with its figures for the resident's district and residence, if known."""
+    """Answer `intent` with its figures for the resident's district and residence, if known.
+
+    A long answer also carries a card (conclusion first, sources on demand) for the widget; the text
+    stays complete for the REST channel and the transcript."""
     figures = topic_figures(intent, district=tracker.get_slot("district"), residence=tracker.get_slot("residence"))
-    dispatcher.utter_message(text=topic_answer(intent, figures))
+    text = topic_answer(intent, figures)
+    card = answer_card(text, figures["contact"])
+    dispatcher.utter_message(text=text, **({"json_message": {"card": card}} if card else {}))
 
 
 class ActionAnswerTopic(Action):

@@ -8,6 +8,7 @@ rulebook value (tests/unit/test_answers.py checks that).
 """
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Callable
 
@@ -15,6 +16,7 @@ from bot.eligibility.core import money
 from bot.rulebook import ParamValue, Rulebook, default_rulebook
 
 Line = Callable[["_Ask"], str]
+_UNCONFIRMED = "未经本地确认"  # the mark `_Ask.cite` adds to a figure's citation; a figure on a card keeps it
 
 
 class _Ask:
@@ -257,3 +259,47 @@ def topic_figures(intent: str, district: str | None = None, residence: str | Non
     if intent == "report_complaint":
         office = _CIVIL
     return {"figures": "\n".join(builder(ask)), "contact": _contact(ask, office)}
+
+
+LONG_ANSWER_CHARS = 120  # longer than about four lines on a 360 px phone: shown as a card
+_SENTENCE_END = re.compile(r"(?<=[。！？])")
+_FIGURE_LINE = re.compile(r"^(?P<label>[^：（]{2,12})：(?P<value>.+)$")
+MAX_CARD_FIGURES = 3
+MAX_FIGURE_CHARS = 40
+
+
+def _without_citation(text: str) -> str:
+    """`text` without the trailing （date起，source） that `_Ask.cite` appends (titles may nest brackets)."""
+    if not text.endswith("）"):
+        return text
+    depth = 0
+    for i in range(len(text) - 1, -1, -1):
+        depth += {"）": 1, "（": -1}.get(text[i], 0)
+        if depth == 0:
+            return text[:i] if "起，" in text[i:] or text[i + 1:].startswith("20") else text
+    return text
+
+
+def answer_card(text: str, next_step: str = "") -> dict | None:
+    """A long topic answer as the widget's card, or None when it is short enough to read as it is.
+
+    Same shape as the eligibility presenter's card: the first sentence is the summary; the short
+    "label：figure" lines (without their citation) are the figures; `next_step` (where to go) is
+    the next step; every other line, each with its date and source, is a detail shown on demand.
+    The full text stays the message's text, so nothing here is the only place a resident can read it.
+    """
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    if len(text) <= LONG_ANSWER_CHARS or len(lines) < 2:
+        return None
+    first, *rest = [part for part in _SENTENCE_END.split(lines[0]) if part]
+    details = ["".join(rest)] if rest else []
+    details += [line for line in lines[1:] if line != next_step.strip()]
+    figures = []
+    for line in details:
+        match = _FIGURE_LINE.match(line)
+        value = _without_citation(match.group("value")) if match else ""
+        if match and value != match.group("value") and len(value) <= MAX_FIGURE_CHARS:
+            unconfirmed = f"（{_UNCONFIRMED}）" if _UNCONFIRMED in match.group("value")[len(value):] else ""
+            figures.append({"label": match.group("label"), "value": value + unconfirmed})
+    return {"summary": first, "figures": figures[:MAX_CARD_FIGURES], "next_step": next_step.strip(),
+            "details": details}

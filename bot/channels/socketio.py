@@ -35,6 +35,7 @@ from socketio.exceptions import ConnectionRefusedError as SocketRefused
 
 from bot.settings import settings
 
+from bot.channels.cards import card_message
 from bot.channels.guard import never_silent
 
 logger = logging.getLogger(__name__)
@@ -64,6 +65,27 @@ def verify_widget_token(token: Any, secret: str) -> Optional[str]:
 async def _maybe_await(value: Any) -> Any:
     """python-socketio changed some room helpers from sync to async across 5.x releases."""
     return await value if inspect.isawaitable(value) else value
+
+
+class CardSocketIOOutput(SocketIOOutput):
+    """Rasa's socket.io output, except that a message with a card reaches the widget as ONE message
+    `{text, card, quick_replies?}` instead of text fragments followed by a separate custom message."""
+
+    async def send_response(self, recipient_id: Text, message: Dict[Text, Any]) -> None:
+        merged = card_message(message)
+        if merged is None:
+            await super().send_response(recipient_id, message)
+            return
+        payload: Dict[str, Any] = {"text": merged["text"], "card": merged["card"]}
+        if merged["buttons"]:
+            payload["quick_replies"] = [{"content_type": "text", "title": b.get("title"), "payload": b.get("payload")}
+                                        for b in merged["buttons"]]
+        await self._send_message(recipient_id, payload)
+
+    async def send_custom_json(self, recipient_id: Text, json_message: Dict[Text, Any], **kwargs: Any) -> None:
+        # Rasa's version passes the JSON as keyword arguments to `emit`, which fails unless it happens to
+        # hold `data`; a message that is not a card is sent as `{"custom": ...}` (the widget ignores it).
+        await self._send_message(recipient_id, {"custom": json_message})
 
 
 class BoundSocketIOInput(InputChannel):
@@ -111,7 +133,7 @@ class BoundSocketIOInput(InputChannel):
         return self._operator_token if self._operator_token is not None else settings().rasa_token
 
     def get_output_channel(self) -> Optional[SocketIOOutput]:
-        return SocketIOOutput(self.sio, self.bot_message_evt) if self.sio else None
+        return CardSocketIOOutput(self.sio, self.bot_message_evt) if self.sio else None
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         on_new_message = never_silent(on_new_message)
@@ -160,7 +182,7 @@ class BoundSocketIOInput(InputChannel):
             text = data.get("message")
             if not isinstance(text, str) or not text.strip():
                 return
-            output = SocketIOOutput(sio, self.bot_message_evt)
+            output = CardSocketIOOutput(sio, self.bot_message_evt)
             if len(text) > MAX_MESSAGE_CHARS:
                 await output.send_text_message(sender_id, TOO_LONG_ZH)
                 return

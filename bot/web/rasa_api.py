@@ -94,6 +94,21 @@ def _iso(ts: Any) -> Optional[str]:
         return None
 
 
+def _card(data: Any) -> Optional[dict]:
+    """The answer card a bot message carried (see bot/channels/cards.py), every string masked, so a
+    reloaded widget shows the same card; None when there is none."""
+    custom = data.get("custom") if isinstance(data, dict) else None
+    card = custom.get("card") if isinstance(custom, dict) else None
+    if not isinstance(card, dict) or not isinstance(card.get("summary"), str):
+        return None
+    figures = [f for f in card.get("figures") or [] if isinstance(f, dict)]
+    return {"summary": _mask(card["summary"]),
+            "figures": [{"label": _mask(str(f.get("label", ""))), "value": _mask(str(f.get("value", "")))}
+                        for f in figures],
+            "next_step": _mask(str(card.get("next_step") or "")),
+            "details": [_mask(str(d)) for d in card.get("details") or []]}
+
+
 def _buttons(data: Any) -> list[dict]:
     if not isinstance(data, dict):
         return []
@@ -106,7 +121,7 @@ def _buttons(data: Any) -> list[dict]:
 
 
 def transcript(tracker: dict, for_staff: bool = True) -> list[dict]:
-    """Chat messages of a tracker in order: {role: user|bot|operator|system, text, time, buttons}.
+    """Chat messages of a tracker in order: {role: user|bot|operator|system, text, time, buttons, card?}.
 
     Text is masked. `for_staff` adds system lines (takeover, hand back) and the operator's username;
     the resident's view only learns that a person ("人工客服") wrote.
@@ -126,6 +141,9 @@ def transcript(tracker: dict, for_staff: bool = True) -> list[dict]:
                    "time": time_iso, "buttons": [] if operator else _buttons(ev.get("data"))}
             if operator and for_staff:
                 msg["operator"] = str(operator)
+            card = None if operator else _card(ev.get("data"))
+            if card:
+                msg["card"] = card
             messages.append(msg)
         elif for_staff and kind in ("pause", "resume"):
             text = "人工接管，智能助手暂停" if kind == "pause" else "交回智能助手"

@@ -4,7 +4,7 @@
 - `bot_stack`: additionally the Rasa server (our socket.io channel) and the action server, sharing the
   same databases and secrets (tests/support/servers.Stack).
 - `browser`: Debian's chromium driven by Playwright.
-Screenshots go to docs/screenshots/.
+Screenshots go to build/screenshots/ (ignored); `make screenshots` copies them into docs/screenshots/.
 """
 from __future__ import annotations
 

@@ -10,55 +10,11 @@ import re
 
 import pytest
 
-from browser_helpers import MOBILE, login, shot
+from browser_helpers import ANSWER_WAIT_MS, Widget, login, shot
 
 REF_RE = re.compile(r"QHD-\d{4}-\d{6}")
 XSS = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>'
-ANSWER_WAIT_MS = 30000
 PHONE = "13912345678"
-
-
-class Widget:
-    """The resident's side: one browser context (one cookie, one conversation)."""
-
-    def __init__(self, browser, base: str, viewport=MOBILE) -> None:
-        self.context = browser.new_context(viewport=viewport)
-        self.page = self.context.new_page()
-        self.dialogs: list[str] = []
-        self.page.on("dialog", lambda d: (self.dialogs.append(d.message), d.dismiss()))
-        self.page.goto(base + "/")
-        self.page.locator(".qhdw-status.qhdw-st-online").wait_for(timeout=ANSWER_WAIT_MS)
-
-    def replies(self) -> int:
-        return self.page.locator(".qhdw-from-bot, .qhdw-from-operator").count()
-
-    def last_reply(self) -> str:
-        return self.page.locator(".qhdw-from-bot .qhdw-bubble, .qhdw-from-operator .qhdw-bubble").last.inner_text()
-
-    def wait_reply(self, before: int) -> str:
-        self.page.wait_for_function(
-            "n => document.querySelectorAll('.qhdw-from-bot, .qhdw-from-operator').length > n",
-            arg=before, timeout=ANSWER_WAIT_MS)
-        self.page.wait_for_timeout(700)  # a turn may bring several messages
-        return self.last_reply()
-
-    def say(self, text: str) -> str:
-        before = self.replies()
-        box = self.page.get_by_label("输入您的问题")
-        box.fill(text)
-        box.press("Enter")
-        return self.wait_reply(before)
-
-    def click_reply(self, title: str) -> str:
-        before = self.replies()
-        self.page.locator(".qhdw-reply", has_text=title).first.click()
-        return self.wait_reply(before)
-
-    def buttons(self) -> list[str]:
-        return [b.inner_text() for b in self.page.locator(".qhdw-reply").all()]
-
-    def log_text(self) -> str:
-        return self.page.locator(".qhdw-log").inner_text()
 
 
 def answer_form_question(widget: Widget, question: str) -> str:

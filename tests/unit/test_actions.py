@@ -187,3 +187,15 @@ def test_a_greeting_is_not_taken_for_a_name():
     assert form.validate_person_name("你好", dispatcher, greeting, {}) == {"person_name": None}
     name = make_tracker({"requested_slot": "person_name"}, text="王秀英", intent="ask_dibao_standard")
     assert form.validate_person_name("王秀英", CollectingDispatcher(), name, {}) == {"person_name": "王秀英"}
+
+
+def test_a_long_topic_answer_is_one_message_with_its_card():
+    from actions.answers import ActionAnswerTopic
+
+    _, messages = run(ActionAnswerTopic(), make_tracker(text="怎么办低保", intent="ask_dibao_application"))
+    answer = messages[0]
+    card = answer["custom"]["card"]
+    assert answer["text"].startswith(card["summary"]) and card["details"]
+    assert card["next_step"] and card["next_step"] in answer["text"]
+    for detail in card["details"]:
+        assert detail in answer["text"]

@@ -89,3 +89,47 @@ def test_the_trace_check_catches_a_figure_written_outside_the_rulebook() -> None
     cite = rb.value("dibao.standard.urban_monthly", date(2026, 11, 29)).cite_zh()
     quoted = _quoted_numbers(f"城市低保每人每月不低于987.65元{cite}")
     assert quoted == [987.65] and 987.65 not in _rulebook_numbers()
+
+
+def test_a_long_answer_becomes_a_card_with_the_conclusion_first():
+    from bot.answers import answer_card
+
+    text = ("低保看三点：收入、财产、户籍。另外还要看户口。\n"
+            "城市低保：每人每月不低于600元（2018-01-01起，秦政字〔2017〕44号）\n"
+            "以工代训补贴：每人每月最多300元（2020年起，某省措施，未经本地确认）\n"
+            "这是全市的最低线，县区实际执行的标准可能更高，请向县区民政局确认。\n"
+            "可以到乡镇政府或街道办事处申请。")
+    card = answer_card(text, "可以到乡镇政府或街道办事处申请。")
+    assert card == {
+        "summary": "低保看三点：收入、财产、户籍。",
+        "figures": [{"label": "城市低保", "value": "每人每月不低于600元"},
+                    {"label": "以工代训补贴", "value": "每人每月最多300元（未经本地确认）"}],
+        "next_step": "可以到乡镇政府或街道办事处申请。",
+        "details": ["另外还要看户口。",
+                    "城市低保：每人每月不低于600元（2018-01-01起，秦政字〔2017〕44号）",
+                    "以工代训补贴：每人每月最多300元（2020年起，某省措施，未经本地确认）",
+                    "这是全市的最低线，县区实际执行的标准可能更高，请向县区民政局确认。"],
+    }
+
+
+def test_a_short_answer_stays_plain_text():
+    from bot.answers import answer_card
+
+    assert answer_card("低保标准每人每月不低于600元。\n可以到街道办事处申请。", "可以到街道办事处申请。") is None
+
+
+@pytest.mark.parametrize("intent", sorted(TOPICS))
+def test_every_topic_card_keeps_every_line_of_the_answer(intent):
+    from actions.texts import topic_answer
+    from bot.answers import answer_card
+
+    figures = topic_figures(intent, on=date(2026, 6, 1))
+    text = topic_answer(intent, figures)
+    card = answer_card(text, figures["contact"])
+    if card is None:
+        return
+    shown = card["summary"] + "".join(card["details"]) + card["next_step"]
+    assert shown == "".join(line.strip() for line in text.splitlines() if line.strip())
+    for fig in card["figures"]:  # every figure on the card is quoted with its source in the details
+        assert any(line.startswith(f"{fig['label']}：{fig['value'].replace('（未经本地确认）', '')}（")
+                   for line in card["details"])

@@ -193,3 +193,21 @@ def test_widget_history_hides_operator_names(web):
     data = client.get("/widget/history").json()
     assert data["state"] == "operator"
     assert data["messages"][1]["role"] == "operator" and "op1" not in str(data)
+
+
+def test_widget_history_restores_an_answer_card_masked(web):
+    app, fake = web
+    client = TestClient(app)
+    sid = client.get("/widget/session").json()["session_id"]
+    card = {"summary": "初步判断：可能符合低保条件。", "figures": [{"label": "家庭人均月收入", "value": "800元"}],
+            "next_step": "留下电话13812345678，工作人员回电。", "details": ["收入低于标准（依据：某文件）"]}
+    fake.trackers[sid] = {"events": [user_event("能吃低保吗"),
+                                     bot_event("初步判断：可能符合低保条件。……", data={"custom": {"card": card}}),
+                                     bot_event("还有别的问题吗？")], "paused": False}
+    messages = client.get("/widget/history").json()["messages"]
+    restored = messages[1]["card"]
+    assert restored["summary"] == "初步判断：可能符合低保条件。"
+    assert restored["figures"] == [{"label": "家庭人均月收入", "value": "800元"}]
+    assert restored["details"] == ["收入低于标准（依据：某文件）"]
+    assert "13812345678" not in restored["next_step"] and "5678" in restored["next_step"]
+    assert "card" not in messages[2]

@@ -40,6 +40,10 @@
     says: "说：",
     replies: "快捷回复",
     log: "对话记录",
+    nextStep: "下一步：",
+    details: "查看依据和说明",
+    speak: "朗读",
+    stopSpeaking: "停止朗读",
     tooLong: "每条消息不超过" + MAX_CHARS + "字，请分几次发送。",
     welcome: "您好！可以直接输入您的问题，比如「低保标准是多少」「我家能不能办低保」「帮我登记求助」。"
   };
@@ -68,6 +72,113 @@
       }
     }
   }
+
+  // An answer card (bot/channels/cards.py): the conclusion as a heading-like sentence, the two or three
+  // figures that decide it, the next step, and the reasons with their sources collapsed under 「查看依据和说明」.
+  function renderCard(container, card) {
+    container.classList.add("qhdw-card");
+    container.appendChild(el("h3", "qhdw-card-summary", card.summary));
+    var figures = (card.figures || []).filter(function (f) { return f && f.label && f.value; });
+    if (figures.length) {
+      var list = el("ul", "qhdw-card-figures");
+      figures.forEach(function (f) {
+        var item = el("li", "qhdw-card-figure");
+        item.appendChild(el("span", "qhdw-card-label", f.label + "："));
+        item.appendChild(el("strong", "qhdw-card-value", f.value));
+        list.appendChild(item);
+      });
+      container.appendChild(list);
+    }
+    if (card.next_step) {
+      var next = el("p", "qhdw-card-next");
+      next.appendChild(el("strong", "qhdw-card-next-label", T.nextStep));
+      renderText(next, card.next_step);
+      container.appendChild(next);
+    }
+    var details = (card.details || []).filter(Boolean);
+    if (details.length) {
+      var box = el("details", "qhdw-card-details");
+      box.appendChild(el("summary", "qhdw-card-toggle", T.details));
+      var reasons = el("ul", "qhdw-card-reasons");
+      details.forEach(function (d) { var li = el("li"); renderText(li, d); reasons.appendChild(li); });
+      box.appendChild(reasons);
+      container.appendChild(box);
+    }
+  }
+
+  // What 「朗读」 reads and the live region announces: the short card (conclusion, figures, next step),
+  // never the caveats; links are left out (a web address read aloud helps nobody).
+  function shortText(text, card) {
+    var parts = card ? [card.summary].concat((card.figures || []).map(function (f) { return f.label + "：" + f.value; }),
+                                            card.next_step ? [T.nextStep + card.next_step] : [])
+                     : [text];
+    return parts.join("\n").replace(LINK_RE, "").trim();
+  }
+
+  // ---------------------------------------------------------------- read aloud (Web Speech API)
+  var speech = window.speechSynthesis && window.SpeechSynthesisUtterance ? window.speechSynthesis : null;
+  var speaking = null;  // the button whose message is being read
+  function chineseVoice() {
+    if (!speech) { return null; }
+    var voices = speech.getVoices() || [];
+    var zh = voices.filter(function (v) { return /^zh/i.test(v.lang || ""); });
+    return zh.filter(function (v) { return /^zh[-_]CN/i.test(v.lang); })[0] || zh[0] || null;
+  }
+  function showSpeakButtons() {
+    var available = !!chineseVoice();
+    var buttons = ui.log ? ui.log.querySelectorAll(".qhdw-speak") : [];
+    for (var i = 0; i < buttons.length; i++) { buttons[i].hidden = !available; }
+  }
+  function setSpeaking(button) {
+    if (speaking && speaking !== button) {
+      speaking.setAttribute("aria-pressed", "false");
+      speaking.lastChild.textContent = T.speak;
+    }
+    speaking = button;
+    if (button) { button.setAttribute("aria-pressed", "true"); button.lastChild.textContent = T.stopSpeaking; }
+  }
+  // 🔊 drawn as SVG: many phones and the test browser have no colour-emoji font.
+  function speakerIcon() {
+    var ns = "http://www.w3.org/2000/svg";
+    var svg = document.createElementNS(ns, "svg");
+    svg.setAttribute("viewBox", "0 0 24 24");
+    svg.setAttribute("class", "qhdw-speak-icon");
+    svg.setAttribute("aria-hidden", "true");
+    svg.setAttribute("focusable", "false");
+    var path = document.createElementNS(ns, "path");
+    path.setAttribute("d", "M3 9v6h4l5 4V5L7 9H3zm13.5 3a4.5 4.5 0 0 0-2.5-4v8a4.5 4.5 0 0 0 2.5-4zM14 3.2v2.1a7 7 0 0 1 0 13.4v2.1a9 9 0 0 0 0-17.6z");
+    path.setAttribute("fill", "currentColor");
+    svg.appendChild(path);
+    return svg;
+  }
+
+  function speakButton(text) {
+    var button = el("button", "qhdw-speak");
+    button.type = "button";
+    button.setAttribute("aria-pressed", "false");
+    button.appendChild(speakerIcon());
+    button.appendChild(el("span", null, T.speak));
+    button.hidden = !chineseVoice();
+    button.addEventListener("click", function () {
+      var again = speaking === button;
+      speech.cancel();
+      setSpeaking(null);
+      button.setAttribute("aria-pressed", "false");
+      button.lastChild.textContent = T.speak;
+      if (again) { return; }
+      var voice = chineseVoice();
+      if (!voice) { showSpeakButtons(); return; }
+      var utterance = new window.SpeechSynthesisUtterance(text);
+      utterance.voice = voice;
+      utterance.lang = voice.lang || "zh-CN";
+      utterance.rate = 0.9;  // a little slower than default: many callers are older
+      utterance.onend = utterance.onerror = function () { if (speaking === button) { setSpeaking(null); } };
+      setSpeaking(button);
+      speech.speak(utterance);
+    });
+    return button;
+  }
+  if (speech && speech.addEventListener) { speech.addEventListener("voiceschanged", showSpeakButtons); }
 
   function formatTime(date) {
     var pad = function (n) { return (n < 10 ? "0" : "") + n; };
@@ -133,10 +244,17 @@
     var mode = el("div", "qhdw-mode", T.operatorMode);
     mode.hidden = true;
 
+    // The scrolling box is the log; the messages are a real list inside it. The log itself is not
+    // live: `announcer` says the conclusion of each answer, so a screen reader does not read caveats.
+    var scroller = el("div", "qhdw-scroll");
+    scroller.setAttribute("role", "log");
+    scroller.setAttribute("aria-label", T.log);
+    scroller.setAttribute("aria-live", "off");
+    scroller.tabIndex = 0;
     var log = el("ol", "qhdw-log");
-    log.setAttribute("role", "log");
-    log.setAttribute("aria-label", T.log);
-    log.tabIndex = 0;
+    scroller.appendChild(log);
+    var announcer = el("div", "qhdw-sr");
+    announcer.setAttribute("aria-live", "polite");
 
     var typing = el("div", "qhdw-typing");
     typing.setAttribute("aria-live", "polite");
@@ -168,7 +286,8 @@
     panel.appendChild(head);
     panel.appendChild(offline);
     panel.appendChild(mode);
-    panel.appendChild(log);
+    panel.appendChild(scroller);
+    panel.appendChild(announcer);
     panel.appendChild(typing);
     panel.appendChild(replies);
     panel.appendChild(form);
@@ -177,7 +296,7 @@
     document.body.appendChild(root);
 
     ui = {root: root, launcher: launcher, panel: panel, status: status, large: large, close: close,
-          offline: offline, mode: mode, log: log, typing: typing, replies: replies, form: form,
+          offline: offline, mode: mode, scroller: scroller, log: log, announcer: announcer, typing: typing, replies: replies, form: form,
           input: input, hint: hint, send: send};
 
     ui.setStatus = function (state) {
@@ -189,10 +308,11 @@
       ui.root.classList.toggle("qhdw-large-mode", on);
       ui.large.setAttribute("aria-pressed", on ? "true" : "false");
       try { window.localStorage.setItem("qhdw-large", on ? "1" : "0"); } catch (e) { /* private mode */ }
-      if (announce) { ui.hint.textContent = on ? T.largeOn : T.largeOff; }
+      if (announce) { ui.hint.textContent = on ? T.largeOn : T.largeOff; scrollToLatest(); }  // text reflowed
     };
     ui.open = function () {
       ui.panel.hidden = false;
+      scrollToLatest();
       ui.launcher.hidden = true;
       ui.launcher.setAttribute("aria-expanded", "true");
       ui.input.focus();
@@ -215,25 +335,55 @@
     ui.setLarge(stored === "1", false);
   }
 
-  function scrollToEnd() { ui.log.scrollTop = ui.log.scrollHeight; }
+  // A new message scrolls into view, but never past the START of a long answer of this turn: the
+  // resident sees its conclusion first, not its last caveat.
+  var turnAnchor = null;
+  function scrollForNew(item, role, card) {
+    var box = ui.scroller;
+    if (role === "user" || (turnAnchor && !ui.log.contains(turnAnchor))) { turnAnchor = null; }  // new turn, or history redrawn
+    if (!turnAnchor && role !== "user" && (card || item.offsetHeight > box.clientHeight * 0.6)) { turnAnchor = item; }
+    // with an anchor: its start (never past it, even when a short follow-up arrives); without: the end
+    scrollToLatest();
+  }
+  // Opening the panel (positions cannot be measured while it is hidden): the latest long answer's start.
+  function scrollToLatest() {
+    var box = ui.scroller;
+    box.scrollTop = turnAnchor
+      ? box.scrollTop + turnAnchor.getBoundingClientRect().top - box.getBoundingClientRect().top - 8
+      : box.scrollHeight;
+  }
 
-  function addMessage(role, text, when, buttons) {
+  function announce(role, text, card) {
+    if (role === "user") { return; }
+    var who = role === "operator" ? T.operator : T.bot;
+    ui.announcer.textContent = who + T.says + (card ? card.summary : shortText(text, null));
+  }
+
+  function addMessage(role, text, when, buttons, card) {
     var item = el("li", "qhdw-msg qhdw-from-" + role);
     var who = role === "user" ? T.you : (role === "operator" ? T.operator : T.bot);
     var sender = el("span", "qhdw-who", who);
     var sr = el("span", "qhdw-sr", T.says);
     sender.appendChild(sr);
     var bubble = el("div", "qhdw-bubble");
-    renderText(bubble, text);
+    if (card && card.summary) { renderCard(bubble, card); } else { card = null; renderText(bubble, text); }
     var date = when ? new Date(when) : new Date();
     var time = el("time", "qhdw-time", formatTime(date));
     time.dateTime = date.toISOString();
     item.appendChild(sender);
     item.appendChild(bubble);
-    item.appendChild(time);
+    if (role !== "user" && speech) {
+      var tools = el("div", "qhdw-tools");
+      tools.appendChild(time);
+      tools.appendChild(speakButton(shortText(text, card)));
+      item.appendChild(tools);
+    } else {
+      item.appendChild(time);
+    }
     ui.log.appendChild(item);
     setReplies(role === "user" ? [] : (buttons || []));
-    scrollToEnd();
+    scrollForNew(item, role, card);
+    if (when === null || when === undefined) { announce(role, text, card); }
   }
 
   function setReplies(buttons) {
@@ -273,7 +423,7 @@
       while (ui.log.firstChild) { ui.log.removeChild(ui.log.firstChild); }
       var messages = data.messages || [];
       if (!messages.length) { addMessage("bot", T.welcome, null, []); }
-      messages.forEach(function (m) { addMessage(m.role, m.text, m.time, m.buttons); });
+      messages.forEach(function (m) { addMessage(m.role, m.text, m.time, m.buttons, m.card); });
       var last = messages[messages.length - 1];
       setReplies(last && last.role !== "user" ? (last.buttons || []) : []);
       setMode(data.state);
@@ -319,7 +469,7 @@
         if (msg.mode) { setMode(msg.mode); }
         var text = msg.text || (msg.attachment ? "[附件]" : "");
         if (!text) { return; }
-        addMessage(msg.operator ? "operator" : "bot", text, null, msg.quick_replies || msg.buttons || []);
+        addMessage(msg.operator ? "operator" : "bot", text, null, msg.quick_replies || msg.buttons || [], msg.card);
       });
     }).catch(function () {
       ui.setStatus("offline");

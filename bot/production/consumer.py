@@ -30,6 +30,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from bot.metrics import metrics
+
 logger = logging.getLogger(__name__)
 
 # Rasa event types worth a row; everything else (bot texts, slots, featurisation) is skipped.
@@ -251,6 +253,9 @@ class AnalyticsConsumer:
             return
         self.stats.written += written
         await messages[-1].ack(multiple=True)
+        counted = metrics().analytics_events
+        counted.labels(outcome="written").inc(written)
+        counted.labels(outcome="skipped").inc(len(messages) - written)
 
     def _write(self, rows: list[dict]) -> int:
         """Write the batch; when the database refuses its content (not its connection), write the rows one
@@ -311,7 +316,11 @@ def main(argv: Iterable[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="RabbitMQ 事件 -> 统计表 (qhd_analytics_events)")
     parser.add_argument("--log-level", default="INFO")
     args = parser.parse_args(list(argv) if argv is not None else None)
-    logging.basicConfig(level=args.log_level, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    from bot.logs import setup_logging
+    from bot.metrics import serve_from_env
+
+    setup_logging(args.log_level)
+    serve_from_env()
     consumer = build_from_env()
 
     async def _run() -> None:

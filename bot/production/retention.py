@@ -75,8 +75,10 @@ def main() -> int:
     import os
     import signal
 
+    from bot.logs import setup_logging
     from bot.production.config import ProductionConfig
 
+    setup_logging()
     config = ProductionConfig.from_env()
     scheduler = RetentionScheduler(config.retention_days, config.retention_every_hours, dict(os.environ),
                                    config.tracker_db_url, report=lambda line: print(line, flush=True))

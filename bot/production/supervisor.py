@@ -22,7 +22,7 @@ import subprocess
 import sys
 import time
 import xmlrpc.client
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import requests
@@ -48,6 +48,7 @@ class Program:
     priority: int
     startsecs: int = 5
     stopwaitsecs: int = 20
+    environment: str = ""   # supervisord's KEY="value",... added to the inherited environment
 
     def command(self, token: str) -> str:
         """The argv as supervisord's command line: `%` doubled, the token replaced by its placeholder."""
@@ -66,7 +67,11 @@ def programs(cluster: Cluster, web: bool = True) -> list[Program]:
               Program("nginx", *cluster.nginx_command(), priority=400, startsecs=2)]
     if web:
         found.append(Program("web", *cluster.web_command(), priority=400))
-    return found
+    return [_with_metrics_port(p, cluster.config.metrics_port(p.name)) for p in found]
+
+
+def _with_metrics_port(program: Program, port: int | None) -> Program:
+    return replace(program, environment=f'METRICS_PORT="{port}"') if port else program
 
 
 def render(cluster: Cluster, found: list[Program], template: Path = SUPERVISOR_TEMPLATE) -> Path:
@@ -77,7 +82,8 @@ def render(cluster: Cluster, found: list[Program], template: Path = SUPERVISOR_T
     text = env.from_string(template.read_text(encoding="utf-8")).render(
         workdir=str(workdir), directory=str(REPO_ROOT), startretries=START_RETRIES,
         programs=[{"name": p.name, "command": p.command(cluster.token), "priority": p.priority,
-                   "startsecs": p.startsecs, "stopwaitsecs": p.stopwaitsecs} for p in found])
+                   "startsecs": p.startsecs, "stopwaitsecs": p.stopwaitsecs, "environment": p.environment}
+                  for p in found])
     conf = workdir / "supervisord.conf"
     conf.write_text(text, encoding="utf-8")
     conf.chmod(0o600)

@@ -30,6 +30,12 @@ def test_every_program_of_the_profile_is_supervised(base_config: ProductionConfi
     ports = [parser.get(f"program:rasa-{i}", "command").split("--port ")[1].split()[0] for i in (1, 2, 3)]
     assert ports == [str(p) for p in base_config.with_(instances=3).rasa_ports]
     assert "--auth-token %(ENV_RASA_TOKEN)s" in parser.get("program:rasa-1", "command")
+    metrics_ports = {name: parser.get(f"program:{name}", "environment")
+                     for name in ("actions", "consumer", "rasa-1", "rasa-2", "rasa-3")}
+    first = base_config.metrics_first_port
+    assert metrics_ports == {"actions": f'METRICS_PORT="{first}"', "consumer": f'METRICS_PORT="{first + 1}"',
+                             "rasa-1": f'METRICS_PORT="{first + 2}"', "rasa-2": f'METRICS_PORT="{first + 3}"',
+                             "rasa-3": f'METRICS_PORT="{first + 4}"'}
 
 
 def test_every_program_restarts_with_back_off_and_stops_as_a_group(base_config: ProductionConfig,

@@ -28,6 +28,14 @@ PYTHON = sys.executable
 WARM_UP_TEXT = "农村低保标准是多少"
 
 
+def answers(url: str) -> bool:
+    """The URL answers with anything but a server error (a child is up)."""
+    try:
+        return requests.get(url, timeout=2).status_code < 500
+    except requests.RequestException:
+        return False
+
+
 class StartError(RuntimeError):
     """A child did not become ready; the message (Chinese) names it and its log file."""
 
@@ -94,14 +102,8 @@ class Cluster:
                 if child.proc.poll() is not None:
                     tail = child.log.read_text(errors="replace")[-2000:] if child.log.exists() else ""
                     raise StartError(f"{name} 启动失败（退出码 {child.proc.returncode}），日志 {child.log}：\n{tail}")
-                if not child.ready_url:
+                if not child.ready_url or answers(child.ready_url):
                     pending.remove(name)
-                    continue
-                try:
-                    if requests.get(child.ready_url, timeout=2).status_code < 500:
-                        pending.remove(name)
-                except requests.RequestException:
-                    pass
             if pending and time.monotonic() > deadline:
                 raise StartError(f"{', '.join(pending)} 在 {timeout_s:.0f} 秒内没有就绪")
             if pending:

@@ -25,10 +25,9 @@ import xmlrpc.client
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-import requests
 from jinja2 import Environment, StrictUndefined
 
-from bot.production.cluster import PYTHON, Cluster, StartError
+from bot.production.cluster import PYTHON, Cluster, StartError, answers
 from bot.settings import REPO_ROOT
 
 SUPERVISOR_TEMPLATE = REPO_ROOT / "deploy" / "supervisord.conf.template"
@@ -133,12 +132,7 @@ class Supervised:
         while pending:
             if self.proc is not None and self.proc.poll() is not None:
                 raise StartError(f"supervisord 退出（退出码 {self.proc.returncode}），日志 {self.cluster.workdir}")
-            for program in list(pending):
-                try:
-                    if requests.get(program.ready_url, timeout=2).status_code < 500:
-                        pending.remove(program)
-                except requests.RequestException:
-                    pass
+            pending = [program for program in pending if not answers(program.ready_url)]
             if pending and time.monotonic() > deadline:
                 names = ", ".join(p.name for p in pending)
                 raise StartError(f"{names} 在 {timeout_s:.0f} 秒内没有就绪，日志在 {self.cluster.workdir}")

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -23,6 +24,7 @@ import pytest
 import requests
 import sqlalchemy as sa
 
+from bot.production import healthcheck
 from bot.production.config import ProductionConfig
 from bot.production.supervisor import rpc
 from bot.settings import REPO_ROOT
@@ -73,7 +75,7 @@ def launched(base_config: ProductionConfig, tmp_path_factory: pytest.TempPathFac
         events_queue=base_config.events_queue + suffix, events_exchange=base_config.events_exchange + suffix,
         lock_key_prefix=base_config.lock_key_prefix + suffix,
         instances=2, first_rasa_port=consecutive_free_ports(2), public_port=free_port(),
-        action_port=free_port(), web_port=free_port())
+        action_port=free_port(), web_port=free_port(), metrics_first_port=consecutive_free_ports(4))
     workdir = tmp_path_factory.mktemp("supervised")
     env = dict(os.environ, PROFILE="production", PYTHONPATH=str(REPO_ROOT), **SECRETS,
                DATABASE_URL=config.app_db_url, TRACKER_DB_URL=config.tracker_db_url,
@@ -81,7 +83,7 @@ def launched(base_config: ProductionConfig, tmp_path_factory: pytest.TempPathFac
                LOCK_KEY_PREFIX=config.lock_key_prefix, RASA_PORT=str(config.public_port),
                RASA_FIRST_PORT=str(config.first_rasa_port), ACTION_PORT=str(config.action_port),
                ACTION_ENDPOINT_URL=f"http://127.0.0.1:{config.action_port}/webhook",
-               WEB_PORT=str(config.web_port))
+               WEB_PORT=str(config.web_port), METRICS_FIRST_PORT=str(config.metrics_first_port))
     proc = subprocess.Popen([sys.executable, "-m", "bot.production.launcher", "--instances", "2",
                              "--model", str(model), "--workdir", str(workdir)],
                             cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -138,12 +140,24 @@ class Resident:
         self._thread.join(timeout=150)
 
 
-def kill_between_turns(stack: Launched, resident: Resident, name: str) -> int:
-    """SIGKILL the program's process group while no turn is in flight; returns the killed pid."""
+def kill_between_turns(stack: Launched, resident: Resident, name: str, port: int | None = None) -> int:
+    """SIGKILL the program's process group while no turn is in flight; returns the killed pid.
+
+    With `port`, the next turn waits until the dying process no longer accepts connections: the kernel
+    keeps its listening socket for a moment after the signal, and a turn accepted into that backlog is
+    lost with the process (as a turn in flight at a real crash would be).
+    """
     pid = stack.info(name)["pid"]
     assert pid > 0, f"{name} is not running: {stack.info(name)}"
     with resident.turn_lock:
         os.killpg(pid, signal.SIGKILL)
+        deadline = time.monotonic() + 10
+        while port and time.monotonic() < deadline:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            except OSError:
+                break
+            time.sleep(0.05)
     return pid
 
 
@@ -161,6 +175,15 @@ def wait_back(stack: Launched, name: str, old_pid: int, timeout_s: float, ready_
                 pass
         time.sleep(0.5)
     pytest.fail(f"{name} did not come back within {timeout_s:.0f} s: {stack.info(name)}")
+
+
+def scrape(port: int | None, metric: str) -> float:
+    """Sum of one metric's samples on a process's Prometheus port."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    text = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
+    return sum(sample.value for family in text_string_to_metric_families(text) for sample in family.samples
+               if sample.name == metric)
 
 
 def analytics_rows(url: str, sender: str) -> int:
@@ -189,13 +212,21 @@ def test_killed_consumer_and_rasa_instance_come_back_while_the_chat_answers(laun
         assert analytics_rows(config.app_db_url, resident.sender) > before, "the restarted consumer writes nothing"
 
         answered_before_kill = resident.answered
-        rasa_pid = kill_between_turns(launched, resident, "rasa-1")
+        rasa_pid = kill_between_turns(launched, resident, "rasa-1", port=config.first_rasa_port)
         time.sleep(5)
         assert resident.answered > answered_before_kill, "the chat stopped answering while rasa-1 was down"
         wait_back(launched, "rasa-1", rasa_pid, timeout_s=300,
                   ready_url=f"http://127.0.0.1:{config.first_rasa_port}/")
+        # the container health check says "ready" only once the model is loaded, and only with the token
+        deadline = time.monotonic() + 180
+        while not healthcheck.rasa_model_loaded(config.first_rasa_port, SECRETS["RASA_TOKEN"]):
+            assert time.monotonic() < deadline, "the restarted rasa-1 never loaded its model"
+            time.sleep(1)
+        assert not healthcheck.rasa_model_loaded(config.first_rasa_port, "wrong-token")
 
     assert resident.failures == []
+    turns = sum(scrape(config.metrics_port(name), "qhd_turns_total") for name in ("rasa-1", "rasa-2"))
+    assert turns >= 1                       # counted by the instances (rasa-1's count restarted at 0)
     assert launched.info("nginx")["statename"] == "RUNNING"
     assert launched.info("actions")["statename"] == "RUNNING"
     assert launched.proc.poll() is None, "the launcher exited"

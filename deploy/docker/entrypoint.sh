@@ -20,10 +20,13 @@ export PROFILE="${PROFILE:-production}" QHD_ROLE="$role"
 
 case "$role" in
   rasa)
+    # The widget is served from the same origin as the chat paths (nginx / the Ingress), so no CORS
+    # header is sent unless RASA_CORS_ORIGIN names another origin that embeds the widget.
+    set -- ${RASA_CORS_ORIGIN:+--cors "$RASA_CORS_ORIGIN"} "$@"
     exec python -m rasa run --enable-api --auth-token "${RASA_TOKEN:?RASA_TOKEN is not set}" \
       --model "${RASA_MODEL:-/app/models/model.tar.gz}" \
       --endpoints deploy/endpoints.production.yml --credentials credentials.yml \
-      --interface 0.0.0.0 --port "${RASA_LISTEN_PORT:-5005}" --cors "${RASA_CORS_ORIGIN:-*}" "$@" ;;
+      --interface 0.0.0.0 --port "${RASA_LISTEN_PORT:-5005}" "$@" ;;
   actions)
     exec python -m rasa_sdk --actions actions --port "${ACTION_PORT:-5055}" "$@" ;;
   web)

@@ -74,7 +74,7 @@ def fake_python(tmp_path: Path) -> dict[str, str]:
 @pytest.mark.parametrize(("role", "expected"), [
     ("rasa", "python -m rasa run --enable-api --auth-token t0k --model /app/models/model.tar.gz "
              "--endpoints deploy/endpoints.production.yml --credentials credentials.yml --interface 0.0.0.0 "
-             "--port 5005 --cors *"),
+             "--port 5005"),
     ("actions", "python -m rasa_sdk --actions actions --port 5055"),
     ("web", "python -m bot.web"),
     ("consumer", "python -m bot.production.consumer"),
@@ -88,6 +88,13 @@ def test_the_entrypoint_runs_the_role_it_is_given(fake_python: dict[str, str], r
                           timeout=10, check=False)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == expected
+
+
+def test_rasa_sends_cors_headers_only_for_a_named_origin(fake_python: dict[str, str]) -> None:
+    env = dict(fake_python, RASA_CORS_ORIGIN="https://zhushou.example.gov.cn")
+    done = subprocess.run(["sh", str(ENTRYPOINT), "rasa"], env=env, capture_output=True, text=True, timeout=10,
+                          check=False)
+    assert done.stdout.strip().endswith("--port 5005 --cors https://zhushou.example.gov.cn")
 
 
 def test_the_entrypoint_refuses_rasa_without_a_token_and_an_empty_role(fake_python: dict[str, str]) -> None:

@@ -143,9 +143,6 @@ class Supervised:
         """supervisord's view of one program: statename (RUNNING, BACKOFF, ...), pid, start time."""
         return rpc(self.socket).supervisor.getProcessInfo(name)
 
-    def states(self) -> dict[str, str]:
-        return {p["name"]: p["statename"] for p in rpc(self.socket).supervisor.getAllProcessInfo()}
-
     def wait(self) -> int:
         """Block until supervisord exits (it does not exit on its own while programs crash)."""
         assert self.proc is not None

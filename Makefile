@@ -7,7 +7,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONPATH := $(CURDIR)
 
 .PHONY: run run-production test venv tools lint assets system-deps train validate test-unit test-conversations \
-        test-nlu test-browser test-production bench screenshots axe clean
+        test-nlu test-browser test-production test-deploy bench screenshots axe clean
 
 run: venv assets            ## train if the data changed, then start Rasa, actions and the web app
 	$(PY) -m bot run
@@ -57,7 +57,7 @@ train: venv
 	$(PY) -m bot run --train-only
 
 # --- tests ----------------------------------------------------------------------------------------
-test: venv assets system-deps train validate test-unit test-conversations test-nlu test-browser test-production
+test: venv assets system-deps tools train validate test-unit test-conversations test-nlu test-browser test-production test-deploy
 	@echo "== 全部测试通过"
 
 validate:
@@ -85,6 +85,9 @@ screenshots:
 
 test-production:
 	$(PY) -m pytest tests/production -q
+
+test-deploy: tools           ## Dockerfile, Compose file and Kubernetes manifests, checked offline
+	$(PY) -m pytest tests/deploy -q
 
 bench:
 	$(PY) bench/eligibility.py

@@ -10,3 +10,8 @@ from bot.privacy import MaskingLogFilter
 for _handler in logging.getLogger().handlers or []:
     _handler.addFilter(MaskingLogFilter())
 logging.getLogger().addFilter(MaskingLogFilter())
+
+# Action errors, fallbacks and handoffs counted for Prometheus; metrics port and JSON logs when configured.
+from bot.metrics import instrument_action_server  # noqa: E402
+
+instrument_action_server()

@@ -13,6 +13,7 @@ from rasa_sdk.types import DomainDict
 
 from actions import parsing
 from actions.common import closed_choice, latest_entities, latest_intent, read_back_answer
+from bot.metrics import saved_request
 from bot.privacy import mask_phone, normalise_phone
 from bot.rulebook import default_rulebook
 from bot.store import requests as help_requests
@@ -167,6 +168,7 @@ class ActionSubmitHelpRequest(Action):
 async def save_new(dispatcher: CollectingDispatcher, data: dict[str, Any]) -> list:
     record = await asyncio.to_thread(help_requests.create_request, data, actor="resident",
                                      idempotency_key=idempotency_key(data))
+    saved_request()  # Prometheus: qhd_help_requests_saved_total
     dispatcher.utter_message(text=f"已登记。您的求助编号是 {record['reference_no']}，请记好。工作人员会尽快和您联系；"
                                   "查进度时说「查一下求助进度」，再报编号和手机号后四位。")
     # The record keeps the phone; the conversation need not (staff screens mask transcripts anyway).

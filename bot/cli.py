@@ -15,6 +15,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "policies": ("bot.rulebook_cli", "check the rulebook, list unconfirmed or old figures, diff dates"),
     "users": ("bot.store.cli", "manage operator and staff accounts"),
     "db": ("bot.store.cli_db", "database migrations (upgrade) and retention purge"),
+    "backup": ("bot.backup", "copy both databases of the profile (SQLite backup API / pg_dump) to a folder"),
+    "restore": ("bot.restore", "put a backup back (checks its digests; needs --yes)"),
 }
 
 

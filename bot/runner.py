@@ -1,7 +1,8 @@
 """`python -m bot run`: train when the data changed, then start Rasa, the action server and the web app.
 
-All three run as child processes of this one, bound to 127.0.0.1 by default; Ctrl-C (or SIGTERM)
-stops them all. A model is named after a hash of everything that shapes it, so an unchanged project
+All three run as child processes of this one, bound to 127.0.0.1 by default. A child that exits is
+restarted with back-off and the restart is announced (bot.restarts); only Ctrl-C (or SIGTERM) stops
+them all. A model is named after a hash of everything that shapes it, so an unchanged project
 starts without training and a changed one never runs a stale model.
 """
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 
 import requests
 
+from bot.restarts import Restarter
 from bot.settings import REPO_ROOT, settings
 
 MODEL_DIR = REPO_ROOT / "models"
@@ -109,37 +111,35 @@ def warm_up() -> None:
                   json={"text": "农村低保标准是多少"}, timeout=60)
 
 
-def start_all(model: Path) -> list[subprocess.Popen]:
+def ready_urls() -> dict[str, str]:
+    s = settings()
+    return {"动作服务器": f"http://{s.action_host}:{s.action_port}/health",
+            "Rasa 服务器": f"{s.rasa_url}/", "网页应用": f"{s.web_url}/healthz"}
+
+
+def start_all(model: Path, restarter: Restarter) -> None:
+    """Start the three children under `restarter`, wait until each answers, then print where they are."""
     from bot.store.db import upgrade_database
 
     s = settings()
     (REPO_ROOT / "var").mkdir(exist_ok=True)
     upgrade_database()
-    env = rasa_env()
-    procs: list[subprocess.Popen] = []
-    ready_urls = {"动作服务器": f"http://{s.action_host}:{s.action_port}/health",
-                  "Rasa 服务器": f"{s.rasa_url}/", "网页应用": f"{s.web_url}/healthz"}
+    urls = ready_urls()
     for name, cmd in commands(model).items():
-        procs.append(subprocess.Popen(cmd, cwd=REPO_ROOT, env=env, start_new_session=True))
-    for (name, url), proc in zip(ready_urls.items(), procs):
+        restarter.start(name, cmd, urls[name])
+    for name, url in urls.items():
+        proc = restarter.children[name].proc
+        assert proc is not None
         wait_ready(name, url, proc)
     warm_up()
     print(f"就绪 动作服务器  http://{s.action_host}:{s.action_port}", flush=True)
     print(f"就绪 Rasa 服务器 {s.rasa_url}  (REST: {s.rasa_url}/webhooks/rest/webhook, socket.io, HTTP API)", flush=True)
     print(f"就绪 网页应用    {s.web_url}  (居民聊天 /  坐席 /operator  审核 /staff)", flush=True)
-    return procs
 
 
-def stop_all(procs: list[subprocess.Popen]) -> None:
-    for proc in procs:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-    deadline = time.monotonic() + 15
-    for proc in procs:
-        try:
-            proc.wait(timeout=max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
+def spawn_child(cmd: list[str]) -> subprocess.Popen:
+    """A child in its own process group (so stopping it stops what it started), output to ours."""
+    return subprocess.Popen(cmd, cwd=REPO_ROOT, env=rasa_env(), start_new_session=True)
 
 
 def _stop_on_sigterm(*_: object) -> None:
@@ -156,14 +156,14 @@ def main(argv: list[str]) -> int:
     if args.train_only:
         print(model)
         return 0
-    procs: list[subprocess.Popen] = []
+    restarter = Restarter(spawn_child, report=lambda line: print(line, flush=True))
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     try:
-        procs = start_all(model)
-        while all(p.poll() is None for p in procs):
-            time.sleep(1)
-        print("有服务意外退出，正在停止其余服务", file=sys.stderr)
-        return 1
+        start_all(model, restarter)
+        print("某个服务意外退出时会自动重启；按 Ctrl-C 停止全部服务", flush=True)
+        while True:
+            restarter.tick()
+            time.sleep(0.5)
     except KeyboardInterrupt:
         print("\n正在停止……", flush=True)
         return 0
@@ -171,4 +171,4 @@ def main(argv: list[str]) -> int:
         print(f"启动失败：{error}", file=sys.stderr)
         return 1
     finally:
-        stop_all(procs)
+        restarter.stop_all()

@@ -50,10 +50,15 @@ async def _paused(sender_id: Text) -> bool:
 
 
 def never_silent(on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Callable[[UserMessage], Awaitable[Any]]:
+    from bot import metrics
+
+    metrics.observe_process()  # Rasa loads the channels once at start: logs set-up, metrics port
+
     async def handle(message: UserMessage) -> Any:
         counting = CountingOutputChannel(message.output_channel)
         message.output_channel = counting
-        result = await on_new_message(message)
+        with metrics.turn(message.input_channel or "unknown"):
+            result = await on_new_message(message)
         if counting.sent == 0 and not await _paused(message.sender_id):
             log.warning("no reply for a message of %s: telling the resident", message.sender_id)
             await counting.inner.send_text_message(message.sender_id, NOTICE_ZH)

@@ -20,12 +20,20 @@ from pathlib import Path
 
 import requests
 
-from bot.production import nginx, pg
+from bot.production import nginx
 from bot.production.config import ENDPOINTS_FILE, ProductionConfig
 from bot.settings import REPO_ROOT
 
 PYTHON = sys.executable
 WARM_UP_TEXT = "农村低保标准是多少"
+
+
+def answers(url: str) -> bool:
+    """The URL answers with anything but a server error (a child is up)."""
+    try:
+        return requests.get(url, timeout=2).status_code < 500
+    except requests.RequestException:
+        return False
 
 
 class StartError(RuntimeError):
@@ -69,12 +77,9 @@ class Cluster:
     # --- preparation -------------------------------------------------------------------------
     def prepare_databases(self) -> None:
         """Create both PostgreSQL databases when missing and migrate ours to head."""
-        from bot.store.db import upgrade_database
+        from bot.production.migrate import prepare_databases
 
-        pg.wait_ready(self.config.app_db_url, timeout_s=30)
-        pg.ensure_database(self.config.app_db_url)
-        pg.ensure_database(self.config.tracker_db_url)
-        upgrade_database(self.config.app_db_url)
+        prepare_databases(self.config)
 
     # --- children ----------------------------------------------------------------------------
     def spawn(self, name: str, cmd: list[str], ready_url: str) -> Child:
@@ -97,50 +102,61 @@ class Cluster:
                 if child.proc.poll() is not None:
                     tail = child.log.read_text(errors="replace")[-2000:] if child.log.exists() else ""
                     raise StartError(f"{name} 启动失败（退出码 {child.proc.returncode}），日志 {child.log}：\n{tail}")
-                if not child.ready_url:
+                if not child.ready_url or answers(child.ready_url):
                     pending.remove(name)
-                    continue
-                try:
-                    if requests.get(child.ready_url, timeout=2).status_code < 500:
-                        pending.remove(name)
-                except requests.RequestException:
-                    pass
             if pending and time.monotonic() > deadline:
                 raise StartError(f"{', '.join(pending)} 在 {timeout_s:.0f} 秒内没有就绪")
             if pending:
                 time.sleep(0.5)
 
-    def start_actions(self) -> str:
+    # --- what each child runs (shared with the supervisord config, bot.production.supervisor) ---
+    def actions_command(self) -> tuple[list[str], str]:
         port = str(self.config.action_port)
-        self.spawn("actions", [PYTHON, "-m", "rasa_sdk", "--actions", "actions", "--port", port],
-                    f"http://127.0.0.1:{port}/health")
-        return "actions"
+        return ([PYTHON, "-m", "rasa_sdk", "--actions", "actions", "--port", port],
+                f"http://127.0.0.1:{port}/health")
 
-    def start_rasa(self, index: int) -> str:
-        name = f"rasa-{index + 1}"
+    def rasa_command(self, index: int) -> tuple[list[str], str]:
         port = self.config.rasa_ports[index]
         web = f"http://{self.env.get('WEB_HOST', '127.0.0.1')}:{self.config.web_port}"
-        self.spawn(name, [PYTHON, "-m", "rasa", "run", "--enable-api", "--auth-token", self.token,
-                           "--model", str(self.model), "--endpoints", str(ENDPOINTS_FILE),
-                           "--credentials", str(self.credentials), "--interface", "127.0.0.1",
-                           "--port", str(port), "--cors", web],
-                    f"http://127.0.0.1:{port}/")
-        return name
+        return ([PYTHON, "-m", "rasa", "run", "--enable-api", "--auth-token", self.token,
+                 "--model", str(self.model), "--endpoints", str(ENDPOINTS_FILE),
+                 "--credentials", str(self.credentials), "--interface", "127.0.0.1",
+                 "--port", str(port), "--cors", web],
+                f"http://127.0.0.1:{port}/")
 
-    def start_consumer(self) -> str:
-        self.spawn("consumer", [PYTHON, "-m", "bot.production.consumer"], "")
-        return "consumer"
+    def consumer_command(self) -> tuple[list[str], str]:
+        return [PYTHON, "-m", "bot.production.consumer"], ""
 
-    def start_web(self) -> str:
-        self.spawn("web", [PYTHON, "-m", "bot.web"], f"http://127.0.0.1:{self.config.web_port}/healthz")
-        return "web"
+    def web_command(self) -> tuple[list[str], str]:
+        return [PYTHON, "-m", "bot.web"], f"http://127.0.0.1:{self.config.web_port}/healthz"
 
-    def start_nginx(self) -> str:
+    def nginx_command(self) -> tuple[list[str], str]:
+        """Render and check nginx's config (in workdir/nginx), then the command that serves it."""
         conf = nginx.render(self.workdir / "nginx", self.config.public_host, self.config.public_port,
                             self.config.rasa_ports,
                             read_timeout_s=max(120, self.config.lock_lifetime_s + 60), access_log=True)
         nginx.check(conf)
-        self.spawn("nginx", nginx.command(conf), f"{self.public_url}/nginx-health")
+        return nginx.command(conf), f"{self.public_url}/nginx-health"
+
+    def start_actions(self) -> str:
+        self.spawn("actions", *self.actions_command())
+        return "actions"
+
+    def start_rasa(self, index: int) -> str:
+        name = f"rasa-{index + 1}"
+        self.spawn(name, *self.rasa_command(index))
+        return name
+
+    def start_consumer(self) -> str:
+        self.spawn("consumer", *self.consumer_command())
+        return "consumer"
+
+    def start_web(self) -> str:
+        self.spawn("web", *self.web_command())
+        return "web"
+
+    def start_nginx(self) -> str:
+        self.spawn("nginx", *self.nginx_command())
         return "nginx"
 
     def warm_up(self, index: int, timeout_s: float = 180) -> None:

@@ -81,6 +81,8 @@ class ProductionConfig:
     web_port: int
     retention_days: int
     retention_every_hours: float
+    # Prometheus ports on this machine: actions, consumer, then one per Rasa instance; 0 = none
+    metrics_first_port: int = 9100
     extra_env: dict = field(default_factory=dict)
 
     @classmethod
@@ -116,6 +118,7 @@ class ProductionConfig:
             web_port=s.web_port,
             retention_days=_int("TRACKER_RETENTION_DAYS", 180),
             retention_every_hours=float(_env("RETENTION_EVERY_HOURS", "24")),
+            metrics_first_port=_int("METRICS_FIRST_PORT", 9100),
         )
         config.validate()
         return config
@@ -151,6 +154,14 @@ class ProductionConfig:
     @property
     def rasa_ports(self) -> list[int]:
         return [self.first_rasa_port + i for i in range(self.instances)]
+
+    def metrics_port(self, program: str) -> int | None:
+        """The Prometheus port of `program` (actions, consumer, rasa-1, ...) on this machine."""
+        if not self.metrics_first_port:
+            return None
+        if program.startswith("rasa-"):
+            return self.metrics_first_port + 1 + int(program.removeprefix("rasa-"))
+        return {"actions": self.metrics_first_port, "consumer": self.metrics_first_port + 1}.get(program)
 
     @property
     def socketio_redis_url(self) -> str:

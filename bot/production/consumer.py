@@ -22,11 +22,15 @@ import asyncio
 import hashlib
 import json
 import logging
+import os
 import signal
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
+
+from bot.metrics import metrics
 
 logger = logging.getLogger(__name__)
 
@@ -174,7 +178,8 @@ class AnalyticsConsumer:
     """Reads the events queue in batches; acknowledges a batch only after it is written."""
 
     def __init__(self, amqp_url: str, queue: str, exchange: str, writer: RowWriter,
-                 batch_size: int = 200, flush_seconds: float = 1.0, retry_seconds: float = 2.0) -> None:
+                 batch_size: int = 200, flush_seconds: float = 1.0, retry_seconds: float = 2.0,
+                 heartbeat: Path | None = None) -> None:
         self.amqp_url = amqp_url
         self.queue_name = queue
         self.exchange_name = exchange
@@ -182,6 +187,7 @@ class AnalyticsConsumer:
         self.batch_size = batch_size
         self.flush_seconds = flush_seconds
         self.retry_seconds = retry_seconds
+        self.heartbeat = heartbeat  # touched every loop: the container health check reads its age
         self.stats = Stats()
         self._inbox: asyncio.Queue = asyncio.Queue()
         self.ready = asyncio.Event()
@@ -202,6 +208,8 @@ class AnalyticsConsumer:
             self.ready.set()
             logger.info("analytics consumer reading queue %s", self.queue_name)
             while not stop.is_set():
+                if self.heartbeat is not None:
+                    self.heartbeat.touch()
                 batch = await self._next_batch(stop)
                 if batch:
                     await self._handle(batch)
@@ -228,15 +236,14 @@ class AnalyticsConsumer:
     async def _handle(self, messages: list) -> None:
         rows = []
         for message in messages:
-            event = decode(message.body)
-            row = event_to_row(event) if event is not None else None
+            row = row_from_body(message.body)
             if row is None:
                 self.stats.skipped += 1
             else:
                 rows.append(row)
         self.stats.received += len(messages)
         try:
-            written = await asyncio.to_thread(self.writer, rows)
+            written = await asyncio.to_thread(self._write, rows)
         except Exception:  # database down or refusing: hand everything back, try again later
             logger.exception("analytics batch of %d rows not written; requeued", len(rows))
             self.stats.retried_batches += 1
@@ -246,21 +253,74 @@ class AnalyticsConsumer:
             return
         self.stats.written += written
         await messages[-1].ack(multiple=True)
+        counted = metrics().analytics_events
+        counted.labels(outcome="written").inc(written)
+        counted.labels(outcome="skipped").inc(len(messages) - written)
+
+    def _write(self, rows: list[dict]) -> int:
+        """Write the batch; when the database refuses its content (not its connection), write the rows one
+        by one and drop only the ones it refuses, so one poisonous event cannot block the queue forever."""
+        try:
+            return self.writer(rows)
+        except Exception as error:  # noqa: BLE001 - sorted into transient (raise) and content (below)
+            if is_transient(error):
+                raise
+            logger.warning("analytics batch refused by the database (%s); writing row by row",
+                           type(error).__name__)
+        written = 0
+        for row in rows:
+            try:
+                written += self.writer([row])
+            except Exception as error:  # noqa: BLE001
+                if is_transient(error):
+                    raise
+                logger.error("analytics event refused by the database and dropped (%s)", type(error).__name__)
+                self.stats.skipped += 1
+        return written
+
+
+def is_transient(error: BaseException) -> bool:
+    """A failure of the connection (retry the batch later) rather than of the rows' content."""
+    from sqlalchemy import exc
+
+    if isinstance(error, (OSError, exc.OperationalError, exc.InterfaceError, exc.DisconnectionError,
+                          exc.TimeoutError)):
+        return True
+    return isinstance(error, exc.DBAPIError) and bool(error.connection_invalidated)
+
+
+def row_from_body(body: bytes) -> dict | None:
+    """The analytics row of one message, or None for anything malformed: a body that is not JSON, an
+    event whose fields have unexpected types or impossible values. A bad message is skipped (and
+    acknowledged with its batch) instead of stopping the consumer."""
+    event = decode(body)
+    if event is None:
+        return None
+    try:
+        return event_to_row(event)
+    except (AttributeError, TypeError, ValueError, OverflowError, OSError) as error:
+        logger.warning("malformed analytics event skipped: %s", type(error).__name__)
+        return None
 
 
 def build_from_env() -> AnalyticsConsumer:
     from bot.production.config import ProductionConfig
 
     config = ProductionConfig.from_env()
+    heartbeat = os.environ.get("CONSUMER_HEARTBEAT_FILE")
     return AnalyticsConsumer(config.rabbitmq_url, config.events_queue, config.events_exchange,
-                             StoreWriter(config.app_db_url))
+                             StoreWriter(config.app_db_url), heartbeat=Path(heartbeat) if heartbeat else None)
 
 
 def main(argv: Iterable[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="RabbitMQ 事件 -> 统计表 (qhd_analytics_events)")
     parser.add_argument("--log-level", default="INFO")
     args = parser.parse_args(list(argv) if argv is not None else None)
-    logging.basicConfig(level=args.log_level, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    from bot.logs import setup_logging
+    from bot.metrics import serve_from_env
+
+    setup_logging(args.log_level)
+    serve_from_env()
     consumer = build_from_env()
 
     async def _run() -> None:

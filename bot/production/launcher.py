@@ -1,22 +1,22 @@
 """`python -m bot.production.launcher [--instances N]`: the production profile on this machine.
 
-Creates the PostgreSQL databases if missing, migrates ours, then starts the action server, the
-analytics consumer, N Rasa instances (ports RASA_FIRST_PORT...), nginx on RASA_HOST:RASA_PORT in front
-of them, the web app, and the tracker retention purge (at start, then every RETENTION_EVERY_HOURS).
-Ctrl-C or SIGTERM stops them all; if any child dies the rest are stopped too, so a half-running
-profile never lingers. Settings: .env / environment, see bot.production.config and docs/production.md.
+Creates the PostgreSQL databases if missing, migrates ours, then has supervisord run the action
+server, the analytics consumer, N Rasa instances (ports RASA_FIRST_PORT...), nginx on
+RASA_HOST:RASA_PORT in front of them, the web app and the tracker retention job (at start, then every
+RETENTION_EVERY_HOURS); see bot.production.supervisor. A program that exits is restarted with
+back-off and the others keep serving; Ctrl-C or SIGTERM stops them all. Settings: .env / environment,
+see bot.production.config and docs/production.md.
 """
 from __future__ import annotations
 
 import argparse
 import signal
 import sys
-import time
 from pathlib import Path
 
 from bot.production.cluster import StartError, build
 from bot.production.config import ConfigError, ProductionConfig
-from bot.production.retention import RetentionScheduler
+from bot.production.supervisor import Supervised
 from bot.settings import REPO_ROOT, settings
 
 REQUIRED_SECRETS = ("RASA_TOKEN", "JWT_SECRET", "WEB_SECRET")
@@ -57,25 +57,23 @@ def main(argv: list[str] | None = None) -> int:
     from bot.runner import ensure_model
 
     model = args.model or ensure_model()
-    cluster = build(config, model, args.workdir, secrets)
-    retention = RetentionScheduler(config.retention_days, config.retention_every_hours, cluster.env,
-                                   config.tracker_db_url, report=lambda m: print(m, flush=True))
+    supervised = Supervised(build(config, model, args.workdir, secrets), web=not args.no_web)
     # Explicit handlers: a launcher started in the background by a script inherits an ignored SIGINT.
     signal.signal(signal.SIGINT, _stop_requested)
     signal.signal(signal.SIGTERM, _stop_requested)
     try:
-        print(f"启动生产配置：{config.instances} 个 Rasa 实例，日志在 {args.workdir}", flush=True)
-        cluster.start(web=not args.no_web)
-        retention.start()
+        print(f"启动生产配置（supervisord）：{config.instances} 个 Rasa 实例，日志在 {args.workdir}", flush=True)
+        supervised.start()
         ports = ", ".join(str(p) for p in config.rasa_ports)
-        print(f"就绪 负载均衡 nginx  {cluster.public_url}  -> Rasa 实例 {ports}", flush=True)
+        print(f"就绪 负载均衡 nginx  {supervised.cluster.public_url}  -> Rasa 实例 {ports}", flush=True)
         print(f"就绪 动作服务器      http://127.0.0.1:{config.action_port}", flush=True)
         if not args.no_web:
             print(f"就绪 网页应用        http://{settings().web_host}:{config.web_port}", flush=True)
+        print(f"某个服务意外退出时 supervisord 会自动重启它；查看状态：supervisorctl -c {supervised.conf} status",
+              flush=True)
         print("按 Ctrl-C 停止全部服务", flush=True)
-        while not cluster.dead_children():
-            time.sleep(1)
-        print(f"有服务意外退出（{', '.join(cluster.dead_children())}），正在停止其余服务", file=sys.stderr)
+        code = supervised.wait()
+        print(f"supervisord 意外退出（退出码 {code}）", file=sys.stderr)
         return 1
     except StartError as error:
         print(str(error), file=sys.stderr)
@@ -84,8 +82,7 @@ def main(argv: list[str] | None = None) -> int:
         print("正在停止……", flush=True)
         return 0
     finally:
-        retention.stop()
-        cluster.stop_all()
+        supervised.stop()
 
 
 if __name__ == "__main__":

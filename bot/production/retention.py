@@ -47,6 +47,10 @@ class RetentionScheduler:
     def start(self) -> None:
         self._thread.start()
 
+    def run_forever(self) -> None:
+        """The same schedule in the calling thread (the supervised `retention` program)."""
+        self._loop()
+
     def stop(self) -> None:
         self._stop.set()
         self._thread.join(timeout=5)
@@ -61,3 +65,28 @@ class RetentionScheduler:
                 self.report(f"数据保留失败（将于下次重试）：{error}")
             self.runs += 1
             self._stop.wait(self.interval_s)
+
+
+def main() -> int:
+    """`python -m bot.production.retention`: purge now and every RETENTION_EVERY_HOURS until SIGTERM.
+
+    supervisord runs this as its own program, so a purge that fails or hangs never touches the chat.
+    """
+    import os
+    import signal
+
+    from bot.logs import setup_logging
+    from bot.production.config import ProductionConfig
+
+    setup_logging()
+    config = ProductionConfig.from_env()
+    scheduler = RetentionScheduler(config.retention_days, config.retention_every_hours, dict(os.environ),
+                                   config.tracker_db_url, report=lambda line: print(line, flush=True))
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, lambda *_: scheduler._stop.set())
+    scheduler.run_forever()
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

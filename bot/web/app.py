@@ -24,7 +24,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.settings import Settings, settings as load_settings
-from bot.web import operator, staff, widget
+from bot.web import metrics_route, operator, staff, widget
 from bot.web.rasa_api import RasaClient
 from bot.web.security import LoginRateLimiter, login_session, logout_session, public
 from bot.web.templating import render
@@ -143,6 +143,7 @@ def routes() -> list:
         *widget.routes(),
         *operator.routes(),
         *staff.routes(),
+        *metrics_route.routes(),
         Mount("/static", app=StaticFiles(directory=str(STATIC_DIR)), name="static"),
     ]
 
@@ -185,6 +186,9 @@ def main(argv: Optional[list[str]] = None) -> int:
     parser.add_argument("--port", type=int)
     parser.add_argument("--no-migrate", action="store_true", help="不自动升级数据库")
     args = parser.parse_args(argv)
+    from bot.logs import setup_logging
+
+    setup_logging()
     cfg = load_settings()
     try:
         app = create_app(cfg)

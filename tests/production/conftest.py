@@ -105,3 +105,19 @@ def amqp_names(base_config: ProductionConfig) -> Iterator[tuple[str, str]]:
     queue, exchange = f"{base_config.events_queue}_{suffix}", f"{base_config.events_exchange}-{suffix}"
     yield queue, exchange
     delete_amqp(base_config.rabbitmq_url, queue, exchange)
+
+
+def clean_up(config: ProductionConfig) -> None:
+    """Drop a run's databases, queue, exchange and lock keys."""
+    import redis
+
+    from bot.production import pg
+    from bot.store.db import dispose_engine
+
+    dispose_engine(config.app_db_url)
+    for url in (config.app_db_url, config.tracker_db_url):
+        pg.drop_database(url)
+    delete_amqp(config.rabbitmq_url, config.events_queue, config.events_exchange)
+    client = redis.Redis(host=config.redis_host, port=config.redis_port, db=config.redis_db)
+    for key in client.scan_iter(f"{config.lock_key_prefix}*"):
+        client.delete(key)

@@ -18,13 +18,14 @@ import pytest
 import requests
 import sqlalchemy as sa
 
-from bot.production import pg
 from bot.production.cluster import Cluster, build
 from bot.production.config import ProductionConfig
 from tests.production import eio
 from tests.production.conftest import (
+    clean_up as _clean_up,
+)
+from tests.production.conftest import (
     consecutive_free_ports,
-    delete_amqp,
     require_service,
 )
 from tests.support.servers import free_port, require_model
@@ -58,20 +59,6 @@ def cluster(base_config: ProductionConfig, tmp_path_factory: pytest.TempPathFact
     finally:
         stack.stop_all()
         _clean_up(config)
-
-
-def _clean_up(config: ProductionConfig) -> None:
-    import redis
-
-    from bot.store.db import dispose_engine
-
-    dispose_engine(config.app_db_url)
-    for url in (config.app_db_url, config.tracker_db_url):
-        pg.drop_database(url)
-    delete_amqp(config.rabbitmq_url, config.events_queue, config.events_exchange)
-    client = redis.Redis(host=config.redis_host, port=config.redis_port, db=config.redis_db)
-    for key in client.scan_iter(f"{config.lock_key_prefix}*"):
-        client.delete(key)
 
 
 def say(base_url: str, sender: str, text: str, timeout: float = 120) -> list[dict]:

@@ -163,3 +163,64 @@ def test_events_published_while_the_consumer_is_down_wait_in_the_queue(base_conf
     second = AnalyticsConsumer(base_config.rabbitmq_url, queue, exchange, writer, flush_seconds=0.2)
     asyncio.run(_consume_until(second, lambda: len(writer.rows) >= len(events)))
     assert sorted(r["event_key"] for r in writer.rows) == sorted(event_key(e) for e in events)
+
+
+class FakeMessage:
+    """What the consumer reads from aio_pika: a body, and ack/nack that record what happened."""
+
+    def __init__(self, body: bytes, log: list[str]) -> None:
+        self.body, self.log = body, log
+
+    async def ack(self, multiple: bool = False) -> None:
+        self.log.append("ack")
+
+    async def nack(self, multiple: bool = False, requeue: bool = True) -> None:
+        self.log.append("nack")
+
+
+MALFORMED = [
+    b"not json", b"\xff\xfe", b"[1, 2]", b"null",
+    json.dumps({"sender_id": "m", "event": "user", "timestamp": 1.0, "parse_data": "not a dict"}).encode(),
+    json.dumps({"sender_id": "m", "event": "user", "timestamp": 1.0, "parse_data": {"intent": "greet"}}).encode(),
+    json.dumps({"sender_id": "m", "event": "user", "timestamp": 1e300}).encode(),        # beyond any date
+    json.dumps({"sender_id": "m", "event": "user", "timestamp": float("nan")}).encode(),
+    json.dumps({"sender_id": ["m"], "event": "user", "timestamp": 1.0}).encode(),
+]
+
+
+def test_malformed_events_are_skipped_and_the_batch_around_them_is_written() -> None:
+    good = [user_event("ok", "你好", "greet", 1_700_000_000.0 + i) for i in range(3)]
+    bodies = [json.dumps(good[0]).encode(), *MALFORMED, *(json.dumps(e).encode() for e in good[1:])]
+    log: list[str] = []
+    writer = FlakyWriter(0)
+    consumer = AnalyticsConsumer("amqp://unused", "q", "x", writer)
+    asyncio.run(consumer._handle([FakeMessage(b, log) for b in bodies]))
+    assert sorted(r["event_key"] for r in writer.rows) == sorted(event_key(e) for e in good)
+    assert consumer.stats.skipped == len(MALFORMED) and log == ["ack"]     # acknowledged, not redelivered
+
+
+def test_an_event_postgresql_refuses_is_dropped_alone_and_the_rest_is_written(base_config) -> None:
+    from tests.production.conftest import require_service
+
+    require_service("PostgreSQL")
+    from bot.production import pg
+    from bot.store.db import dispose_engine, engine_for, upgrade_database
+    from bot.store.models import AnalyticsEvent
+
+    url = base_config.app_db_url.replace("qhd_app_", "qhd_consumer_poison_")
+    pg.ensure_database(url)
+    try:
+        upgrade_database(url)
+        good = [user_event("ok", "你好", "greet", 1_700_000_000.0 + i) for i in range(4)]
+        poison = user_event("bad", "你好", "x" * 300, 1_700_000_100.0)          # intent column is 128 chars
+        log: list[str] = []
+        consumer = AnalyticsConsumer("amqp://unused", "q", "x", StoreWriter(url))
+        asyncio.run(consumer._handle([FakeMessage(json.dumps(e).encode(), log)
+                                      for e in (good[0], good[1], poison, good[2], good[3])]))
+        with engine_for(url).connect() as conn:
+            senders = conn.execute(select(AnalyticsEvent.sender_id)).scalars().all()
+        assert sorted(senders) == ["ok"] * 4
+        assert consumer.stats.written == 4 and consumer.stats.skipped == 1 and log == ["ack"]
+    finally:
+        dispose_engine(url)
+        pg.drop_database(url)

@@ -1,0 +1,164 @@
+"""Prometheus metrics of every process, with the standard client library (prometheus-client).
+
+Each process exposes what it knows:
+
+| process        | metrics                                                        | where                     |
+|----------------|----------------------------------------------------------------|---------------------------|
+| Rasa instance  | qhd_turns_total, qhd_turn_seconds (histogram), by channel       | METRICS_PORT (own port)   |
+| action server  | qhd_fallbacks_total, qhd_handoffs_total, qhd_action_errors_total,| METRICS_PORT              |
+|                | qhd_help_requests_saved_total                                  |                           |
+| web app        | qhd_outbox_depth (requests waiting for the database)           | GET /metrics on its port  |
+| consumer       | qhd_analytics_events_total by outcome                          | METRICS_PORT              |
+
+Rasa and the action server run inside third-party servers (Rasa's and rasa_sdk's Sanic apps), so they
+serve metrics on a port of their own (prometheus_client.start_http_server) when METRICS_PORT is set,
+bound to METRICS_HOST (default 127.0.0.1; 0.0.0.0 in containers). Several Rasa instances on one machine
+each get their own port (bot.production.supervisor). Nothing is registered or started on import: the
+metrics are created on first use and the port is opened only by `serve_from_env()`.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import lru_cache
+
+from prometheus_client import REGISTRY, Counter, Gauge, Histogram, start_http_server
+
+log = logging.getLogger(__name__)
+
+# Turn latency buckets around the measured figures (p50 ~40 ms, p95 ~80 ms one sender; ~600 ms saturated).
+TURN_BUCKETS = (0.025, 0.05, 0.075, 0.1, 0.15, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
+HANDOFF_ACTIONS = frozenset({"action_handoff"})
+FALLBACK_ACTIONS = frozenset({"action_clarify"})
+
+
+@dataclass(frozen=True)
+class Metrics:
+    turns: Counter
+    turn_seconds: Histogram
+    fallbacks: Counter
+    handoffs: Counter
+    action_errors: Counter
+    saved_requests: Counter
+    outbox_depth: Gauge
+    analytics_events: Counter
+
+
+_outbox_source: Callable[[], float] | None = None
+_served_port: int | None = None
+_serve_lock = threading.Lock()
+
+
+@lru_cache(maxsize=1)
+def metrics() -> Metrics:
+    """The process's metrics, registered in prometheus_client's default registry on first use."""
+    depth = Gauge("qhd_outbox_depth", "Help requests waiting in the outbox for the database")
+    depth.set_function(lambda: float(_outbox_source()) if _outbox_source else 0.0)
+    return Metrics(
+        turns=Counter("qhd_turns", "Resident messages handled", ["channel"]),
+        turn_seconds=Histogram("qhd_turn_seconds", "Time from a resident's message to the bot's last answer",
+                               ["channel"], buckets=TURN_BUCKETS),
+        fallbacks=Counter("qhd_fallbacks", "Turns the bot did not understand (clarification asked)"),
+        handoffs=Counter("qhd_handoffs", "Conversations handed to an operator"),
+        action_errors=Counter("qhd_action_errors", "Custom actions that raised an error", ["action"]),
+        saved_requests=Counter("qhd_help_requests_saved",
+                               "Help requests saved and confirmed to the resident (an idempotent retry counts again)"),
+        outbox_depth=depth,
+        analytics_events=Counter("qhd_analytics_events", "Events read by the analytics consumer", ["outcome"]),
+    )
+
+
+def set_outbox_depth_source(source: Callable[[], float] | None) -> None:
+    """Where qhd_outbox_depth reads its value (the request outbox registers a callback); default 0."""
+    global _outbox_source
+    _outbox_source = source
+    metrics()
+
+
+@contextmanager
+def turn(channel: str) -> Iterator[None]:
+    """Count one resident turn and time it (used by the channel guard around Rasa's handling)."""
+    started = time.perf_counter()
+    try:
+        yield
+    finally:
+        m = metrics()
+        m.turns.labels(channel=channel).inc()
+        m.turn_seconds.labels(channel=channel).observe(time.perf_counter() - started)
+
+
+def saved_request() -> None:
+    metrics().saved_requests.inc()
+
+
+def observe_action(name: str, events: list | None, error: BaseException | None) -> None:
+    """What one action run tells the operators: an error, a fallback turn, a handoff to a person."""
+    m = metrics()
+    if error is not None:
+        m.action_errors.labels(action=name).inc()
+        return
+    if name in FALLBACK_ACTIONS:
+        m.fallbacks.inc()
+    paused = any(isinstance(e, dict) and e.get("event") == "pause" for e in events or [])
+    if name in HANDOFF_ACTIONS or paused:
+        m.handoffs.inc()
+
+
+def instrument_action_server() -> None:
+    """Observe every action run by rasa_sdk's executor, and serve metrics when METRICS_PORT is set.
+
+    rasa_sdk has no hook for this, so its ActionExecutor.run is wrapped once (idempotent).
+    """
+    from rasa_sdk.executor import ActionExecutor
+
+    original = ActionExecutor.run
+    if getattr(original, "_qhd_observed", False):
+        return
+
+    async def run(self, action_call):  # type: ignore[no-untyped-def]
+        name = (action_call or {}).get("next_action", "") if isinstance(action_call, dict) else ""
+        name = name if name in self.actions else "unknown"      # bounded label values, whatever is sent
+        try:
+            result = await original(self, action_call)
+        except Exception as error:
+            observe_action(name, None, error)
+            raise
+        observe_action(name, (result or {}).get("events") if isinstance(result, dict) else None, None)
+        return result
+
+    run._qhd_observed = True  # type: ignore[attr-defined]
+    ActionExecutor.run = run  # type: ignore[method-assign]
+    observe_process()
+
+
+def serve_from_env() -> int | None:
+    """Open the metrics port named by METRICS_PORT (once per process); None when it is not set."""
+    global _served_port
+    raw = os.environ.get("METRICS_PORT", "").strip()
+    if not raw:
+        return None
+    with _serve_lock:
+        if _served_port is None:
+            metrics()
+            host = os.environ.get("METRICS_HOST", "127.0.0.1")
+            try:
+                start_http_server(int(raw), addr=host, registry=REGISTRY)
+            except OSError as error:  # a taken port must not stop the chat
+                log.error("metrics port %s:%s not opened: %s", host, raw, error)
+                return None
+            _served_port = int(raw)
+    return _served_port
+
+
+def observe_process() -> None:
+    """Start-up of a process whose main loop belongs to a framework (Rasa, rasa_sdk): JSON or plain
+    masked logs (bot.logs) and, when METRICS_PORT is set, the metrics port. Idempotent."""
+    from bot.logs import setup_logging
+
+    setup_logging()
+    serve_from_env()

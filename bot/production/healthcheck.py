@@ -1,0 +1,103 @@
+"""`python -m bot.production.healthcheck ROLE`: exit 0 when this container's process can do its job.
+
+The container image's HEALTHCHECK and the Kubernetes probes run this inside the container (standard
+library only, so a probe costs a fraction of a second of CPU). What each role must prove:
+
+- rasa: the model is loaded, not just the port open. Rasa answers `GET /` ("Hello from Rasa") before
+  its model is loaded, so that would route residents to an instance that can only answer 409.
+  `GET /status` answers 200 with the model file only once an agent is ready; it needs the API token,
+  which the probe reads from RASA_TOKEN in its own environment (never written into a manifest).
+- actions: rasa_sdk's `/health`; web: the web app's `/healthz`.
+- consumer: its heartbeat file was touched within the last minute (the consumer loop touches it
+  every flush interval, also while waiting for events).
+- migrate: the database answers (the job itself reports success by its exit code).
+"""
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+DEFAULT_HEARTBEAT = "/tmp/qhd-consumer.heartbeat"
+HEARTBEAT_MAX_AGE_S = 60
+
+
+def _get(url: str, timeout: float = 3) -> tuple[int, bytes]:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as answer:  # noqa: S310 - our own loopback URL
+            return answer.status, answer.read()
+    except urllib.error.HTTPError as error:
+        return error.code, b""
+    except (urllib.error.URLError, OSError):
+        return 0, b""
+
+
+def rasa_model_loaded(port: int, token: str) -> bool:
+    status, body = _get(f"http://127.0.0.1:{port}/status?" + urllib.parse.urlencode({"token": token}))
+    if status != 200:
+        return False
+    try:
+        return bool(json.loads(body).get("model_file"))
+    except ValueError:
+        return False
+
+
+def heartbeat_fresh(path: Path, max_age_s: float = HEARTBEAT_MAX_AGE_S) -> bool:
+    try:
+        return time.time() - path.stat().st_mtime < max_age_s
+    except OSError:
+        return False
+
+
+def check(role: str) -> bool:
+    env = os.environ
+    if role == "rasa":
+        return rasa_model_loaded(int(env.get("RASA_LISTEN_PORT", "5005")), env.get("RASA_TOKEN", ""))
+    if role == "actions":
+        return _get(f"http://127.0.0.1:{env.get('ACTION_PORT', '5055')}/health")[0] == 200
+    if role == "web":
+        return _get(f"http://127.0.0.1:{env.get('WEB_PORT', '8000')}/healthz")[0] == 200
+    if role == "consumer":
+        return heartbeat_fresh(Path(env.get("CONSUMER_HEARTBEAT_FILE", DEFAULT_HEARTBEAT)))
+    if role == "migrate":
+        from bot.production.config import ProductionConfig
+        from bot.production.pg import database_exists
+
+        return database_exists(ProductionConfig.from_env().app_db_url)
+    raise SystemExit(f"unknown role {role!r}")
+
+
+# What PID 1 runs (after the entrypoint's exec) -> its role. Docker runs HEALTHCHECK with the image's
+# environment, not the entrypoint's, so the role is read from the process itself.
+ROLE_MARKERS = (("rasa_sdk", "actions"), ("bot.production.consumer", "consumer"), ("bot.web", "web"),
+                ("bot.production.migrate", "migrate"), ("rasa", "rasa"))
+
+
+def role_of(cmdline: list[str]) -> str:
+    for marker, role in ROLE_MARKERS:
+        if marker in cmdline:
+            return role
+    return ""
+
+
+def detect_role() -> str:
+    try:
+        raw = Path("/proc/1/cmdline").read_bytes()
+    except OSError:
+        return ""
+    return role_of([part.decode(errors="replace") for part in raw.split(b"\0") if part])
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    role = args[0] if args else (os.environ.get("QHD_ROLE") or detect_role())
+    return 0 if check(role) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

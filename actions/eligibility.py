@@ -20,7 +20,7 @@ from actions.texts import message
 from bot.answers import topic_figures
 from bot.eligibility import CaseError, evaluate
 from bot.eligibility.case import MAX_MEMBERS, MAX_MONTHLY_AMOUNT, MAX_MONTHS
-from bot.rulebook import default_rulebook
+from bot.nlu.places import district_of
 
 PROGRAM_SLOTS: dict[str, list[str]] = {
     "dibao": ["district", "residence", "household_size", "monthly_income", "rigid_expenses_monthly",
@@ -88,7 +88,7 @@ class ValidateEligibilityForm(FormValidationAction):
 
     def validate_district(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                           domain: DomainDict) -> dict[str, Any]:
-        canonical = default_rulebook().normalise_district(str(value)) if value else None
+        canonical = district_of(str(value)) if value else None  # a district, or a township's district
         if canonical is None:
             dispatcher.utter_message(text="没听出是哪个区县。请说秦皇岛的区县名，比如「海港区」「青龙」「昌黎」。")
         return {"district": canonical}

@@ -14,6 +14,7 @@ from rasa_sdk.types import DomainDict
 from actions import parsing
 from actions.common import closed_choice, latest_entities, latest_intent, read_back_answer
 from bot.metrics import saved_request
+from bot.nlu.places import district_of
 from bot.privacy import mask_phone, normalise_phone
 from bot.rulebook import default_rulebook
 from bot.store import requests as help_requests
@@ -72,7 +73,8 @@ class ValidateHelpRequestForm(FormValidationAction):
         text = str(value or "").strip()
         rulebook = default_rulebook()
         found = [rulebook.normalise_district(str(e.get("value"))) for e in latest_entities(tracker, "district")]
-        district = next((d for d in found if d), None) or rulebook.normalise_district(text) or tracker.get_slot("district")
+        # the place is kept as said (「石门寨镇的」); its district comes from the district or township it names
+        district = next((d for d in found if d), None) or district_of(text) or tracker.get_slot("district")
         if not district:
             dispatcher.utter_message(text="请说是哪个区县，比如「青龙木头凳镇」「海港区建设大街街道」。")
             return {"hr_place": None}
@@ -124,7 +126,7 @@ def request_data(tracker: Tracker) -> dict[str, Any]:
     get = tracker.get_slot
     snapshot = get("last_result") if isinstance(get("last_result"), dict) else None
     return {"sender_id": tracker.sender_id, "name": get("person_name"), "phone": get("phone"),
-            "district": get("district") or default_rulebook().normalise_district(get("hr_place") or ""),
+            "district": get("district") or district_of(get("hr_place") or ""),
             "township": get("hr_place"), "category": get("hr_category"), "description": get("hr_description"),
             "urgency": get("hr_urgency") or "normal", "decision_snapshot": snapshot, "entered_by": "resident"}
 

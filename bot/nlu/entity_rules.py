@@ -4,7 +4,8 @@ DIET learns where entities are, but the dialogue needs exact values: the eligibi
 wants 海港区 not 海港, 1200 not 一千二, a monthly figure not 一年两万来块. These rules find the
 entities whose value can be read off the text itself and give their canonical value:
 
-- district: canonical name (places.DISTRICT_FORMS), residence: urban|rural
+- district: canonical name (places.DISTRICT_FORMS; a township or street named alone gives its
+  district, from the gazetteer data/gazetteer/qinhuangdao.yml), residence: urban|rural
 - household_size: int (3口人, 三口人, 仨人, 四口之家, 家里五个人, 就我一个人 ...)
 - amount: yuan per month; yearly phrasing is divided by 12 and marked ``period: year``
 - disability_level: 1-4, only next to a disability word or as a bare answer (一级, 二级的)
@@ -203,7 +204,7 @@ def find_amounts(text: str, taken: Iterable[Tuple[int, int]] = ()) -> List[Found
 
 
 def find_places(text: str) -> List[Found]:
-    """Districts (canonical names) and residence (urban|rural)."""
+    """Districts (canonical names, also from a township named alone) and residence (urban|rural)."""
     found = [Found("district", s, e, v) for s, e, v in places.find_districts(text)]
     found += [Found("residence", s, e, v) for s, e, v in places.find_residences(text)]
     return found

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.eligibility.case import INCOME_TYPE_ZH, Case, Member
+from bot.eligibility.present import money
 from bot.rulebook import ParamValue, Rulebook
 
 Tri = bool | None
@@ -41,14 +42,6 @@ def all_of(*values: Tri) -> Tri:
 
 def negate(value: Tri) -> Tri:
     return None if value is None else not value
-
-
-def money(x: float | None) -> str:
-    """Yuan for Chinese text: 600 -> '600', 333.333 -> '333.33'."""
-    if x is None:
-        return "未知"
-    x = round(float(x), 2)
-    return str(int(x)) if x == int(x) else f"{x:.2f}".rstrip("0").rstrip(".")
 
 
 @dataclass(slots=True)

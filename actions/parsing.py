@@ -6,6 +6,8 @@ what kind of value to expect.
 """
 from __future__ import annotations
 
+import re
+
 
 from bot.nlu import entity_rules
 from bot.nlu.numerals import find_numbers
@@ -104,6 +106,112 @@ _URGENCY = (("emergency", ("非常紧急", "特别急", "很急", "急死", "马
 
 def parse_urgency(text: str) -> str | None:
     for value, words in _URGENCY:
+        if any(w in text for w in words):
+            return value
+    return None
+
+
+# Who in the household a fact is about (the contract's relation values); first match wins, so the longer
+# words come first. 「我」 alone is the applicant.
+_RELATIONS = (
+    ("spouse", ("老伴", "爱人", "媳妇", "老婆", "丈夫", "老公", "妻子", "对象")),
+    ("grandchild", ("孙子", "孙女", "外孙")),
+    ("child", ("儿子", "女儿", "孩子", "闺女", "小孩", "儿媳")),
+    ("parent", ("我爸", "我妈", "父亲", "母亲", "公公", "婆婆", "老父亲", "老母亲", "爹", "娘")),
+    ("sibling", ("哥哥", "姐姐", "弟弟", "妹妹", "我哥", "我姐", "我弟", "我妹")),
+    ("self", ("我自己", "本人", "我")),
+)
+
+
+def parse_relation(text: str) -> str | None:
+    for value, words in _RELATIONS:
+        if any(w in text for w in words):
+            return value
+    return None
+
+
+# Income kinds as residents name them. A 城乡居民 pension (and a pension not said to be an employee's
+# 退休金) is `resident_pension`: the engine treats its excluded central part as unsettled, so a pension
+# whose kind is unclear can make a verdict "unknown" but never a confident wrong one.
+_INCOME_KINDS = (
+    ("pension", ("退休金", "退休工资", "职工养老", "企业养老")),
+    ("resident_pension", ("养老金", "养老保险", "农保", "新农保", "居民养老", "基础养老")),
+    ("transfer", ("赡养费", "抚养费", "给", "补贴", "补助")),
+    ("farming", ("种地", "种田", "种", "养殖", "养猪", "养鸡", "养羊", "养牛", "果树", "地里", "卖粮")),
+    ("business", ("买卖", "生意", "小卖部", "开店", "摆摊", "经营")),
+    ("wage", ("工资", "打工", "上班", "挣", "干活", "月薪", "打零工", "工作")),
+)
+_CLAUSE_SPLIT = re.compile(r"[，,、；;。\s]+|(?=" + "|".join(w for _, ws in _RELATIONS[:-1] for w in ws) + ")")
+_PAIR_WORDS = ("老两口", "我们俩", "我俩", "两口子", "我们两口")
+
+
+def parse_income_kind(text: str) -> str | None:
+    for value, words in _INCOME_KINDS:
+        if any(w in text for w in words):
+            return value
+    return None
+
+
+def parse_income_items(text: str) -> list[dict]:
+    """「我工资一千二，老伴养老金八百」 -> [{who: self, kind: wage, amount: 1200}, {who: spouse, kind:
+    resident_pension, amount: 800}]. Money given by someone (「儿子每月给五百」) is the applicant's transfer
+    income. 「老两口…每人一百八」 is one item each for the applicant and the spouse."""
+    items: list[dict] = []
+    who = "self"
+    for clause in (c for c in _CLAUSE_SPLIT.split(text or "") if c):
+        amount = parse_monthly_amount(clause)
+        said = parse_relation(clause)
+        if amount is None:
+            who = said or who
+            continue
+        kind = parse_income_kind(clause) or "other"
+        person = "self" if kind == "transfer" else (said or who)
+        if "每人" in clause or any(w in text for w in _PAIR_WORDS) and "每人" in text:
+            items += [{"who": "self", "kind": kind, "amount": amount}, {"who": "spouse", "kind": kind, "amount": amount}]
+        else:
+            items.append({"who": person, "kind": kind, "amount": amount})
+        who = person
+    return items
+
+
+_EXPENSE_KINDS = (
+    ("disability_rehab", ("康复", "辅具", "假肢", "轮椅", "助听器", "训练")),
+    ("education", ("上学", "学费", "读书", "念书", "书本", "住宿费")),
+    ("medical", ("药", "看病", "医", "住院", "透析", "化疗", "治疗", "手术")),
+)
+
+
+def parse_expense_kind(text: str) -> str | None:
+    for value, words in _EXPENSE_KINDS:
+        if any(w in text for w in words):
+            return value
+    return None
+
+
+def parse_poverty_status(text: str) -> str | None:
+    """脱贫户 and 监测户 are different answers (the hiring subsidy is for 脱贫劳动力 only)."""
+    stripped = text.strip(" 。，,.!！")
+    if stripped.startswith(("不是", "都不", "没有", "都没", "不", "没")) or "都不是" in stripped:
+        return "neither"
+    if "监测" in stripped or "边缘" in stripped:
+        return "monitored"
+    if any(w in stripped for w in ("脱贫", "建档立卡", "贫困户")):
+        return "alleviated"
+    return None
+
+
+_EMPLOYERS = (
+    ("workshop", ("帮扶车间", "扶贫车间", "车间")),
+    ("farm_business", ("合作社", "家庭农场", "农场", "种植基地", "养殖场")),
+    ("public_post", ("公益", "保洁", "护林", "协理员", "公益性岗位")),
+    ("self_employed", ("自己干", "个体", "零工", "打零工", "自己做")),
+    ("enterprise", ("企业", "公司", "工厂", "厂子", "厂里", "单位")),
+    ("other", ("其他", "别的", "说不好")),
+)
+
+
+def parse_employer_type(text: str) -> str | None:
+    for value, words in _EMPLOYERS:
         if any(w in text for w in words):
             return value
     return None

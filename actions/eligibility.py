@@ -136,8 +136,10 @@ class ValidateEligibilityForm(FormValidationAction):
         if number is None or number < 0 or number > MAX_MONTHLY_AMOUNT:
             hint = "没关系，说个大概就行" if parsing.says_unknown(text) else "没听明白这个数"
             dispatcher.utter_message(text=f"{hint}：全家一个月总共收入大约多少元？比如「九百」「一千二」「一年两万」。")
-            return {"monthly_income": None, "income_items": None}
+            return {"monthly_income": None}
         items = parsing.parse_income_items(latest_text(tracker)) if number else []
+        if len(items) > 1 and not isinstance(value, list):
+            number = sum(i["amount"] for i in items)  # 「我打工一千二，老伴养老金一百八」: both, by member
         if not items or abs(sum(i["amount"] for i in items) - number) > 0.01:
             kind = parsing.parse_income_kind(latest_text(tracker)) or "other"
             items = [{"who": "self", "kind": kind, "amount": round(number, 2)}] if number else []

@@ -172,7 +172,7 @@ def single_person(ctx: Ctx) -> Outcome:
                 "家庭成员是否符合单人保条件需要核实：" + "；".join(unsure))
     q_ref = ctx.v("single_person.severe_disability_max_level")
     alone_best = True if True in alone_routes else (None if None in alone_routes else False)
-    if edge_cond.passed is False and alone_best is not False:
+    if (edge_cond.passed is False and alone_best is not False) or (edge_cond.passed is None and alone_best is True):
         rule = ctx.v("single_person.adult_unemployed_severe_disability")
         edge_cond = Condition("income_below_edge_line", alone_best,
                               edge_cond.detail_zh + "；但家中成年无业重度残疾人可以按本人收入参照“单人户”申请低保", rule)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Callable
 
-from bot.eligibility.core import money
+from bot.eligibility.present import money
 from bot.rulebook import ParamValue, Rulebook, default_rulebook
 
 Line = Callable[["_Ask"], str]
@@ -30,8 +30,9 @@ class _Ask:
     def cite(*pvs: ParamValue) -> str:
         pv = pvs[0]
         mark = "" if all(p.confirmed for p in pvs) else "，未经本地确认"
-        if pv.id.startswith("press."):  # statistics of a dated press conference, not rules "in force from"
-            return f"（{pv.source_title}）"
+        if pv.id.startswith("press."):  # statistics of a dated press conference: say whose year they are
+            year = f"{pv.effective_from.year}年的统计数字，不是现在的数字；" if pv.effective_from else ""
+            return f"（{year}{pv.source_title}）"
         return f"（{pv.date_zh()}起，{pv.source_title}{mark}）"
 
     @staticmethod
@@ -84,7 +85,8 @@ def _dibao_standard(a: _Ask) -> list[str]:
 def _dibao_eligibility(a: _Ask) -> list[str]:
     return [*_dibao_standard(a)[:2],
             a.fig("dibao.edge_multiple", "人均收入高于低保标准但低于{v}倍的，属于低保边缘家庭"),
-            a.fig("dibao.assets.private_car_allowed", "财产方面：家里有私家车、两套以上住房或存款较多的，一般不能享受低保")]
+            a.fig("dibao.assets.private_car_allowed", "财产方面：家里有私家车（残疾人代步车除外）或存款较多的，一般不能享受低保"),
+            a.fig("dibao.assets.max_homes", "住房超过{v}套的，一般不能享受低保")]
 
 
 def _dibao_application(a: _Ask) -> list[str]:
@@ -98,14 +100,15 @@ def _dibao_application(a: _Ask) -> list[str]:
 
 
 def _gradual_exit(a: _Ask) -> list[str]:
-    return [a.fig("gradual_exit.max_months", "因家庭成员就业、收入超过低保标准的，渐退期原则上不超过{v}个月")]
+    return [a.fig("gradual_exit.max_months", "因家庭成员就业、收入超过低保标准的，县区民政部门可以给予渐退期（不是一定给），"
+                  "原则上不超过{v}个月")]
 
 
 def _single_person(a: _Ask) -> list[str]:
     return [
         a.fig("dibao.edge_multiple", "低保边缘家庭：人均收入低于当地低保标准的{v}倍"),
         a.fig("single_person.severe_disability_max_level", "可单独纳入：一级到{v}级残疾的重度残疾人"),
-        a.fig("single_person.intellectual_mental_max_level", "智力、精神残疾放宽到{v}级"),
+        a.fig("single_person.intellectual_max_level", "智力、精神残疾（含孤独症）放宽到{v}级"),
         a.fig("single_person.serious_illness_qualifies", "患重特大疾病的成员也可以（病种以当地认定为准）"),
     ]
 

@@ -7,6 +7,7 @@ into the engine's case and bot.eligibility.present words the outcome, the same a
 from __future__ import annotations
 
 import asyncio
+from datetime import date
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -21,6 +22,7 @@ from actions.texts import message
 from bot.answers import topic_figures
 from bot.eligibility import CaseError, present
 from bot.eligibility.case import DISABILITY_KIND_ZH, INCOME_TYPE_ZH, MAX_MEMBERS, MAX_MONTHLY_AMOUNT, MAX_MONTHS
+from bot.eligibility.illness import match_illness
 from bot.eligibility.intake import check
 from bot.rulebook import default_rulebook
 
@@ -168,7 +170,8 @@ class ValidateEligibilityForm(FormValidationAction):
         kind = parsing.parse_disability_kind(text)
         illness = tracker.get_slot("member_illness")
         who = parsing.parse_relation(text)
-        if level is None and (illness or "病" in text or "癌" in text or "症" in text):
+        named = match_illness(text, default_rulebook(), date.today())
+        if level is None and (illness or named or "病" in text or "癌" in text or "症" in text):
             # 0 = no disability certificate, but ill (member_illness; the engine reads serious or not from the
             # rulebook's lists, and an illness it does not know stays "unknown").
             return {"member_disability_level": 0.0, "member_disability_kind": None,

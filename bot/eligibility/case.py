@@ -185,13 +185,17 @@ def _text_field(raw: Any, field: str) -> str | None:
 def _illness(raw: dict, field: str, rulebook: Rulebook, on: date) -> tuple[str | None, str | None, bool | None]:
     """(class, name, serious_illness): `illness_name` is classified by the rulebook's lists; an explicit
     `illness` class or the older `serious_illness` flag wins when given."""
-    from bot.eligibility.illness import classify_illness
+    from bot.eligibility.illness import match_illness
 
     name = _text_field(raw.get("illness_name"), f"{field}.illness_name")
     kind = _choice(raw.get("illness"), f"{field}.illness", ILLNESS_CLASSES)
     flag = _bool(raw.get("serious_illness"), f"{field}.serious_illness")
-    if kind is None and name is not None:
-        kind = classify_illness(name, rulebook, on)
+    if name is not None:
+        found = match_illness(name, rulebook, on)  # 「老伴尿毒症，每周透析」 -> ("serious", "尿毒症")
+        if found is not None:
+            name = found[1]
+        if kind is None:
+            kind = found[0] if found is not None else "unknown"
     if kind is None and flag is not None:
         kind = "serious" if flag else None
     serious = {"serious": True, "ordinary": False, "unknown": None, None: flag}[kind]

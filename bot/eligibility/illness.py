@@ -33,12 +33,13 @@ def _list(rulebook: Rulebook, pid: str, on: date) -> tuple[tuple[str, str], ...]
 
 
 def match_illness(text: str, rulebook: Rulebook, on: date) -> tuple[str, str] | None:
-    """(class, canonical name) of the longest illness word in `text`, or None when none is on a list."""
+    """(class, the word as the resident said it) for the longest illness word in `text`, or None when no
+    word of either list is in it."""
     best: tuple[int, str, str] | None = None
     for cls, pid in (("serious", SERIOUS_LIST), ("ordinary", ORDINARY_LIST)):
-        for word, canonical in _list(rulebook, pid, on):
+        for word, _canonical in _list(rulebook, pid, on):
             if word in text and (best is None or len(word) > best[0]):
-                best = (len(word), cls, canonical)
+                best = (len(word), cls, word)
     return None if best is None else (best[1], best[2])
 
 

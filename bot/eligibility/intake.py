@@ -74,9 +74,10 @@ def _household(facts: dict[str, Any]) -> list[dict[str, Any]]:
         raise CaseError("invalid_value", f"说到的家庭成员（{len(rows)}人）比家庭人口（{int(size)}人）多，请核对。",
                         "household_size")
     for row in rows:
-        if row["income_items"]:
+        # Incomes were said for the household: a member without an item has none (not "not reported").
+        if row["income_items"] or "incomes" in facts:
             row["monthly_income"] = 0
-        else:
+        if not row["income_items"]:
             row.pop("income_items")
     return rows
 

@@ -121,13 +121,9 @@ def next_step(result: dict[str, Any], contact: str = "") -> str:
     """One sentence: what to do now, given the verdict."""
     program, eligible = result.get("program"), result.get("eligible")
     office = "县区人社局（就业服务中心）" if program == "job_subsidy" else "户籍所在地的乡镇（街道）"
-    if eligible is True:
-        step = f"可以带上身份证、户口簿到{office}申请。"
-    elif eligible is None:
-        step = f"请向{office}说明情况，由工作人员核实后再定。"
-    else:
-        step = f"如果情况有变化，或者认为算得不对，可以到{office}咨询。"
-    return f"{step}{contact}" if contact else step
+    step = {True: "可以带上身份证、户口簿去申请", None: "请说明情况，由工作人员核实后再定",
+            False: "如果情况有变化，或者认为算得不对，可以再去咨询"}[eligible if isinstance(eligible, bool) else None]
+    return f"{step}：{contact}" if contact else f"{step}，地点：{office}。"
 
 
 def details(result: dict[str, Any]) -> list[str]:

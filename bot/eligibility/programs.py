@@ -87,6 +87,8 @@ def _member_qualifies(ctx: Ctx, m: Member) -> tuple[Tri, str]:
         if fits is None:
             unknown.append(f"{level}级残疾，要看残疾类别：三级智力残疾或三级精神残疾（含孤独症）可以单独纳入，"
                            f"其他类别的三级残疾不能；请看残疾证上写的类别")
+    if m.illness_name:  # classified by the rulebook's lists, which are not Qinhuangdao's own
+        ctx.unconfirmed(ctx.v("illness.serious.names"))
     if m.illness == "serious" or m.serious_illness:
         if illness.value is None:
             unknown.append("单人保的重病条件在该日期没有收录")

@@ -251,7 +251,7 @@ def summarise_facts(tracker: Tracker) -> list[str]:
             kind = DISABILITY_KIND_ZH.get(get("member_disability_kind") or "", "")
             lines.append(f"需单独纳入的家人（{who}）：{_fmt(level)}级{kind or '（类别未说）'}残疾")
     if get("has_disqualifying_assets") is not None:
-        lines.append(f"私家车或两套以上住房：{'有' if get('has_disqualifying_assets') else '没有'}")
+        lines.append(f"私家车或多套住房：{'有' if get('has_disqualifying_assets') else '没有'}")
     return lines
 
 

@@ -143,6 +143,7 @@ _INCOME_KINDS = (
 )
 _CLAUSE_SPLIT = re.compile(r"[，,、；;。\s]+|(?=" + "|".join(w for _, ws in _RELATIONS[:-1] for w in ws) + ")")
 _PAIR_WORDS = ("老两口", "我们俩", "我俩", "两口子", "我们两口")
+_NOT_MONEY = ("口", "岁", "级", "个人", "套", "辆", "年级")
 
 
 def parse_income_kind(text: str) -> str | None:
@@ -159,7 +160,13 @@ def parse_income_items(text: str) -> list[dict]:
     items: list[dict] = []
     who = "self"
     for clause in (c for c in _CLAUSE_SPLIT.split(text or "") if c):
-        amount = parse_monthly_amount(clause)
+        amounts = [f for f in entity_rules.extract(clause) if f.entity == "amount"]
+        if amounts:
+            amount: float | None = float(amounts[0].value)
+        elif any(w in clause for w in _NOT_MONEY):
+            amount = None  # 「四口人」「七十岁」 are not money
+        else:
+            amount = parse_number(clause)  # 「我一千二 老伴八百」「我打工一千二」: a bare number is the amount
         said = parse_relation(clause)
         if amount is None:
             who = said or who

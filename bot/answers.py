@@ -72,13 +72,14 @@ def _dibao_standard(a: _Ask) -> list[str]:
                                residence=residence))
     newest = a.v("dibao.standard.urban_monthly", residence="urban")
     place = a.district or "各县区"
-    lines.append(f"这是全市的最低线，{newest.date_zh()}以后秦皇岛的新标准没有找到公开数据，{place}实际执行的标准可能更高，"
-                 f"请向{place}民政局或乡镇（街道）确认。")
+    note = f"（{newest.note_zh}）" if newest.note_zh else ""
+    lines.append(f"这是全市的最低线{note}，{place}实际执行的标准可能更高，请向{place}民政局或乡镇（街道）确认。")
     res = a.residence or "urban"
     avg = a.v(f"dibao.hebei_average.{res}_monthly", residence=res)
     if avg.value is not None:
         lines.append(a.fig(f"dibao.hebei_average.{res}_monthly",
-                           f"参考：河北省{'城市' if res == 'urban' else '农村'}低保平均每人每月{{v}}元（全省平均）", residence=res))
+                           f"参考：河北省{'城市' if res == 'urban' else '农村'}低保的全省数字每人每月{{v}}元（不是本地标准）",
+                           residence=res))
     return lines
 
 

@@ -32,13 +32,13 @@ def _household_basis(ctx: Ctx) -> tuple[Standard, Income]:
 
 
 def _hebei_average_hint(ctx: Ctx, cond: Condition) -> None:
-    """When the floor cannot decide, give the province-wide average as context (clearly not the local figure)."""
+    """When the floor cannot decide, give the province-wide figure as context (clearly not the local figure)."""
     if cond.passed is not None or ctx.case.residence is None:
         return
     pv = ctx.v(f"dibao.hebei_average.{ctx.case.residence}_monthly")
     if pv.value is not None:
-        ctx.caveat(f"仅供参考：河北省{pv.date_zh()}{'城市' if ctx.case.residence == 'urban' else '农村'}低保平均标准"
-                   f"约每人每月{money(pv.value)}元（全省平均，不是{ctx.case.district}的标准；来源：{pv.source_title}）。")
+        ctx.caveat(f"仅供参考：河北省{pv.date_zh()}{'城市' if ctx.case.residence == 'urban' else '农村'}低保的全省数字"
+                   f"约每人每月{money(pv.value)}元（不是{ctx.case.district}的标准；来源：{pv.source_title}）。")
 
 
 def dibao(ctx: Ctx) -> Outcome:
@@ -263,7 +263,8 @@ def extreme_poverty(ctx: Ctx) -> Outcome:
     below = income_condition(ctx, income, std, "no_means_of_living")
     below.detail_zh = below.detail_zh.replace("家庭人均月收入", "申请人月收入")
     assets = assets_condition(ctx, std)
-    ctx.caveat("特困人员的财产规定没有找到，这里参照低保的财产规定判断。")
+    ctx.unconfirmed(ctx.v("extreme_poverty.assets.rule"))
+    ctx.caveat("特困人员的财产这里参照低保的财产规定判断。")
     support = Condition(
         "no_able_supporter", negate(case.has_able_supporter),
         {True: "有法定赡养、抚养、扶养义务人且有能力履行，不符合特困条件",

@@ -180,7 +180,8 @@
         relation: get("relation").value, age: parseInt(get("age").value, 10),
         monthly_income: parseFloat(get("monthly_income").value) || 0, income_type: get("income_type").value,
         employed: get("employed").checked, disability_level: level ? parseInt(level, 10) : null,
-        disability_kind: null, serious_illness: get("serious_illness").checked, able_to_work: get("able_to_work").checked
+        disability_kind: get("disability_kind").value || null, illness_name: get("illness_name").value.trim() || null,
+        able_to_work: get("able_to_work").checked
       };
     });
     var c = {
@@ -191,7 +192,8 @@
       receiving_dibao: $("e-receiving").checked, income_rose_due_to_employment: $("e-rose").checked
     };
     if (c.program === "job_subsidy") {
-      c.job = {poverty_alleviated: $("j-alleviated").checked, employer_type: $("j-employer").value,
+      c.job = {poverty_alleviated: $("j-status").value === "alleviated", monitored_household: $("j-status").value === "monitored",
+               employer_type: $("j-employer").value || null,
                months_employed: num("j-months"), work_location: $("j-location").value};
     }
     return c;

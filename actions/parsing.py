@@ -77,8 +77,9 @@ def parse_work_location(text: str) -> str | None:
 
 
 _DISABILITY_KINDS = (
-    ("intellectual", ("智力", "智障", "脑瘫")),
-    ("mental", ("精神",)),
+    ("intellectual", ("智力", "智障", "智残", "脑瘫", "弱智")),
+    # 孤独症 (autism) is assessed as 精神残疾 in China's disability classification (GB/T 26341-2010).
+    ("mental", ("精神", "孤独症", "自闭症", "精残")),
     ("visual", ("视力", "眼睛", "失明", "盲")),
     ("hearing", ("听力", "耳聋", "聋")),
     ("speech", ("言语", "哑")),
@@ -94,9 +95,17 @@ def parse_disability_kind(text: str) -> str | None:
     return None
 
 
+_LEVEL_WORD = re.compile(r"([一二三四1-4])\s*级")
+_LEVEL_DIGIT = {"一": 1, "二": 2, "三": 3, "四": 4, "1": 1, "2": 2, "3": 3, "4": 4}
+
+
 def parse_disability_level(text: str) -> int | None:
+    """The NLU's level rule (it needs 残 nearby); else 「孤独症三级」: a level word next to a named kind."""
     levels = [f for f in entity_rules.extract(text or "") if f.entity == "disability_level"]
-    return int(levels[0].value) if levels else None
+    if levels:
+        return int(levels[0].value)
+    match = _LEVEL_WORD.search(text or "")
+    return _LEVEL_DIGIT[match.group(1)] if match and parse_disability_kind(text) else None
 
 
 _URGENCY = (("emergency", ("非常紧急", "特别急", "很急", "急死", "马上", "紧急")),

@@ -118,6 +118,7 @@ def _rigid(a: _Ask) -> list[str]:
     return [
         a.fig("dibao.deduction.rigid_expenditure.medical", "因残疾、患重病增加的自付医疗、康复等支出，可以从家庭收入中扣除"),
         a.fig("dibao.deduction.rigid_expenditure.share", "扣除比例{v}%"),
+        a.fig("dibao.deduction.rigid_expenditure.education", "子女上学的自付费用也可以扣除"),
     ]
 
 

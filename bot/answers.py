@@ -111,6 +111,7 @@ def _single_person(a: _Ask) -> list[str]:
         a.fig("single_person.severe_disability_max_level", "可单独纳入：一级到{v}级残疾的重度残疾人"),
         a.fig("single_person.intellectual_max_level", "智力、精神残疾（含孤独症）放宽到{v}级"),
         a.fig("single_person.serious_illness_qualifies", "患重特大疾病的成员也可以（病种以当地认定为准）"),
+        a.fig("single_person.adult_unemployed_severe_disability", "成年、没有工作的重度残疾人，可以参照“单人户”单独申请低保"),
     ]
 
 

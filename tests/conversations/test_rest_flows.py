@@ -62,7 +62,7 @@ def test_dibao_check_with_a_resident_who_only_answers(stack):
     sender = f"t-{uuid.uuid4().hex[:8]}"
     result = converse(stack, sender, "我想问问我家能不能吃低保", DIBAO_ANSWERS)
     assert "初步判断：可能符合低保条件" in result and "不符合" not in result
-    assert result.count("初步判断") == 1  # one verdict, not two
+    assert result.count("初步判断") == 1 and "结论：" not in result  # one verdict, not two
     assert "300" in result and "不低于 600 元" in result
     standard = default_rulebook().value("dibao.standard.urban_monthly", on=date.today(), district="海港区", residence="urban")
     assert fmt(standard.value) in result and standard.effective_from.isoformat() in result

@@ -146,7 +146,8 @@ def test_check_sends_one_verdict_with_its_card(app_db):
     card = verdicts[0]["custom"]["card"]
     assert card["summary"] == "初步判断：可能符合低保条件"
     said = verdicts[0]["text"]
-    assert said.count("初步判断") == 1 and "不低于 600 元/人·月" in said and "300 元" in said
+    assert said.count("初步判断") == 1 and "结论：" not in said  # one verdict, not the explanation's second one
+    assert "不低于 600 元/人·月" in said and "300 元" in said
     assert "至少约 900 元/月（估算）" in said
     snapshot = next(e["value"] for e in events if e.get("name") == "last_result")
     assert snapshot["result"]["eligible"] is True

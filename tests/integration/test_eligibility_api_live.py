@@ -4,7 +4,6 @@ Odd bodies a stranger can send: a 400-digit integer, deep nesting, wrong types, 
 """
 from __future__ import annotations
 
-import os
 import re
 import secrets
 
@@ -30,20 +29,12 @@ ODD_BODIES = [
 def web(tmp_path_factory):
     stack = Stack.create(tmp_path_factory.mktemp("verdict-web"), PROFILE="embedded",
                          JWT_SECRET=secrets.token_urlsafe(32), WEB_SECRET=secrets.token_urlsafe(32))
-    saved = os.environ.get("DATABASE_URL")
-    os.environ["DATABASE_URL"] = stack.env["DATABASE_URL"]
-    from bot.store import accounts
-
-    accounts.create_account("verdict_op", PASSWORD, "operator")
+    stack.create_account("verdict_op", PASSWORD, "operator")
     try:
         stack.start_web()
         yield stack
     finally:
         stack.stop_all()
-        if saved is None:
-            os.environ.pop("DATABASE_URL", None)
-        else:
-            os.environ["DATABASE_URL"] = saved
 
 
 def _session(stack: Stack) -> tuple[requests.Session, str]:

@@ -34,6 +34,11 @@ def says_yes(text: str) -> bool:
     return text.strip(" 。，,.!！~啊呀吧").strip() in _YES
 
 
+def first_listed(table: tuple[tuple[str, tuple[str, ...]], ...], text: str) -> str | None:
+    """The value of the first (value, words) row with a word in `text`: rows are ordered most specific first."""
+    return next((value for value, words in table if any(w in text for w in words)), None)
+
+
 def parse_number(text: str) -> float | None:
     """The first number in `text`, in digits or Chinese numerals (the NLU's own numeral reader)."""
     first = next(iter(find_numbers(text or "")), None)
@@ -70,10 +75,7 @@ _LOCATIONS = (
 
 
 def parse_work_location(text: str) -> str | None:
-    for value, words in _LOCATIONS:
-        if any(w in text for w in words):
-            return value
-    return None
+    return first_listed(_LOCATIONS, text)
 
 
 _DISABILITY_KINDS = (
@@ -89,10 +91,7 @@ _DISABILITY_KINDS = (
 
 
 def parse_disability_kind(text: str) -> str | None:
-    for value, words in _DISABILITY_KINDS:
-        if any(w in text for w in words):
-            return value
-    return None
+    return first_listed(_DISABILITY_KINDS, text)
 
 
 _LEVEL_WORD = re.compile(r"([一二三四1-4])\s*级")
@@ -114,10 +113,7 @@ _URGENCY = (("emergency", ("非常紧急", "特别急", "很急", "急死", "马
 
 
 def parse_urgency(text: str) -> str | None:
-    for value, words in _URGENCY:
-        if any(w in text for w in words):
-            return value
-    return None
+    return first_listed(_URGENCY, text)
 
 
 # Who in the household a fact is about (the contract's relation values); first match wins, so the longer
@@ -133,10 +129,7 @@ _RELATIONS = (
 
 
 def parse_relation(text: str) -> str | None:
-    for value, words in _RELATIONS:
-        if any(w in text for w in words):
-            return value
-    return None
+    return first_listed(_RELATIONS, text)
 
 
 # Income kinds as residents name them. A 城乡居民 pension (and a pension not said to be an employee's
@@ -156,10 +149,7 @@ _NOT_MONEY = ("口", "岁", "级", "个人", "套", "辆", "年级")
 
 
 def parse_income_kind(text: str) -> str | None:
-    for value, words in _INCOME_KINDS:
-        if any(w in text for w in words):
-            return value
-    return None
+    return first_listed(_INCOME_KINDS, text)
 
 
 def parse_income_items(text: str) -> list[dict]:
@@ -198,10 +188,7 @@ _EXPENSE_KINDS = (
 
 
 def parse_expense_kind(text: str) -> str | None:
-    for value, words in _EXPENSE_KINDS:
-        if any(w in text for w in words):
-            return value
-    return None
+    return first_listed(_EXPENSE_KINDS, text)
 
 
 def parse_poverty_status(text: str) -> str | None:
@@ -227,7 +214,4 @@ _EMPLOYERS = (
 
 
 def parse_employer_type(text: str) -> str | None:
-    for value, words in _EMPLOYERS:
-        if any(w in text for w in words):
-            return value
-    return None
+    return first_listed(_EMPLOYERS, text)

@@ -1,11 +1,13 @@
 """Eligibility conversations: one form whose questions depend on the programme, then one engine call.
 
-The form only collects facts; the decision, its working and its citations come from
-bot.eligibility.evaluate, the same engine the operator console and the command line use.
+The form only collects facts, the way residents have them (whose income and what kind, which expense, who
+is disabled or ill, 脱贫户 or 监测户, the employer when a subsidy needs it); bot.eligibility.intake turns them
+into the engine's case and bot.eligibility.present words the outcome, the same as at the other doors.
 """
 from __future__ import annotations
 
 import asyncio
+from datetime import date
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
@@ -18,8 +20,11 @@ from actions.common import (CHECK_PROGRAM_BY_INTENT, closed_choice, latest_entit
                             previous_slot_value, read_back_answer, slots_set_this_turn)
 from actions.texts import message
 from bot.answers import topic_figures
-from bot.eligibility import CaseError, evaluate
-from bot.eligibility.case import MAX_MEMBERS, MAX_MONTHLY_AMOUNT, MAX_MONTHS
+from bot.eligibility import CaseError, present
+from bot.eligibility.case import DISABILITY_KIND_ZH, INCOME_TYPE_ZH, MAX_MEMBERS, MAX_MONTHLY_AMOUNT, MAX_MONTHS
+from bot.eligibility.illness import match_illness
+from bot.eligibility.intake import check
+from bot.rulebook import default_rulebook
 from bot.nlu.places import district_of
 
 PROGRAM_SLOTS: dict[str, list[str]] = {
@@ -29,17 +34,22 @@ PROGRAM_SLOTS: dict[str, list[str]] = {
                       "has_disqualifying_assets", "elig_confirm"],
     "gradual_exit": ["receiving_dibao", "income_rose_due_to_employment", "district", "residence",
                      "household_size", "monthly_income", "elig_confirm"],
-    "job_subsidy": ["poverty_alleviated", "months_employed", "work_location", "district", "elig_confirm"],
+    "job_subsidy": ["poverty_status", "months_employed", "work_location", "employer_type", "district", "elig_confirm"],
 }
-PROGRAM_NAMES_ZH = {"dibao": "低保", "single_person": "单人保", "gradual_exit": "低保渐退期", "job_subsidy": "就业补贴"}
+# Slots filled alongside an answer (parsed from the same words), never asked on their own.
+DETAIL_SLOTS = {"member_disability_kind", "member_illness", "member_who", "income_items", "rigid_expense_kind"}
 # Facts that describe the case; cleared when a new check starts so one check never leaks into the next.
-CASE_SLOTS = sorted({s for slots in PROGRAM_SLOTS.values() for s in slots} | {"member_disability_kind", "member_illness"})
+CASE_SLOTS = sorted({s for slots in PROGRAM_SLOTS.values() for s in slots} | DETAIL_SLOTS)
 # Bounds come from the engine's input checks, so the form never accepts what the engine would refuse.
 MAX_HOUSEHOLD = MAX_MEMBERS
 RESIDENCE_ZH = {"urban": "城镇", "rural": "农村"}
 LOCATION_ZH = {"outside_province": "外省", "inside_province": "省内外市", "inside_city": "市内外县", "local": "本县"}
-DISABILITY_KIND_ZH = {"physical": "肢体", "visual": "视力", "hearing": "听力", "speech": "言语",
-                      "intellectual": "智力", "mental": "精神", "multiple": "多重"}
+RELATION_ZH = {"self": "本人", "spouse": "配偶", "child": "子女", "parent": "父母", "sibling": "兄弟姐妹",
+               "grandparent": "祖父母", "grandchild": "孙子女", "other": "另一位家人"}
+POVERTY_STATUS_ZH = {"alleviated": "脱贫户", "monitored": "防返贫监测户", "neither": "都不是"}
+EMPLOYER_ZH = {"enterprise": "企业", "farm_business": "合作社等经营主体", "workshop": "就业帮扶车间",
+               "public_post": "公益性岗位", "self_employed": "自己干（个体、零工）", "other": "其他"}
+EXPENSE_ZH = {"medical": "看病吃药", "disability_rehab": "残疾康复", "education": "上学"}
 
 
 def _fmt(value: float | None) -> str:
@@ -50,7 +60,7 @@ def _fmt(value: float | None) -> str:
 
 def start_check(dispatcher: CollectingDispatcher, program: str) -> list:
     """Announce the check; facts already said (in this message or before an offer) are kept and skipped."""
-    dispatcher.utter_message(text=f"好的，我帮您初步算一算{PROGRAM_NAMES_ZH[program]}，先问几个问题。"
+    dispatcher.utter_message(text=f"好的，我帮您初步算一算{present.program_name(program)}，先问几个问题。"
                                   "您说过的情况我不会再问；说错了随时告诉我，比如「不对，是五口人」；不想算了就说「算了」。")
     return [SlotSet("elig_program", program), SlotSet("offered_check", None)]
 
@@ -73,7 +83,11 @@ class ValidateEligibilityForm(FormValidationAction):
 
     async def required_slots(self, domain_slots: list[str], dispatcher: CollectingDispatcher,
                              tracker: Tracker, domain: DomainDict) -> list[str]:
-        return PROGRAM_SLOTS.get(tracker.get_slot("elig_program") or "dibao", PROGRAM_SLOTS["dibao"])
+        slots = PROGRAM_SLOTS.get(tracker.get_slot("elig_program") or "dibao", PROGRAM_SLOTS["dibao"])
+        if tracker.get_slot("poverty_status") in ("monitored", "neither"):
+            # The employer matters only for the subsidies paid for hiring 脱贫劳动力: do not ask the others.
+            slots = [s for s in slots if s != "employer_type"]
+        return slots
 
     def _requested(self, tracker: Tracker) -> str | None:
         return tracker.get_slot("requested_slot")
@@ -126,19 +140,29 @@ class ValidateEligibilityForm(FormValidationAction):
             hint = "没关系，说个大概就行" if parsing.says_unknown(text) else "没听明白这个数"
             dispatcher.utter_message(text=f"{hint}：全家一个月总共收入大约多少元？比如「九百」「一千二」「一年两万」。")
             return {"monthly_income": None}
-        return {"monthly_income": round(number, 2)}
+        items = parsing.parse_income_items(latest_text(tracker)) if number else []
+        if len(items) > 1 and not isinstance(value, list):
+            number = sum(i["amount"] for i in items)  # 「我打工一千二，老伴养老金一百八」: both, by member
+        if not items or abs(sum(i["amount"] for i in items) - number) > 0.01:
+            kind = parsing.parse_income_kind(latest_text(tracker)) or "other"
+            items = [{"who": "self", "kind": kind, "amount": round(number, 2)}] if number else []
+        return {"monthly_income": round(number, 2), "income_items": items}
 
     def validate_rigid_expenses_monthly(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                         domain: DomainDict) -> dict[str, Any]:
         text = str(value)
         amounts = [e.get("value") for e in latest_entities(tracker, "amount") if isinstance(e.get("value"), (int, float))]
         if parsing.says_none(text):
-            return {"rigid_expenses_monthly": 0.0}
+            return {"rigid_expenses_monthly": 0.0, "rigid_expense_kind": None}
         number = float(amounts[0]) if amounts else parsing.parse_monthly_amount(text)
         if number is None or number < 0 or number > MAX_MONTHLY_AMOUNT:
             dispatcher.utter_message(text="请说每月大概多少元（比如「药费每月三百」），没有就说「没有」。")
             return {"rigid_expenses_monthly": None}
-        return {"rigid_expenses_monthly": round(number, 2)}
+        kind = parsing.parse_expense_kind(latest_text(tracker))
+        if kind is None:
+            dispatcher.utter_message(text="是哪一类支出？请连类别一起说，比如「药费每月三百」「康复费每月两百」。")
+            return {"rigid_expenses_monthly": None}
+        return {"rigid_expenses_monthly": round(number, 2), "rigid_expense_kind": kind}
 
     def validate_member_disability_level(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                          domain: DomainDict) -> dict[str, Any]:
@@ -146,14 +170,27 @@ class ValidateEligibilityForm(FormValidationAction):
         level = value if isinstance(value, (int, float)) else parsing.parse_disability_level(str(value))
         kind = parsing.parse_disability_kind(text)
         illness = tracker.get_slot("member_illness")
-        if level is None and (illness or "病" in text or "癌" in text):
-            # 0 = no disability certificate, but a serious illness (recorded in member_illness).
+        who = parsing.parse_relation(text)
+        named = match_illness(text, default_rulebook(), date.today())
+        if level is None and (illness or named or "病" in text or "癌" in text or "症" in text):
+            # 0 = no disability certificate, but ill (member_illness; the engine reads serious or not from the
+            # rulebook's lists, and an illness it does not know stays "unknown").
             return {"member_disability_level": 0.0, "member_disability_kind": None,
-                    "member_illness": illness or text}
+                    "member_illness": illness or text, "member_who": who}
         if level is None or not 1 <= float(level) <= 4:
-            dispatcher.utter_message(text="请说残疾等级（一级到四级）和类别，比如「一级肢体残疾」；患重病的请说病名。")
+            dispatcher.utter_message(text="请说残疾等级（一级到四级）和类别，比如「一级肢体残疾」；患病的请说病名。")
             return {"member_disability_level": None}
-        return {"member_disability_level": float(level), "member_disability_kind": kind}
+        return {"member_disability_level": float(level), "member_disability_kind": kind, "member_who": who}
+
+    def validate_poverty_status(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                                domain: DomainDict) -> dict[str, Any]:
+        return closed_choice("poverty_status", value, POVERTY_STATUS_ZH, parsing.parse_poverty_status, dispatcher,
+                             "请选一个：脱贫户（建档立卡）、防返贫监测户，或者都不是。")
+
+    def validate_employer_type(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                               domain: DomainDict) -> dict[str, Any]:
+        return closed_choice("employer_type", value, EMPLOYER_ZH, parsing.parse_employer_type, dispatcher,
+                             "请选一个：企业、合作社等经营主体、就业帮扶车间、公益性岗位、自己干，或者其他。")
 
     def validate_months_employed(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                                  domain: DomainDict) -> dict[str, Any]:
@@ -184,8 +221,10 @@ def summarise_facts(tracker: Tracker) -> list[str]:
         lines.append(f"现在{'在' if get('receiving_dibao') else '没有'}领低保")
     if get("income_rose_due_to_employment") is not None:
         lines.append(f"收入增加{'是' if get('income_rose_due_to_employment') else '不是'}因为家里有人就业")
-    if get("poverty_alleviated") is not None:
-        lines.append(f"{'是' if get('poverty_alleviated') else '不是'}脱贫户或监测户")
+    if get("poverty_status"):
+        lines.append(f"户别（就业帮扶）：{POVERTY_STATUS_ZH.get(get('poverty_status'), get('poverty_status'))}")
+    if get("employer_type"):
+        lines.append(f"在哪类单位干：{EMPLOYER_ZH.get(get('employer_type'), get('employer_type'))}")
     if get("months_employed") is not None:
         lines.append(f"稳定就业 {_fmt(get('months_employed'))} 个月")
     if get("work_location"):
@@ -197,18 +236,23 @@ def summarise_facts(tracker: Tracker) -> list[str]:
     if get("household_size") is not None and program != "job_subsidy":
         lines.append(f"家庭人口：{_fmt(get('household_size'))} 人")
     if get("monthly_income") is not None and program != "job_subsidy":
-        lines.append(f"全家月收入：{_fmt(get('monthly_income'))} 元")
+        items = get("income_items") or []
+        parts = "；".join(f"{RELATION_ZH.get(i['who'], '家人')}{INCOME_TYPE_ZH.get(i['kind'], '收入')} {_fmt(i['amount'])} 元"
+                         for i in items if i.get("kind") != "other") if items else ""
+        lines.append(f"全家月收入：{_fmt(get('monthly_income'))} 元" + (f"（{parts}）" if parts else ""))
     if get("rigid_expenses_monthly") is not None:
-        lines.append(f"每月刚性支出：{_fmt(get('rigid_expenses_monthly'))} 元")
+        kind = EXPENSE_ZH.get(get("rigid_expense_kind") or "", "")
+        lines.append(f"每月{kind}必需支出：{_fmt(get('rigid_expenses_monthly'))} 元")
     if get("member_disability_level") is not None:
         level = get("member_disability_level")
+        who = RELATION_ZH.get(get("member_who") or "other", "另一位家人")
         if level == 0:
-            lines.append(f"需单独纳入的家人：患重病（{get('member_illness') or '未说明'}）")
+            lines.append(f"需单独纳入的家人（{who}）：患病（{get('member_illness') or '未说明'}）")
         else:
             kind = DISABILITY_KIND_ZH.get(get("member_disability_kind") or "", "")
-            lines.append(f"需单独纳入的家人：{_fmt(level)}级{kind}残疾")
+            lines.append(f"需单独纳入的家人（{who}）：{_fmt(level)}级{kind or '（类别未说）'}残疾")
     if get("has_disqualifying_assets") is not None:
-        lines.append(f"私家车或两套以上住房：{'有' if get('has_disqualifying_assets') else '没有'}")
+        lines.append(f"私家车或多套住房：{'有' if get('has_disqualifying_assets') else '没有'}")
     return lines
 
 
@@ -227,66 +271,38 @@ class ActionAskEligConfirm(Action):
         return []
 
 
-def case_from_slots(tracker: Tracker) -> dict[str, Any]:
-    """Turn the form's slots into the engine's case JSON (../shared/contracts/eligibility.md)."""
+def facts_from_slots(tracker: Tracker) -> dict[str, Any]:
+    """The form's slots as intake facts (bot.eligibility.intake): nothing is assumed that was not said."""
     get = tracker.get_slot
     program = get("elig_program") or "dibao"
-    size = int(get("household_size") or 1)
-    income = float(get("monthly_income") or 0)
-    household: list[dict[str, Any]] = [{"relation": "self", "monthly_income": income, "income_type": "wage"}]
-    household += [{"relation": "other", "monthly_income": 0} for _ in range(size - 1)]
+    facts: dict[str, Any] = {"program": program, "district": get("district")}
+    if program == "job_subsidy":
+        facts.update({"poverty_status": get("poverty_status"), "employer_type": get("employer_type"),
+                      "months_employed": get("months_employed"), "work_location": get("work_location"),
+                      "household_size": 1})
+        return facts
+    facts["residence"] = get("residence")
+    facts["household_size"] = int(get("household_size") or 1)
+    facts["incomes"] = get("income_items") or (
+        [{"who": "self", "kind": "other", "amount": float(get("monthly_income"))}] if get("monthly_income") else [])
+    if get("rigid_expenses_monthly") and get("rigid_expense_kind"):
+        facts["expenses"] = [{"kind": get("rigid_expense_kind"), "amount": float(get("rigid_expenses_monthly"))}]
     level = get("member_disability_level")
     if program == "single_person" and level is not None:
-        member = household[-1]
+        member: dict[str, Any] = {"who": get("member_who") or "other"}
         if level == 0:
-            member["serious_illness"] = True
+            member["illness_name"] = str(get("member_illness") or "")[:200] or None
+            member["illness"] = None if member["illness_name"] else "unknown"
         else:
             member["disability_level"] = int(level)
-            member["disability_kind"] = get("member_disability_kind") or "physical"
-        member["able_to_work"] = False
-    case: dict[str, Any] = {"program": program, "district": get("district"), "household": household}
-    if program != "job_subsidy":
-        case["residence"] = get("residence")
-    if get("rigid_expenses_monthly"):
-        case["rigid_expenses_monthly"] = {"medical": float(get("rigid_expenses_monthly"))}
+            member["disability_kind"] = get("member_disability_kind")
+        facts["members"] = [member]
     if get("has_disqualifying_assets") is not None:
-        case["assets"] = {"private_cars": 1 if get("has_disqualifying_assets") else 0,
-                          "homes": 2 if get("has_disqualifying_assets") else 1}
+        facts["has_disqualifying_assets"] = bool(get("has_disqualifying_assets"))
     if program == "gradual_exit":
-        case["receiving_dibao"] = bool(get("receiving_dibao"))
-        case["income_rose_due_to_employment"] = bool(get("income_rose_due_to_employment"))
-    if program == "job_subsidy":
-        case["job"] = {"poverty_alleviated": bool(get("poverty_alleviated")), "employer_type": "enterprise",
-                       "months_employed": float(get("months_employed") or 0),
-                       "work_location": get("work_location") or "local"}
-    return case
-
-
-def render_result(result: dict[str, Any], contact: str) -> str:
-    """The decision, the working and the next step, in the order a resident reads them."""
-    verdict = {True: "初步判断：符合条件。", False: "初步判断：不符合条件。",
-               None: "初步判断：暂时定不下来，需要乡镇（街道）工作人员核实。"}[result.get("eligible")]
-    lines = [verdict]
-    if result.get("per_capita_income_monthly") is not None:
-        lines.append(f"家庭人均月收入：{_fmt(result['per_capita_income_monthly'])} 元")
-    if result.get("standard_monthly") is not None:
-        lines.append(f"对照标准：每人每月 {_fmt(result['standard_monthly'])} 元")
-    if result.get("explanation_zh"):
-        lines.append(result["explanation_zh"])
-    for member in result.get("members") or []:  # 单人保: who can be covered alone, and why
-        if member.get("eligible") and member.get("detail_zh"):
-            lines.append(f"· {member['detail_zh']}")
-    for subsidy in result.get("subsidies") or []:
-        if subsidy.get("detail_zh") and subsidy["detail_zh"] not in (result.get("explanation_zh") or ""):
-            lines.append(subsidy["detail_zh"])
-    caveats = result.get("caveats_zh") or []
-    if caveats:
-        lines.append("请注意：")
-        lines += [f"· {caveat}" for caveat in caveats]
-    lines.append("这是根据您说的情况做的初步测算，最终以乡镇（街道）和县区部门审核为准。")
-    if contact:
-        lines.append(f"下一步：{contact}")
-    return "\n".join(lines)
+        facts["receiving_dibao"] = get("receiving_dibao")
+        facts["income_rose_due_to_employment"] = get("income_rose_due_to_employment")
+    return facts
 
 
 NEXT_STEP_TOPIC = {"dibao": "ask_dibao_application", "single_person": "ask_dibao_application",
@@ -301,15 +317,15 @@ class ActionCheckEligibility(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list:
         program = tracker.get_slot("elig_program") or "dibao"
-        case = case_from_slots(tracker)
         try:
-            result = evaluate(case)
+            case, result = check(facts_from_slots(tracker))
         except CaseError as error:
             dispatcher.utter_message(text=f"这些信息还不够算：{error.message_zh}。您可以重新说一下，或者说「转人工」。")
             return [SlotSet("elig_confirm", None)]
         contact = topic_figures(NEXT_STEP_TOPIC[program], district=case.get("district"),
                                 residence=case.get("residence")).get("contact", "")
-        dispatcher.utter_message(text=render_result(result, contact))
+        card = present.card(result, contact)
+        dispatcher.utter_message(text=present.card_text(card), json_message={"card": card})
         dispatcher.utter_message(**message("offer_help_request"))
         await asyncio.to_thread(_record, tracker.sender_id, program, case, result)
         snapshot = {"case": case, "result": result, "rulebook_version": result.get("rulebook_version")}

@@ -12,7 +12,7 @@ import re
 from datetime import date
 from typing import Callable
 
-from bot.eligibility.core import money
+from bot.eligibility.present import money
 from bot.rulebook import ParamValue, Rulebook, default_rulebook
 
 Line = Callable[["_Ask"], str]
@@ -32,8 +32,9 @@ class _Ask:
     def cite(*pvs: ParamValue) -> str:
         pv = pvs[0]
         mark = "" if all(p.confirmed for p in pvs) else "，未经本地确认"
-        if pv.id.startswith("press."):  # statistics of a dated press conference, not rules "in force from"
-            return f"（{pv.source_title}）"
+        if pv.id.startswith("press."):  # statistics of a dated press conference: say whose year they are
+            year = f"{pv.effective_from.year}年的统计数字，不是现在的数字；" if pv.effective_from else ""
+            return f"（{year}{pv.source_title}）"
         return f"（{pv.date_zh()}起，{pv.source_title}{mark}）"
 
     @staticmethod
@@ -73,20 +74,22 @@ def _dibao_standard(a: _Ask) -> list[str]:
                                residence=residence))
     newest = a.v("dibao.standard.urban_monthly", residence="urban")
     place = a.district or "各县区"
-    lines.append(f"这是全市的最低线，{newest.date_zh()}以后秦皇岛的新标准没有找到公开数据，{place}实际执行的标准可能更高，"
-                 f"请向{place}民政局或乡镇（街道）确认。")
+    note = f"（{newest.note_zh}）" if newest.note_zh else ""
+    lines.append(f"这是全市的最低线{note}，{place}实际执行的标准可能更高，请向{place}民政局或乡镇（街道）确认。")
     res = a.residence or "urban"
     avg = a.v(f"dibao.hebei_average.{res}_monthly", residence=res)
     if avg.value is not None:
         lines.append(a.fig(f"dibao.hebei_average.{res}_monthly",
-                           f"参考：河北省{'城市' if res == 'urban' else '农村'}低保平均每人每月{{v}}元（全省平均）", residence=res))
+                           f"参考：河北省{'城市' if res == 'urban' else '农村'}低保的全省数字每人每月{{v}}元（不是本地标准）",
+                           residence=res))
     return lines
 
 
 def _dibao_eligibility(a: _Ask) -> list[str]:
     return [*_dibao_standard(a)[:2],
             a.fig("dibao.edge_multiple", "人均收入高于低保标准但低于{v}倍的，属于低保边缘家庭"),
-            a.fig("dibao.assets.private_car_allowed", "财产方面：家里有私家车、两套以上住房或存款较多的，一般不能享受低保")]
+            a.fig("dibao.assets.private_car_allowed", "财产方面：家里有私家车（残疾人代步车除外）或存款较多的，一般不能享受低保"),
+            a.fig("dibao.assets.max_homes", "住房超过{v}套的，一般不能享受低保")]
 
 
 def _dibao_application(a: _Ask) -> list[str]:
@@ -100,15 +103,17 @@ def _dibao_application(a: _Ask) -> list[str]:
 
 
 def _gradual_exit(a: _Ask) -> list[str]:
-    return [a.fig("gradual_exit.max_months", "因家庭成员就业、收入超过低保标准的，渐退期原则上不超过{v}个月")]
+    return [a.fig("gradual_exit.max_months", "因家庭成员就业、收入超过低保标准的，县区民政部门可以给予渐退期（不是一定给），"
+                  "原则上不超过{v}个月")]
 
 
 def _single_person(a: _Ask) -> list[str]:
     return [
         a.fig("dibao.edge_multiple", "低保边缘家庭：人均收入低于当地低保标准的{v}倍"),
         a.fig("single_person.severe_disability_max_level", "可单独纳入：一级到{v}级残疾的重度残疾人"),
-        a.fig("single_person.intellectual_mental_max_level", "智力、精神残疾放宽到{v}级"),
+        a.fig("single_person.intellectual_max_level", "智力、精神残疾（含孤独症）放宽到{v}级"),
         a.fig("single_person.serious_illness_qualifies", "患重特大疾病的成员也可以（病种以当地认定为准）"),
+        a.fig("single_person.adult_unemployed_severe_disability", "成年、没有工作的重度残疾人，可以参照“单人户”单独申请低保"),
     ]
 
 
@@ -116,6 +121,7 @@ def _rigid(a: _Ask) -> list[str]:
     return [
         a.fig("dibao.deduction.rigid_expenditure.medical", "因残疾、患重病增加的自付医疗、康复等支出，可以从家庭收入中扣除"),
         a.fig("dibao.deduction.rigid_expenditure.share", "扣除比例{v}%"),
+        a.fig("dibao.deduction.rigid_expenditure.education", "子女上学的自付费用也可以扣除"),
     ]
 
 

@@ -8,31 +8,34 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.eligibility.case import PROGRAM_ZH, PROGRAMS, CaseError, parse_case
-from bot.eligibility.core import Condition, Ctx, all_of
+from bot.eligibility.case import PROGRAMS, CaseError, parse_case
+from bot.eligibility.core import Ctx, Income, Standard, all_of, money
+from bot.eligibility.present import explanation
 from bot.eligibility.programs import PROGRAM_FUNCS, Outcome
 from bot.rulebook import Rulebook, default_rulebook
 
 __all__ = ["evaluate", "CaseError", "PROGRAMS"]
 
-_MARK = {True: "【符合】", False: "【不符合】", None: "【待核实】"}
-
-
-def _explanation(program: str, eligible: bool | None, conditions: list[Condition], district: str) -> str:
-    """One summary line, then one line per condition with its source and effective date."""
-    name = PROGRAM_ZH[program]
-    summary = {
-        True: f"结论：按您提供的情况，可能符合{name}条件，最终以入户调查和审核结果为准。",
-        False: f"结论：按您提供的情况，目前不符合{name}条件。",
-        None: f"结论：能否享受{name}，这里还不能确定，需要到{district}的乡镇（街道）或县区主管部门核实。",
-    }[eligible]
-    lines = [summary]
-    for c in conditions:
-        cite = ""
-        if c.ref is not None and c.ref.effective_from is not None and c.ref.source_title:
-            cite = f"（依据：{c.ref.source_title}，{c.ref.date_zh()}起）"
-        lines.append(f"{_MARK[c.passed]}{c.detail_zh}{cite}")
-    return "\n".join(lines)
+def _estimate(ctx: Ctx, eligible: bool | None, income: Income | None, std: Standard | None) -> dict[str, Any] | None:
+    """「能领多少钱」: the gap between the standard and per-capita income, times the household size
+    (社会救助暂行办法 Art. 10, `dibao.benefit.pays_gap`). Exact only where the standard is exact and every
+    deduction is settled; from a floor it is "at least"; none when the verdict is no or nothing is known."""
+    rule = ctx.v("dibao.benefit.pays_gap")
+    if eligible is False or income is None or std is None or std.monthly is None or not rule.value:
+        return None
+    if std.pv.kind == "ceiling":
+        return None
+    per_capita = income.per_capita_high  # without deductions the office has not settled: the lower figure
+    gap = round(std.monthly - per_capita, 2)
+    if gap <= 0:
+        return None
+    exact = std.pv.kind == "exact" and income.per_capita_high == income.per_capita
+    kind = "exact" if exact else "at_least"
+    std_zh = f"{'不低于' if std.pv.kind == 'floor' else ''}{money(std.monthly)}元"
+    basis = (f"按差额发放：（低保标准{std_zh} − 家庭人均月收入{money(per_capita)}元）× {income.size}人"
+             f" = {'至少' if kind == 'at_least' else ''}{money(gap * income.size)}元/月"
+             f"（{rule.source_title}）；这是估算，实际金额由县区民政局核定")
+    return {"monthly": round(gap * income.size, 2), "kind": kind, "basis_zh": basis}
 
 
 def _result(ctx: Ctx, outcome: Outcome) -> dict[str, Any]:
@@ -53,7 +56,8 @@ def _result(ctx: Ctx, outcome: Outcome) -> dict[str, Any]:
         "conditions": [c.to_json() for c in outcome.conditions],
     }
     result.update(outcome.extra)
-    result["explanation_zh"] = _explanation(case.program, eligible, outcome.conditions, case.district)
+    result["estimate"] = _estimate(ctx, eligible, income, std) if case.program == "dibao" else None
+    result["explanation_zh"] = explanation(case.program, eligible, result["conditions"], case.district)
     result["caveats_zh"] = list(ctx.caveats)
     result["rulebook_version"] = ctx.rb.version
     return result

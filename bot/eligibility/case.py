@@ -6,6 +6,7 @@ The numeric limits below are sanity limits against typos and abuse, not policy f
 """
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
 from datetime import date
@@ -14,28 +15,32 @@ from typing import Any
 from bot.rulebook import Rulebook
 
 PROGRAMS = ("dibao", "single_person", "gradual_exit", "extreme_poverty", "temporary_assistance", "job_subsidy")
-PROGRAM_ZH = {
-    "dibao": "低保", "single_person": "单人保", "gradual_exit": "低保渐退期", "extreme_poverty": "特困人员救助供养",
-    "temporary_assistance": "临时救助", "job_subsidy": "就业补贴",
-}
 RELATIONS = ("self", "spouse", "child", "parent", "sibling", "grandparent", "grandchild", "other")
 COUNTED_INCOME_TYPES = ("wage", "farming", "business", "pension", "transfer", "other")
+# resident_pension: a 城乡居民养老保险 pension as the resident knows it (its central basic part is not counted,
+# its personal-account part is; the split is on the payment record, so the engine treats the exclusion as unsettled).
 # Items the national rules name as not counted (whether they are excluded on a date is rulebook data).
 OTHER_INCOME_TYPES = ("special_care", "family_planning_award", "scholarship", "bravery_award", "social_assistance",
-                      "basic_pension_central", "elderly_allowance")
+                      "basic_pension_central", "elderly_allowance", "resident_pension")
 INCOME_TYPES = COUNTED_INCOME_TYPES + OTHER_INCOME_TYPES
 INCOME_TYPE_ZH = {
     "wage": "工资", "farming": "种养殖", "business": "经营", "pension": "养老金", "transfer": "转移性收入",
     "other": "其他收入", "special_care": "优待抚恤金", "family_planning_award": "计划生育奖励扶助金",
     "scholarship": "奖学金助学金", "bravery_award": "见义勇为奖励", "social_assistance": "社会救助款物",
-    "basic_pension_central": "基础养老金", "elderly_allowance": "高龄津贴",
+    "basic_pension_central": "基础养老金", "elderly_allowance": "高龄津贴", "resident_pension": "城乡居民养老金",
 }
 DISABILITY_KINDS = ("physical", "visual", "hearing", "speech", "intellectual", "mental", "multiple")
+DISABILITY_KIND_ZH = {"physical": "肢体", "visual": "视力", "hearing": "听力", "speech": "言语",
+                      "intellectual": "智力", "mental": "精神", "multiple": "多重"}
 RIGID_KINDS = ("medical", "education", "disability_rehab")
 ASSET_KEYS = ("deposits", "private_cars", "disability_vehicles", "homes")
 EMPLOYER_TYPES = ("enterprise", "farm_business", "workshop", "public_post", "self_employed", "other")
 WORK_LOCATIONS = ("outside_province", "inside_province", "inside_city", "local")
 HARDSHIP_KINDS = ("emergency", "expenditure", "none")
+# What is known about a member's illness: on the serious-illness list, an ordinary illness, or said to be ill
+# but the kind is not known (the office decides). Absent = no illness reported.
+ILLNESS_CLASSES = ("serious", "ordinary", "unknown")
+MAX_TEXT = 200
 
 MAX_MEMBERS = 30
 MAX_MONTHLY_AMOUNT = 1_000_000.0
@@ -71,6 +76,8 @@ class Member:
     disability_kind: str | None
     serious_illness: bool | None
     able_to_work: bool | None
+    illness: str | None = None  # one of ILLNESS_CLASSES, or None when no illness was reported
+    illness_name: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,18 +106,30 @@ class Case:
     job: Job | None
 
 
+def shown(raw: Any) -> str:
+    """A caller's value quoted in a message: short, whatever it is (a 400-digit number, a nested list)."""
+    try:
+        text = raw if isinstance(raw, str) else json.dumps(raw, ensure_ascii=False)
+    except (ValueError, TypeError, RecursionError):
+        text = type(raw).__name__
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
 def _number(raw: Any, field: str, upper: float, integer: bool = False, lower: float = 0) -> float | int | None:
     if raw is None:
         return None
     if isinstance(raw, bool) or not isinstance(raw, (int, float)):
-        raise CaseError("invalid_number", f"“{field}”应填数字，收到的是“{raw}”。", field)
+        raise CaseError("invalid_number", f"“{field}”应填数字，收到的是“{shown(raw)}”。", field)
+    if isinstance(raw, int) and not -10**15 < raw < 10**15:  # float(raw) would overflow or lose digits
+        raise CaseError("absurd_amount" if lower == 0 else "invalid_value",
+                        f"“{field}”的数值明显不合理（超过{upper:g}），请核对。", field)
     if not math.isfinite(raw):
         raise CaseError("invalid_number", f"“{field}”不是有效数字。", field)
     if raw < lower:
         code = "negative_amount" if lower == 0 else "invalid_value"
         raise CaseError(code, f"“{field}”不能小于{lower}。", field)
     if raw > upper:
-        raise CaseError("absurd_amount" if lower == 0 else "invalid_value", f"“{field}”的数值{raw}明显不合理（超过{upper:g}），请核对。", field)
+        raise CaseError("absurd_amount" if lower == 0 else "invalid_value", f"“{field}”的数值{shown(raw)}明显不合理（超过{upper:g}），请核对。", field)
     if integer:
         if raw != int(raw):
             raise CaseError("invalid_number", f"“{field}”应为整数。", field)
@@ -128,7 +147,7 @@ def _choice(raw: Any, field: str, allowed: tuple[str, ...]) -> str | None:
     if raw is None:
         return None
     if not isinstance(raw, str) or raw not in allowed:
-        raise CaseError("invalid_value", f"“{field}”只能是 {'、'.join(allowed)} 之一，收到的是“{raw}”。", field)
+        raise CaseError("invalid_value", f"“{field}”只能是 {'、'.join(allowed)} 之一，收到的是“{shown(raw)}”。", field)
     return raw
 
 
@@ -150,12 +169,40 @@ def _as_of(raw: Any) -> date:
             day = None
         if day is not None:
             if not MIN_DATE <= day <= MAX_DATE:
-                raise CaseError("invalid_date", f"查询日期{raw}超出范围（{MIN_DATE.year}-{MAX_DATE.year}年）。", "as_of")
+                raise CaseError("invalid_date", f"查询日期{shown(raw)}超出范围（{MIN_DATE.year}-{MAX_DATE.year}年）。", "as_of")
             return day
-    raise CaseError("invalid_date", f"查询日期应为 YYYY-MM-DD 格式，收到的是“{raw}”。", "as_of")
+    raise CaseError("invalid_date", f"查询日期应为 YYYY-MM-DD 格式，收到的是“{shown(raw)}”。", "as_of")
 
 
-def _member(raw: Any, i: int) -> Member:
+def _text_field(raw: Any, field: str) -> str | None:
+    if raw is None or raw == "":
+        return None
+    if not isinstance(raw, str) or len(raw) > MAX_TEXT:
+        raise CaseError("invalid_value", f"“{field}”应为不超过{MAX_TEXT}字的文字。", field)
+    return raw.strip() or None
+
+
+def _illness(raw: dict, field: str, rulebook: Rulebook, on: date) -> tuple[str | None, str | None, bool | None]:
+    """(class, name, serious_illness): `illness_name` is classified by the rulebook's lists; an explicit
+    `illness` class or the older `serious_illness` flag wins when given."""
+    from bot.eligibility.illness import match_illness
+
+    name = _text_field(raw.get("illness_name"), f"{field}.illness_name")
+    kind = _choice(raw.get("illness"), f"{field}.illness", ILLNESS_CLASSES)
+    flag = _bool(raw.get("serious_illness"), f"{field}.serious_illness")
+    if name is not None:
+        found = match_illness(name, rulebook, on)  # 「老伴尿毒症，每周透析」 -> ("serious", "尿毒症")
+        if found is not None:
+            name = found[1]
+        if kind is None:
+            kind = found[0] if found is not None else "unknown"
+    if kind is None and flag is not None:
+        kind = "serious" if flag else None
+    serious = {"serious": True, "ordinary": False, "unknown": None, None: flag}[kind]
+    return kind, name, serious
+
+
+def _member(raw: Any, i: int, rulebook: Rulebook, on: date) -> Member:
     field = f"household[{i}]"
     if not isinstance(raw, dict):
         raise CaseError("invalid_value", f"“{field}”应为一个家庭成员对象。", field)
@@ -176,6 +223,7 @@ def _member(raw: Any, i: int) -> Member:
             incomes.append((kind, amount))
     relation = raw.get("relation") or ("self" if i == 0 else "other")
     level = _number(raw.get("disability_level"), f"{field}.disability_level", 4, integer=True, lower=1)
+    illness, illness_name, serious = _illness(raw, field, rulebook, on)
     return Member(
         index=i + 1,
         relation=_choice(relation, f"{field}.relation", RELATIONS) or "other",
@@ -185,8 +233,10 @@ def _member(raw: Any, i: int) -> Member:
         employed=_bool(raw.get("employed"), f"{field}.employed"),
         disability_level=level,
         disability_kind=_choice(raw.get("disability_kind"), f"{field}.disability_kind", DISABILITY_KINDS),
-        serious_illness=_bool(raw.get("serious_illness"), f"{field}.serious_illness"),
+        serious_illness=serious,
         able_to_work=_bool(raw.get("able_to_work"), f"{field}.able_to_work"),
+        illness=illness,
+        illness_name=illness_name,
     )
 
 
@@ -210,14 +260,14 @@ def parse_case(raw: Any, rulebook: Rulebook) -> Case:
     program = raw.get("program")
     if program is None:
         raise CaseError("missing_field", "缺少“program”（要查询的项目）。", "program")
-    if program not in PROGRAMS:
-        raise CaseError("unknown_program", f"不认识的项目“{program}”，可选：{'、'.join(PROGRAMS)}。", "program")
+    if not isinstance(program, str) or program not in PROGRAMS:
+        raise CaseError("unknown_program", f"不认识的项目“{shown(program)}”，可选：{'、'.join(PROGRAMS)}。", "program")
     if raw.get("district") in (None, ""):
         raise CaseError("missing_field", "缺少“district”（所在县区）。", "district")
-    district = rulebook.normalise_district(raw.get("district"))
+    district = rulebook.normalise_district(raw.get("district")) if isinstance(raw.get("district"), str) else None
     if district is None:
         raise CaseError("unknown_district",
-                        f"不认识的县区“{raw.get('district')}”，请填秦皇岛的县区，如：{'、'.join(rulebook.districts)}。",
+                        f"不认识的县区“{shown(raw.get('district'))}”，请填秦皇岛的县区，如：{'、'.join(rulebook.districts)}。",
                         "district")
     residence = _choice(raw.get("residence"), "residence", ("urban", "rural"))
     if residence is None and program != "job_subsidy":
@@ -231,7 +281,8 @@ def parse_case(raw: Any, rulebook: Rulebook) -> Case:
         raise CaseError("empty_household", "家庭成员不能为空，至少要有申请人本人。", "household")
     if len(household) > MAX_MEMBERS:
         raise CaseError("absurd_amount", f"家庭成员超过{MAX_MEMBERS}人，请核对。", "household")
-    members = tuple(_member(m, i) for i, m in enumerate(household))
+    as_of = _as_of(raw.get("as_of"))
+    members = tuple(_member(m, i, rulebook, as_of) for i, m in enumerate(household))
     rigid_raw = _mapping(raw.get("rigid_expenses_monthly"), "rigid_expenses_monthly")
     rigid = []
     for kind, amount in rigid_raw.items():
@@ -250,7 +301,7 @@ def parse_case(raw: Any, rulebook: Rulebook) -> Case:
         raise CaseError("missing_field", "就业补贴要填写“job”（就业情况）。", "job")
     return Case(
         program=program,
-        as_of=_as_of(raw.get("as_of")),
+        as_of=as_of,
         district=district,
         residence=residence,
         members=members,

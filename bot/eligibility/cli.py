@@ -1,4 +1,5 @@
-"""`python -m bot eligibility [--policies DIR] < case.json`: one case JSON in, one result JSON out.
+"""`python -m bot eligibility [--policies DIR] < case.json`: one case (or facts, see bot.eligibility.intake) JSON
+in, one result JSON out.
 
 Exit 0 with the result; exit 2 with {"error": {...}} on stdout for invalid input (never a traceback);
 exit 3 with {"error": {"code": "rulebook_invalid", ...}} when the rulebook itself is broken.
@@ -10,7 +11,8 @@ import json
 import sys
 from typing import Any
 
-from bot.eligibility import CaseError, evaluate
+from bot.eligibility import CaseError
+from bot.eligibility.intake import check
 from bot.rulebook import RulebookError, default_rulebook, load_rulebook
 
 
@@ -35,11 +37,12 @@ def main(argv: list[str]) -> int:
     raw = sys.stdin.buffer.read()
     try:
         case = json.loads(raw.decode("utf-8-sig"), parse_constant=_reject_constant)
-    except (UnicodeDecodeError, ValueError) as exc:
-        _print(CaseError("invalid_json", f"输入不是有效的 JSON：{exc}", None).to_json())
+    except (UnicodeDecodeError, ValueError, RecursionError) as exc:
+        reason = "嵌套过深" if isinstance(exc, RecursionError) else str(exc)[:200]
+        _print(CaseError("invalid_json", f"输入不是有效的 JSON：{reason}", None).to_json())
         return 2
     try:
-        result = evaluate(case, rb)
+        _, result = check(case, rb)
     except CaseError as exc:
         _print(exc.to_json())
         return 2

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.eligibility.case import INCOME_TYPE_ZH, Case, Member
+from bot.eligibility.present import money
 from bot.rulebook import ParamValue, Rulebook
 
 Tri = bool | None
@@ -41,14 +42,6 @@ def all_of(*values: Tri) -> Tri:
 
 def negate(value: Tri) -> Tri:
     return None if value is None else not value
-
-
-def money(x: float | None) -> str:
-    """Yuan for Chinese text: 600 -> '600', 333.333 -> '333.33'."""
-    if x is None:
-        return "未知"
-    x = round(float(x), 2)
-    return str(int(x)) if x == int(x) else f"{x:.2f}".rstrip("0").rstrip(".")
 
 
 @dataclass(slots=True)
@@ -137,8 +130,9 @@ def standard_caveats(ctx: Ctx, std: Standard) -> None:
         ctx.caveat(f"农村低保标准是按年定的（每人每年{money(std.yearly)}元），这里除以12折算为每月{money(std.monthly)}元来比较。")
     if pv.kind == "floor":
         amount = f"每人每年{money(std.yearly)}元" if std.yearly is not None else f"每人每月{money(std.monthly)}元"
-        ctx.caveat(f"{ctx.case.as_of.year}年{ctx.case.district}实际执行的低保标准没有找到公开数据；{pv.date_zh()}起的规定是各县区不低于{amount}，{ctx.case.district}的实际标准可能更高，请向{ctx.case.district}民政局"
-                   f"或乡镇（街道）确认。")
+        note = f"（{pv.note_zh}）" if pv.note_zh else ""
+        ctx.caveat(f"{pv.date_zh()}起的规定是各县区不低于{amount}{note}；{ctx.case.district}{ctx.case.as_of.year}年实际执行的标准"
+                   f"可能更高，请向{ctx.case.district}民政局或乡镇（街道）确认。")
     ctx.unconfirmed(pv)
 
 
@@ -246,8 +240,8 @@ def _employment_cost(ctx: Ctx, wages: float, room: float) -> tuple[float, ParamV
     if not wages:
         return 0.0, pv
     if pv.value is None:
-        ctx.caveat("工资收入按规定要扣除必要的就业成本，但河北和秦皇岛的扣除标准没有找到，这里没有扣除；"
-                   "实际核算时人均收入可能更低。请向县区民政局确认。")
+        ctx.unconfirmed(pv)  # the not-found sentence comes from the figure's own note
+        ctx.caveat("工资收入的就业成本这里没有扣除，实际核算时人均收入可能更低。")
         return 0.0, pv
     return min(wages * float(pv.value) / 100, room), pv
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from bot.eligibility.case import Member
+from bot.eligibility.case import DISABILITY_KIND_ZH, DISABILITY_KINDS, Member
+from bot.rulebook import ParamValue
 from bot.eligibility.core import (
     Condition, Ctx, Income, Standard, Tri, all_of, assess_income, assets_condition, dibao_standard,
     income_condition, money, negate, standard_caveats,
@@ -31,13 +32,13 @@ def _household_basis(ctx: Ctx) -> tuple[Standard, Income]:
 
 
 def _hebei_average_hint(ctx: Ctx, cond: Condition) -> None:
-    """When the floor cannot decide, give the province-wide average as context (clearly not the local figure)."""
+    """When the floor cannot decide, give the province-wide figure as context (clearly not the local figure)."""
     if cond.passed is not None or ctx.case.residence is None:
         return
     pv = ctx.v(f"dibao.hebei_average.{ctx.case.residence}_monthly")
     if pv.value is not None:
-        ctx.caveat(f"仅供参考：河北省{pv.date_zh()}{'城市' if ctx.case.residence == 'urban' else '农村'}低保平均标准"
-                   f"约每人每月{money(pv.value)}元（全省平均，不是{ctx.case.district}的标准；来源：{pv.source_title}）。")
+        ctx.caveat(f"仅供参考：河北省{pv.date_zh()}{'城市' if ctx.case.residence == 'urban' else '农村'}低保的全省数字"
+                   f"约每人每月{money(pv.value)}元（不是{ctx.case.district}的标准；来源：{pv.source_title}）。")
 
 
 def dibao(ctx: Ctx) -> Outcome:
@@ -49,31 +50,71 @@ def dibao(ctx: Ctx) -> Outcome:
     return Outcome([below, assets_condition(ctx, std)], income, std)
 
 
+def _kind_level(ctx: Ctx, prefix: str, kind: str) -> ParamValue | None:
+    """The `<prefix>.<kind>_max_level` rule for a disability kind, or None when the rulebook lists none."""
+    pid = f"{prefix}.{kind}_max_level"
+    return ctx.v(pid) if pid in ctx.rb.parameters else None
+
+
+def _level_by_kind(ctx: Ctx, prefix: str, level: int, kind: str | None) -> Tri:
+    """Is a disability of `level` within the per-kind levels of `prefix`? With the kind unknown: True when every
+    kind would do, None when only some would (the resident is asked the kind), False when none would."""
+    kinds = (kind,) if kind is not None else DISABILITY_KINDS
+    fits = []
+    for k in kinds:
+        rule = _kind_level(ctx, prefix, k)
+        fits.append(None if rule is not None and rule.value is None else
+                    bool(rule is not None and level <= float(rule.value)))
+    if kind is not None:
+        return fits[0]
+    return True if all(f is True for f in fits) else (None if any(f is not False for f in fits) else False)
+
+
 def _member_qualifies(ctx: Ctx, m: Member) -> tuple[Tri, str]:
     """Does this member belong to the groups that may be admitted alone (民发〔2021〕57号 Art. 8)?"""
     severe = ctx.v("single_person.severe_disability_max_level")
-    mental = ctx.v("single_person.intellectual_mental_max_level")
     illness = ctx.v("single_person.serious_illness_qualifies")
     level, kind = m.disability_level, m.disability_kind
-    unknown_rule = False
+    unknown: list[str] = []
     if level is not None:
         if severe.value is None:
-            unknown_rule = True
+            unknown.append("单人保的残疾条件在该日期没有收录")
         elif level <= severe.value:
             return True, f"持{level}级残疾证（重度残疾）"
-        if kind in ("intellectual", "mental"):
-            if mental.value is None:
-                unknown_rule = True
-            elif level <= mental.value:
-                return True, f"{level}级{'智力' if kind == 'intellectual' else '精神'}残疾"
-    if m.serious_illness:
+        fits = _level_by_kind(ctx, "single_person", level, kind)
+        if fits is True:
+            return True, f"{level}级{DISABILITY_KIND_ZH.get(kind or '', '')}残疾"
+        if fits is None:
+            unknown.append(f"{level}级残疾，要看残疾类别：三级智力残疾或三级精神残疾（含孤独症）可以单独纳入，"
+                           f"其他类别的三级残疾不能；请看残疾证上写的类别")
+    if m.illness_name:  # classified by the rulebook's lists, which are not Qinhuangdao's own
+        ctx.unconfirmed(ctx.v("illness.serious.names"))
+    if m.illness == "serious" or m.serious_illness:
         if illness.value is None:
-            unknown_rule = True
+            unknown.append("单人保的重病条件在该日期没有收录")
         elif illness.value:
-            return True, "患重特大疾病（病种以当地认定为准）"
-    if unknown_rule:
-        return None, "单人保的条件在该日期没有收录"
+            name = f"（{m.illness_name}）" if m.illness_name else ""
+            return True, f"患重特大疾病{name}（病种以当地认定为准）"
+    elif m.illness == "unknown":
+        what = f"“{m.illness_name}”" if m.illness_name else "所患的病"
+        unknown.append(f"{what}是否属于当地认定的重特大疾病需要核实")
+    if unknown:
+        return None, "；".join(unknown)
+    if m.illness == "ordinary":
+        return False, f"所患{m.illness_name or '的病'}属于一般慢性病，不属于重特大疾病，也不是重度残疾"
     return False, "不属于重度残疾或重特大疾病患者"
+
+
+def _adult_unemployed_severe(ctx: Ctx, m: Member) -> tuple[Tri, ParamValue]:
+    """民发〔2022〕83号 §1(1): 成年无业重度残疾人 may apply 参照单人户 (their own income, not the family's)."""
+    rule = ctx.v("single_person.adult_unemployed_severe_disability")
+    adult = ctx.v("single_person.adult_min_age")
+    severe = ctx.v("single_person.severe_disability_max_level")
+    if not rule.value or severe.value is None or m.disability_level is None or m.disability_level > severe.value:
+        return False, rule
+    is_adult = None if m.age is None or adult.value is None else m.age >= adult.value
+    jobless = None if m.employed is None else not m.employed
+    return all_of(is_adult, jobless), rule
 
 
 def single_person(ctx: Ctx) -> Outcome:
@@ -102,15 +143,24 @@ def single_person(ctx: Ctx) -> Outcome:
         edge_cond.ref = edge
     whole = std.below(income.per_capita, income.per_capita_high)
     assets = assets_condition(ctx, std)
-    rows, qualifying = [], []
+    rows, qualifying, alone_routes = [], [], []
     for m in ctx.case.members:
         q, why = _member_qualifies(ctx, m)
         qualifying.append(q)
+        alone, alone_rule = _adult_unemployed_severe(ctx, m)
         if q:
             ok = all_of(edge_cond.passed, assets.passed)
             route = ("全家人均收入已低于低保标准，可整户申请低保，该成员随全家纳入" if whole is True
                      else "可以参照“单人户”单独纳入低保" if ok else
                      "家庭收入或财产需要核实，暂不能确定" if ok is None else "家庭收入或财产不符合低保边缘家庭条件")
+            if ok is not True and alone is not False:
+                own = assess_income(ctx, (m,), "dibao")
+                own_ok = all_of(alone, std.below(own.per_capita, own.per_capita_high), assets.passed)
+                alone_routes.append(own_ok)
+                if own_ok is not False:
+                    ok = True if own_ok is True else ok if ok is not False else None
+                    route += (f"；另外，成年无业重度残疾人可以参照“单人户”申请低保，按本人收入（每月{money(own.per_capita)}元）"
+                              f"核算（{alone_rule.source_title}）")
         else:
             ok = all_of(whole, assets.passed)
             route = ("不能单独纳入；但全家人均收入低于低保标准，可随全家申请低保" if ok else
@@ -118,10 +168,16 @@ def single_person(ctx: Ctx) -> Outcome:
         rows.append({"index": m.index, "eligible": ok, "detail_zh": f"第{m.index}位成员{why}：{route}"})
     any_q = True if any(q is True for q in qualifying) else (None if any(q is None for q in qualifying) else False)
     names = "、".join(f"第{m.index}位" for m, q in zip(ctx.case.members, qualifying) if q)
+    unsure = [row["detail_zh"] for row, q in zip(rows, qualifying) if q is None]
     q_detail = (f"{names}家庭成员属于重度残疾或重特大疾病患者，可以单独申请" if any_q else
-                "家庭成员中没有一至二级残疾、三级智力或精神残疾、重特大疾病患者" if any_q is False else
-                "家庭成员是否符合单人保条件需要核实")
+                "家庭成员中没有可以单独纳入低保的重度残疾人或重特大疾病患者" if any_q is False else
+                "家庭成员是否符合单人保条件需要核实：" + "；".join(unsure))
     q_ref = ctx.v("single_person.severe_disability_max_level")
+    alone_best = True if True in alone_routes else (None if None in alone_routes else False)
+    if (edge_cond.passed is False and alone_best is not False) or (edge_cond.passed is None and alone_best is True):
+        rule = ctx.v("single_person.adult_unemployed_severe_disability")
+        edge_cond = Condition("income_below_edge_line", alone_best,
+                              edge_cond.detail_zh + "；但家中成年无业重度残疾人可以按本人收入参照“单人户”申请低保", rule)
     if whole is True:
         ctx.caveat("全家人均收入已低于低保标准，应整户申请低保（不能只给部分成员办）。")
     _hebei_average_hint(ctx, edge_cond)
@@ -151,8 +207,9 @@ def gradual_exit(ctx: Ctx) -> Outcome:
     extra = {"gradual_exit_months": int(months.value) if months.value is not None else None}
     ctx.unconfirmed(months)
     if months.value is not None and case.receiving_dibao and case.income_rose_due_to_employment and above.passed is not False:
-        ctx.caveat(f"收入超过当地标准后，渐退期原则上不超过{money(months.value)}个月（{months.source_title}），"
-                   f"具体期限由县区民政局确定；如果收入仍低于当地标准，则继续享受低保。两种情况都不会马上停发。")
+        ctx.caveat(f"家庭成员就业后收入超过当地标准的，县区民政部门可以给予渐退期（不是一定给），原则上不超过"
+                   f"{money(months.value)}个月（{months.source_title}）；给不给、给多久由县区民政局决定。"
+                   f"如果收入仍低于当地标准，则继续按低保对象管理。")
     poverty = ctx.v("gradual_exit.poverty_household_min_months")
     if poverty.value is not None:
         ctx.caveat(f"脱贫攻坚期内，建档立卡贫困户的农村低保渐退期原则上不少于{money(poverty.value)}个月（{poverty.source_title}）。")
@@ -160,23 +217,32 @@ def gradual_exit(ctx: Ctx) -> Outcome:
 
 
 def _unable_to_work(ctx: Ctx, m: Member) -> tuple[Tri, str, Any]:
-    """特困认定办法: 60+, under 16 (support may continue to 18), or the listed severe disabilities."""
+    """特困人员认定办法 Art. 7: 60+, under 16, or a listed disability (per-kind levels in the rulebook);
+    Hebei's 2020 measures cover minors to 18. A disability outside the list is not "unable to work" by
+    Art. 7(3), but may be by 7(4) (the province's other situations, not found): review, not refusal."""
     old = ctx.v("extreme_poverty.unable_to_work.elderly_min_age")
     young = ctx.v("extreme_poverty.unable_to_work.minor_below_age")
     minor_until = ctx.v("extreme_poverty.minor_support_until_age")
-    limits = {"intellectual": "intellectual_mental", "mental": "intellectual_mental", "physical": "physical",
-              "visual": "visual"}
     if m.age is not None and old.value is not None and m.age >= old.value:
         return True, f"申请人{m.age}岁，年满{money(old.value)}周岁视为无劳动能力", old
     if m.age is not None and young.value is not None and m.age < young.value:
         return True, f"申请人{m.age}岁，未满{money(young.value)}周岁", young
     if m.age is not None and minor_until.value is not None and m.age < minor_until.value:
-        return True, f"申请人{m.age}岁，未成年人的特困供养可以延续到{money(minor_until.value)}周岁", minor_until
-    if m.disability_level is not None and m.disability_kind in limits:
-        pv = ctx.v(f"extreme_poverty.unable_to_work.{limits[m.disability_kind]}_max_level")
-        if pv.value is not None and m.disability_level <= pv.value:
-            return True, f"申请人为{m.disability_level}级残疾，属于无劳动能力", pv
-    if m.able_to_work is False or (m.disability_level is not None and m.disability_kind is None):
+        ctx.unconfirmed(minor_until)
+        return True, (f"申请人{m.age}岁；河北省2020年起把特困供养覆盖的未成年人年龄延长到{money(minor_until.value)}周岁"
+                      f"（{minor_until.source_title}）"), minor_until
+    if m.disability_level is not None:
+        fits = _level_by_kind(ctx, "extreme_poverty.unable_to_work", m.disability_level, m.disability_kind)
+        kind_zh = DISABILITY_KIND_ZH.get(m.disability_kind or "", "")
+        rule = _kind_level(ctx, "extreme_poverty.unable_to_work", m.disability_kind or "intellectual") or old
+        if fits is True:
+            return True, f"申请人为{m.disability_level}级{kind_zh}残疾，属于认定办法列明的无劳动能力情形", rule
+        if m.disability_kind is None:
+            return None, (f"申请人为{m.disability_level}级残疾，要看残疾类别：一至三级智力或精神残疾、一至二级肢体残疾、"
+                          f"一级视力残疾属于无劳动能力，请看残疾证上写的类别"), rule
+        return None, (f"申请人为{m.disability_level}级{kind_zh}残疾，不在认定办法列明的残疾类别和等级内；"
+                      f"是否属于省里规定的其他无劳动能力情形，需要县区民政部门评估认定"), rule
+    if m.able_to_work is False:
         return None, "申请人是否无劳动能力，需要县区民政部门评估认定", old
     if m.age is None:
         ctx.caveat("没有提供申请人年龄，无法判断是否无劳动能力。")
@@ -197,7 +263,8 @@ def extreme_poverty(ctx: Ctx) -> Outcome:
     below = income_condition(ctx, income, std, "no_means_of_living")
     below.detail_zh = below.detail_zh.replace("家庭人均月收入", "申请人月收入")
     assets = assets_condition(ctx, std)
-    ctx.caveat("特困人员的财产规定没有找到，这里参照低保的财产规定判断。")
+    ctx.unconfirmed(ctx.v("extreme_poverty.assets.rule"))
+    ctx.caveat("特困人员的财产这里参照低保的财产规定判断。")
     support = Condition(
         "no_able_supporter", negate(case.has_able_supporter),
         {True: "有法定赡养、抚养、扶养义务人且有能力履行，不符合特困条件",
@@ -259,45 +326,68 @@ def _subsidy(sid: str, eligible: Tri, amount: float | None, detail: str, pv: Any
 
 
 def _at_least(value: float | None, pv: Any) -> Tri:
+    """value >= the rule's figure; an unconfirmed figure may pass a case but never fails it (-> None)."""
     if value is None or pv.value is None:
         return None
-    return value >= pv.value
+    if value >= pv.value:
+        return True
+    return False if pv.confirmed else None
+
+
+def _confirmed_no(value: Tri, pv: Any) -> Tri:
+    """A False that rests on an unconfirmed rule becomes None."""
+    return None if value is False and not pv.confirmed else value
 
 
 def job_subsidy(ctx: Ctx) -> Outcome:
-    """Employment subsidies for 脱贫劳动力 (and monitored households for the travel subsidy).
-    Amounts the rulebook does not know are null with a caveat; ranges give amount_min/amount_max."""
+    """Employment subsidies for 脱贫劳动力 (the travel subsidy also for 监测对象: 脱贫户 and 监测户 are
+    different answers). Amounts the rulebook does not know are null with a caveat; ranges give amount_min/
+    amount_max; a measure whose figures are no longer in force on the date is listed with current false."""
     job = ctx.case.job
     assert job is not None  # parse_case requires it
     target = job.poverty_alleviated
     travel_target = True if (job.poverty_alleviated or job.monitored_household) else (
-        None if job.poverty_alleviated is None and job.monitored_household is None else False)
+        None if job.poverty_alleviated is None or job.monitored_household is None else False)
     months = job.months_employed
+    loc = job.work_location
     subsidies = []
 
     amount = ctx.v("job_subsidy.one_off_hiring.amount")
     need = ctx.v("job_subsidy.one_off_hiring.min_months")
+    in_hebei = ctx.v("job_subsidy.one_off_hiring.employer_in_hebei")
     employer_ok = None if job.employer_type is None else job.employer_type in _HIRING_EMPLOYERS
-    ok = all_of(target, employer_ok, _at_least(months, need))
+    where_ok = None if loc is None else (True if loc != "outside_province" or not in_hebei.value else
+                                         _confirmed_no(False, in_hebei))
+    ok = all_of(target, employer_ok, where_ok, _at_least(months, need))
+    where_zh = "；在外省单位上班的，河北的这项补贴一般不适用，要问单位所在地人社部门" if loc == "outside_province" else ""
     subsidies.append(_subsidy("one_off_hiring", ok, amount.value if ok is not False else None,
                               f"一次性吸纳就业补贴：用人单位（企业、农民专业合作社等经营主体、就业帮扶车间）吸纳脱贫劳动力"
-                              f"稳定就业满{money(need.value)}个月，每人补贴{money(amount.value)}元，发给用人单位", amount,
-                              paid_to="employer"))
+                              f"稳定就业满{money(need.value)}个月，每人补贴{money(amount.value)}元，发给用人单位{where_zh}", amount,
+                              paid_to="employer", current=True))
     ctx.unconfirmed(amount)
+    if loc == "outside_province":
+        ctx.unconfirmed(in_hebei)
 
     monthly = ctx.v("job_subsidy.on_job_training.monthly")
     max_months = ctx.v("job_subsidy.on_job_training.max_months")
-    ok = all_of(target, employer_ok)
-    total = None
-    if ok is not False and monthly.value is not None and max_months.value is not None and months is not None:
-        total = float(monthly.value) * min(int(months), int(max_months.value))
-    subsidies.append(_subsidy("on_job_training", ok, total,
-                              f"以工代训补贴：每人每月最多{money(monthly.value)}元，最长{money(max_months.value)}个月，发给用人单位",
-                              monthly, paid_to="employer", amount_is_maximum=True))
-    ctx.unconfirmed(monthly)
+    if monthly.value is None:
+        past = next((h for h in reversed(ctx.rb.history("job_subsidy.on_job_training.monthly"))
+                     if h.value is not None and h.effective_from is not None and h.effective_from <= ctx.case.as_of), None)
+        if past is not None:
+            subsidies.append(_subsidy("on_job_training", None, None,
+                                      f"以工代训补贴是{past.date_zh()}的阶段性措施（{past.source_title}）；{monthly.note_zh}，"
+                                      f"不作为现行补贴", past, paid_to="employer", current=False))
+    else:
+        ok = all_of(target, employer_ok)
+        total = None
+        if ok is not False and max_months.value is not None and months is not None:
+            total = float(monthly.value) * min(int(months), int(max_months.value))
+        subsidies.append(_subsidy("on_job_training", ok, total,
+                                  f"以工代训补贴：每人每月最多{money(monthly.value)}元，最长{money(max_months.value)}个月，发给用人单位",
+                                  monthly, paid_to="employer", amount_is_maximum=True, current=True))
+        ctx.unconfirmed(monthly)
 
     need = ctx.v("job_subsidy.travel.min_months")
-    loc = job.work_location
     away = None if loc is None else loc != "local"
     ok = all_of(travel_target, away, _at_least(months, need))
     lo = hi = None
@@ -318,20 +408,20 @@ def job_subsidy(ctx: Ctx) -> Outcome:
     subsidies.append(_subsidy("travel", ok, None,
                               f"一次性交通补助：脱贫人口和监测对象到外地稳定务工满{money(need.value)}个月，"
                               f"{_LOCATION_ZH.get(loc or '', '')}{range_zh}；每人每年最多{money(times.value)}次", need,
-                              paid_to="worker", amount_min=lo, amount_max=hi))
+                              paid_to="worker", amount_min=lo, amount_max=hi, current=True))
     if ok is not False:
         ctx.unconfirmed(need)
 
     if target:
         group = (True, "属于脱贫劳动力")
-    elif travel_target:
-        group = (True, "属于防返贫监测对象（可申请交通补助）")
+    elif job.monitored_household:
+        group = (True, "属于防返贫监测对象（可申请交通补助；吸纳就业补贴只针对脱贫劳动力）")
     elif travel_target is False:
         group = (False, "不是脱贫劳动力或防返贫监测对象，这几项补贴不适用")
     else:
-        group = (None, "没有说明是否为脱贫劳动力或防返贫监测对象")
+        group = (None, "没有说明是脱贫户还是防返贫监测户")
     target_cond = Condition("target_group", group[0], group[1], amount)
-    states = [s["eligible"] for s in subsidies]
+    states = [s["eligible"] for s in subsidies if s["current"]]
     any_ok = True if True in states else (None if None in states else False)
     applies = Condition("any_subsidy_applies", any_ok,
                         {True: "至少有一项补贴符合条件", False: "按填写的情况，没有符合条件的补贴",

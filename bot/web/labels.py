@@ -1,21 +1,14 @@
 """Display labels the web pages use. Category, status, urgency and conversation-state names come from
-bot.store.categories (one source); only the programme names of the eligibility engine are added here,
-because the console offers all six programmes of the contract (the chat offers four).
+bot.store.categories (one source); programme names and verdict words come from bot.eligibility.present
+(the one place that words an outcome).
 """
 from __future__ import annotations
 
 from datetime import datetime, timezone
 
+from bot.eligibility.present import PROGRAM_ZH, verdict_word
 from bot.store.categories import CATEGORIES, CONVERSATION_STATES, STATUSES, TRANSITIONS, URGENCIES
 
-PROGRAM_ZH: dict[str, str] = {
-    "dibao": "低保",
-    "single_person": "单人保",
-    "gradual_exit": "低保渐退",
-    "extreme_poverty": "特困供养",
-    "temporary_assistance": "临时救助",
-    "job_subsidy": "就业补贴",
-}
 
 __all__ = ["CATEGORIES", "CONVERSATION_STATES", "STATUSES", "TRANSITIONS", "URGENCIES", "PROGRAM_ZH",
            "topic_intents", "eligible_zh", "local_time"]
@@ -27,11 +20,7 @@ def topic_intents() -> list[str]:
 
 
 def eligible_zh(value: object) -> str:
-    if value is True:
-        return "符合"
-    if value is False:
-        return "不符合"
-    return "需人工复核"
+    return verdict_word(value)
 
 
 def local_time(value: object, seconds: bool = False) -> str:

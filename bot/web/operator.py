@@ -87,7 +87,7 @@ def _sender(request: Request) -> Optional[str]:
 async def _json_body(request: Request) -> Optional[dict]:
     try:
         body = await request.json()
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested deeper than the parser goes
         return None
     return body if isinstance(body, dict) else None
 
@@ -212,13 +212,14 @@ async def send_message(request: Request) -> Response:
 @api("operator", "staff")
 async def eligibility(request: Request) -> Response:
     """The engine's HTTP door: body = the case JSON of the contract, answer = its result JSON."""
-    from bot.eligibility import CaseError, evaluate
+    from bot.eligibility import CaseError, present
+    from bot.eligibility.intake import check
 
-    case = await _json_body(request)
-    if case is None:
+    body = await _json_body(request)
+    if body is None:
         return error("invalid_json", "测算信息格式不正确（需要一个 JSON 对象）。", 400)
     try:
-        result = await run_in_threadpool(evaluate, case)
+        case, result = await run_in_threadpool(check, body)
     except CaseError as exc:
         return JSONResponse(exc.to_json(), 400)
     user = request.state.user
@@ -229,7 +230,7 @@ async def eligibility(request: Request) -> Response:
         sender = sender if SENDER_RE.match(sender) else f"operator:{user.username}"
         await run_in_threadpool(checks.record_check, sender, case.get("program"), case, result,
                                 f"operator:{user.username}")
-    return JSONResponse(result)
+    return JSONResponse({**result, "card": present.card(result)})
 
 
 @api("operator")

@@ -198,13 +198,14 @@ def changed_decisions(records: list[dict]) -> list[dict]:
             candidates.append((record, snapshot["case"], snapshot.get("result") or {}))
     if not candidates:
         return []
-    from bot.eligibility import CaseError, evaluate
+    from bot.eligibility import CaseError
+    from bot.eligibility.intake import check
 
     changed = []
     for record, case, before in candidates:
         current_case = {k: v for k, v in case.items() if k != "as_of"}
         try:
-            now = evaluate(current_case)
+            _, now = check(current_case)
         except CaseError as exc:
             changed.append({"record": record, "before": before, "after": None, "error": exc.message_zh})
             continue

@@ -8,6 +8,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
+from bot.eligibility import present
 from bot.web.labels import (CATEGORIES, CONVERSATION_STATES, PROGRAM_ZH, STATUSES, URGENCIES, eligible_zh,
                             local_time)
 from bot.web.security import csrf_token, current_user
@@ -29,7 +30,7 @@ _env = Environment(
 )
 _env.filters["local_time"] = local_time
 _env.globals.update(STATES=CONVERSATION_STATES, STATUSES=STATUSES, URGENCIES=URGENCIES, CATEGORIES=CATEGORIES,
-                    PROGRAMS=PROGRAM_ZH, eligible_zh=eligible_zh, mask_phone=_mask_phone)
+                    PROGRAMS=PROGRAM_ZH, eligible_zh=eligible_zh, mask_phone=_mask_phone, verdict_card=present.card)
 
 
 def render(request: Request, name: str, context: Optional[dict[str, Any]] = None,

@@ -47,7 +47,7 @@ def fmt(value: float) -> str:
 
 # The read-back quotes the facts, so its key comes first: a question is recognised by its own words.
 DIBAO_ANSWERS = {"对吗": "对", "哪个区县": "海港区", "城镇户": "城镇", "几口人": "三口人", "收入大概": "九百",
-                 "必需的自付支出": "没有", "私家车": "没有"}
+                 "掏钱": "没有", "私家车": "没有"}
 
 
 def test_standard_answer_quotes_rulebook_figure_with_date_and_source(stack):
@@ -61,8 +61,9 @@ def test_standard_answer_quotes_rulebook_figure_with_date_and_source(stack):
 def test_dibao_check_with_a_resident_who_only_answers(stack):
     sender = f"t-{uuid.uuid4().hex[:8]}"
     result = converse(stack, sender, "我想问问我家能不能吃低保", DIBAO_ANSWERS)
-    assert "符合条件" in result and "不符合" not in result
-    assert "300" in result
+    assert "初步判断：可能符合低保条件" in result and "不符合" not in result
+    assert result.count("初步判断") == 1 and "结论：" not in result  # one verdict, not two
+    assert "300" in result and "不低于 600 元" in result
     standard = default_rulebook().value("dibao.standard.urban_monthly", on=date.today(), district="海港区", residence="urban")
     assert fmt(standard.value) in result and standard.effective_from.isoformat() in result
 
@@ -113,7 +114,7 @@ def test_single_person_check_for_a_level_one_disabled_member(stack):
                "几级残疾": "一级肢体残疾", "私家车": "没有"}
     result = converse(stack, sender, "好的帮我算算", answers)
     assert "1级残疾" in result and "单独纳入" in result
-    assert "初步判断：符合条件" in result
+    assert "初步判断：可能符合单人保条件" in result
 
 
 def test_stop_leaves_the_check(stack):
@@ -176,3 +177,70 @@ def test_request_human_pauses_the_bot(stack):
     reply = joined(stack.say(sender, "转人工"))
     assert "转人工" in reply
     assert stack.say(sender, "你好") == []  # paused: the bot stays silent until an operator hands back
+
+
+# --- intake classes (issue 9): facts are kept the way the resident said them ---------------------------
+
+def _single_person(stack, disability_answer: str, income: str = "一千四百四", size: str = "两口人") -> tuple[str, str]:
+    sender = f"t-{uuid.uuid4().hex[:8]}"
+    answers = {"对吗": "对", "哪个区县": "海港区", "城镇户": "城镇", "几口人": size, "收入大概": income,
+               "几级残疾": disability_answer, "私家车": "没有"}
+    joined(stack.say(sender, "家里有病人能不能单独办低保"))
+    summary = converse(stack, sender, "好的帮我算算", answers, until=("我核对一下",))
+    return summary, joined(stack.say(sender, "对"))
+
+
+@pytest.mark.parametrize("illness", ["老伴高血压", "老伴糖尿病", "老伴抑郁症"])
+def test_ordinary_illness_is_not_taken_for_a_serious_one(stack, illness):
+    summary, result = _single_person(stack, illness)
+    assert "配偶" in summary and illness[2:] in summary
+    assert "初步判断：不符合单人保条件" in result and "一般慢性病" in result
+
+
+def test_serious_illness_on_the_list_is_covered_alone(stack):
+    summary, result = _single_person(stack, "老伴尿毒症")
+    assert "配偶" in summary
+    assert "初步判断：可能符合单人保条件" in result and "尿毒症" in result
+
+
+def test_illness_the_rules_do_not_list_stays_unknown(stack):
+    _, result = _single_person(stack, "我妈得了一种怪病")
+    assert "初步判断：还不能确定是否符合单人保条件" in result
+
+
+def test_who_is_disabled_is_the_member_named_not_the_last_one(stack):
+    summary, result = _single_person(stack, "我儿子三级智力残疾", size="三口人")
+    assert "子女" in summary and "3级智力残疾" in summary
+    assert "初步判断：可能符合单人保条件" in result
+
+
+def test_level_three_without_a_kind_is_unknown_with_the_question(stack):
+    _, result = _single_person(stack, "我儿子三级残疾")
+    assert "初步判断：还不能确定" in result and "残疾证上写的类别" in result
+
+
+def test_pension_and_wage_are_kept_apart(stack):
+    sender = f"t-{uuid.uuid4().hex[:8]}"
+    answers = dict(DIBAO_ANSWERS, **{"收入大概": "我打工一千二，老伴农村养老金一百八", "几口人": "两口人"})
+    summary = converse(stack, sender, "我家能不能吃低保", answers, until=("我核对一下",))
+    assert "本人工资 1200 元" in summary and "配偶城乡居民养老金 180 元" in summary
+    assert "1380" in summary
+
+
+@pytest.mark.parametrize("status,hiring_asked", [("脱贫户", True), ("监测户", False)])
+def test_alleviated_and_monitored_are_different_answers(stack, status, hiring_asked):
+    sender = f"t-{uuid.uuid4().hex[:8]}"
+    asked: list[str] = []
+    answers = {"对吗": "对", "要不要我": "好的帮我算算", "哪个区县": "卢龙", "脱贫户": status, "几个月": "四个月",
+               "在哪儿打工": "外省", "哪类单位": "企业"}
+    reply = joined(stack.say(sender, "就业补贴我能领吗"))
+    for _ in range(10):
+        asked.append(reply)
+        key = next((k for k in answers if k in reply), None)
+        if key is None or "初步判断" in reply:
+            break
+        reply = joined(stack.say(sender, answers[key]))
+    transcript = "\n".join(asked)
+    assert ("哪类单位" in transcript) is hiring_asked
+    assert "初步判断：可能符合就业补贴条件" in reply and "一次性交通补助" in reply
+    assert ("户别（就业帮扶）：防返贫监测户" in transcript) is (status == "监测户")

@@ -60,6 +60,11 @@ class Stack:
                        cwd=REPO_ROOT, env=env, check=True)
         return stack
 
+    def create_account(self, username: str, password: str, role: str) -> None:
+        """A staff account in this stack's database (in a subprocess, so this process's settings stay as they are)."""
+        code = "import sys; from bot.store import accounts; accounts.create_account(*sys.argv[1:4])"
+        subprocess.run([sys.executable, "-c", code, username, password, role], cwd=REPO_ROOT, env=self.env, check=True)
+
     @property
     def rasa_url(self) -> str:
         return f"http://127.0.0.1:{self.env['RASA_PORT']}"

@@ -42,3 +42,23 @@ def test_disability_and_urgency():
     assert parsing.parse_urgency("非常紧急") == "emergency"
     assert parsing.parse_urgency("比较急") == "urgent"
     assert parsing.parse_urgency("一般") == "normal"
+
+
+@pytest.mark.parametrize("text,level,kind", [
+    ("三级智残", 3, "intellectual"), ("孩子孤独症三级", 3, "mental"), ("三级精神残疾", 3, "mental"),
+    ("我儿子3级自闭症", 3, "mental"), ("二级听力残疾", 2, "hearing"), ("老伴高血压三级", None, None),
+])
+def test_disability_words_residents_use(text, level, kind):
+    assert (parsing.parse_disability_level(text), parsing.parse_disability_kind(text)) == (level, kind)
+
+
+@pytest.mark.parametrize("text,status", [("脱贫户", "alleviated"), ("我们是监测户", "monitored"),
+                                         ("不是脱贫户", "neither"), ("都不是", "neither"), ("建档立卡的", "alleviated")])
+def test_alleviated_and_monitored_are_told_apart(text, status):
+    assert parsing.parse_poverty_status(text) == status
+
+
+@pytest.mark.parametrize("text,kind", [("药费每月三百", "medical"), ("康复训练每月五百", "disability_rehab"),
+                                       ("孩子上学一个月八百", "education"), ("每月三百", None)])
+def test_expense_kinds(text, kind):
+    assert parsing.parse_expense_kind(text) == kind

@@ -63,7 +63,28 @@ def test_amount_said_for_another_question_keeps_the_income():
 def test_two_incomes_in_one_message_are_added():
     form = eligibility.ValidateEligibilityForm()
     tracker = make_tracker({"requested_slot": "monthly_income"}, text="我一千二 老伴八百")
-    assert form.validate_monthly_income([1200, 800], CollectingDispatcher(), tracker, {}) == {"monthly_income": 2000.0}
+    got = form.validate_monthly_income([1200, 800], CollectingDispatcher(), tracker, {})
+    assert got["monthly_income"] == 2000.0
+    assert [(i["who"], i["amount"]) for i in got["income_items"]] == [("self", 1200.0), ("spouse", 800.0)]
+
+
+def test_pension_and_wage_are_kept_apart_by_member():
+    form = eligibility.ValidateEligibilityForm()
+    text = "我打工一千二，老伴农村养老金一百八"
+    tracker = make_tracker({"requested_slot": "monthly_income"}, text=text)
+    got = form.validate_monthly_income(text, CollectingDispatcher(), tracker, {})
+    assert got["income_items"] == [{"who": "self", "kind": "wage", "amount": 1200.0},
+                                   {"who": "spouse", "kind": "resident_pension", "amount": 180.0}]
+
+
+def test_an_expense_without_its_kind_is_asked_again():
+    form = eligibility.ValidateEligibilityForm()
+    dispatcher = CollectingDispatcher()
+    tracker = make_tracker({"requested_slot": "rigid_expenses_monthly"}, text="每月三百")
+    assert form.validate_rigid_expenses_monthly("每月三百", dispatcher, tracker, {})["rigid_expenses_monthly"] is None
+    tracker = make_tracker({"requested_slot": "rigid_expenses_monthly"}, text="康复费每月两百")
+    assert form.validate_rigid_expenses_monthly("康复费每月两百", CollectingDispatcher(), tracker, {}) == {
+        "rigid_expenses_monthly": 200.0, "rigid_expense_kind": "disability_rehab"}
 
 
 def test_unknown_income_gets_a_hint_not_a_value():
@@ -90,29 +111,46 @@ def test_confirmation_reads_back_the_facts():
     assert messages[0]["buttons"]
 
 
-def test_single_person_case_marks_the_disabled_member():
+def test_single_person_facts_keep_who_is_disabled_and_whose_income():
     tracker = make_tracker({"elig_program": "single_person", "district": "海港区", "residence": "urban",
-                            "household_size": 3.0, "monthly_income": 2400.0, "member_disability_level": 1.0,
-                            "member_disability_kind": "physical"})
-    case = eligibility.case_from_slots(tracker)
+                            "household_size": 3.0, "monthly_income": 2000.0, "member_disability_level": 1.0,
+                            "member_disability_kind": "physical", "member_who": "spouse",
+                            "income_items": [{"who": "self", "kind": "wage", "amount": 1200},
+                                             {"who": "spouse", "kind": "resident_pension", "amount": 800}]})
+    from bot.eligibility.intake import case_from_facts
+    case = case_from_facts(eligibility.facts_from_slots(tracker))
     assert len(case["household"]) == 3
-    assert case["household"][-1]["disability_level"] == 1
-    assert sum(m["monthly_income"] for m in case["household"]) == 2400
+    spouse = next(m for m in case["household"] if m["relation"] == "spouse")
+    assert spouse["disability_level"] == 1
+    assert spouse["income_items"] == [{"type": "resident_pension", "amount": 800}]
+    assert case["household"][0]["income_items"] == [{"type": "wage", "amount": 1200}]
 
 
-def test_check_explains_decision_from_the_engine(app_db):
-    from bot.eligibility import evaluate
+def test_job_facts_keep_monitored_apart_from_alleviated():
+    tracker = make_tracker({"elig_program": "job_subsidy", "district": "卢龙县", "poverty_status": "monitored",
+                            "months_employed": 4.0, "work_location": "outside_province"})
+    from bot.eligibility.intake import case_from_facts
+    job = case_from_facts(eligibility.facts_from_slots(tracker))["job"]
+    assert job["poverty_alleviated"] is False and job["monitored_household"] is True
+    assert job["employer_type"] is None  # not asked of a monitored household, never assumed
+
+
+def test_check_sends_one_verdict_with_its_card(app_db):
     slots = {"elig_program": "dibao", "district": "海港区", "residence": "urban", "household_size": 3.0,
-             "monthly_income": 900.0, "rigid_expenses_monthly": 0.0, "has_disqualifying_assets": False}
+             "monthly_income": 900.0, "rigid_expenses_monthly": 0.0, "has_disqualifying_assets": False,
+             "income_items": [{"who": "self", "kind": "wage", "amount": 900}]}
     tracker = make_tracker(slots)
     events, messages = run(eligibility.ActionCheckEligibility(), tracker)
-    expected = evaluate(eligibility.case_from_slots(tracker))
-    said = texts(messages)
-    assert str(int(expected["per_capita_income_monthly"])) in said
-    assert ("符合条件" in said) == (expected["eligible"] is True)
+    verdicts = [m for m in messages if (m.get("custom") or {}).get("card")]
+    assert len(verdicts) == 1
+    card = verdicts[0]["custom"]["card"]
+    assert card["summary"] == "初步判断：可能符合低保条件"
+    said = verdicts[0]["text"]
+    assert said.count("初步判断") == 1 and "结论：" not in said  # one verdict, not the explanation's second one
+    assert "不低于 600 元/人·月" in said and "300 元" in said
+    assert "至少约 900 元/月（估算）" in said
     snapshot = next(e["value"] for e in events if e.get("name") == "last_result")
-    assert snapshot["result"]["eligible"] == expected["eligible"]
-    assert snapshot["rulebook_version"] == expected["rulebook_version"]
+    assert snapshot["result"]["eligible"] is True
 
 
 def test_stop_inside_a_form_clears_the_case():

@@ -98,3 +98,19 @@ def test_every_program_answers_the_contract(program) -> None:
     assert len(result["explanation_zh"].splitlines()) == len(result["conditions"]) + 1
     assert {"single_person": "members", "gradual_exit": "gradual_exit_months",
             "job_subsidy": "subsidies"}.get(program, "program") in result
+
+
+ODD_JSON = [
+    '{"program": "dibao", "district": "海港区", "residence": "urban", "household": [{"monthly_income": ' + "9" * 400 + '}]}',
+    "[" * 50000 + "]" * 50000,
+    '{"program": ["dibao"], "district": {"a": 1}}',
+    '{"program": "dibao", "district": "海港区", "residence": "urban", "household": [{"age": ' + "1" * 400 + '}]}',
+    '{"program": "dibao", "district": "海港区", "residence": "urban", "household": [{"income_items": [{"type": "wage", "amount": -' + "9" * 400 + '}]}]}',
+    '{"program": "dibao", "district": "海港区", "household_size": "三", "incomes": 5}',
+]
+
+
+@pytest.mark.parametrize("raw", ODD_JSON, ids=range(len(ODD_JSON)))
+def test_cli_answers_odd_json_with_exit_2_and_a_json_error(raw) -> None:
+    code, body = _run(raw)
+    assert code == 2 and body["error"]["code"] and body["error"]["message_zh"]

@@ -91,7 +91,7 @@ def test_operator_records_help_request_once_per_idempotency_key(web):
 
 @pytest.fixture()
 def fake_engine(monkeypatch):
-    """A stand-in eligibility engine module with the contract's names (evaluate, CaseError)."""
+    """A stand-in eligibility engine module with the contract's names (evaluate, CaseError, intake.check)."""
     module = types.ModuleType("bot.eligibility")
 
     class CaseError(Exception):
@@ -108,8 +108,13 @@ def fake_engine(monkeypatch):
         income = sum(m.get("monthly_income", 0) for m in case["household"]) / len(case["household"])
         return {"program": case["program"], "eligible": income < module.threshold, "rulebook_version": "test"}
 
-    module.CaseError, module.evaluate, module.threshold = CaseError, evaluate, 500
+    from bot.eligibility import present  # the real presenter words the fake outcome
+
+    module.CaseError, module.evaluate, module.threshold, module.present = CaseError, evaluate, 500, present
+    intake = types.ModuleType("bot.eligibility.intake")
+    intake.check = lambda facts, rulebook=None: (facts, evaluate(facts))  # the doors' one entry point
     monkeypatch.setitem(sys.modules, "bot.eligibility", module)
+    monkeypatch.setitem(sys.modules, "bot.eligibility.intake", intake)
     return module
 
 

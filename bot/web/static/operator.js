@@ -180,7 +180,8 @@
         relation: get("relation").value, age: parseInt(get("age").value, 10),
         monthly_income: parseFloat(get("monthly_income").value) || 0, income_type: get("income_type").value,
         employed: get("employed").checked, disability_level: level ? parseInt(level, 10) : null,
-        disability_kind: null, serious_illness: get("serious_illness").checked, able_to_work: get("able_to_work").checked
+        disability_kind: get("disability_kind").value || null, illness_name: get("illness_name").value.trim() || null,
+        able_to_work: get("able_to_work").checked
       };
     });
     var c = {
@@ -191,7 +192,8 @@
       receiving_dibao: $("e-receiving").checked, income_rose_due_to_employment: $("e-rose").checked
     };
     if (c.program === "job_subsidy") {
-      c.job = {poverty_alleviated: $("j-alleviated").checked, employer_type: $("j-employer").value,
+      c.job = {poverty_alleviated: $("j-status").value === "alleviated", monitored_household: $("j-status").value === "monitored",
+               employer_type: $("j-employer").value || null,
                months_employed: num("j-months"), work_location: $("j-location").value};
     }
     return c;
@@ -199,14 +201,12 @@
   function renderResult(result) {
     var box = $("elig-result");
     clear(box);
-    var verdict = result.eligible === true ? "符合条件" : (result.eligible === false ? "不符合条件" : "需要人工复核");
-    box.appendChild(el("p", "verdict v-" + String(result.eligible), "测算结果：" + verdict));
-    if (result.per_capita_income_monthly !== undefined && result.per_capita_income_monthly !== null) {
-      box.appendChild(el("p", null, "家庭月人均收入：" + result.per_capita_income_monthly + " 元" +
-        (result.standard_monthly ? "；适用标准：" + result.standard_monthly + " 元/人·月" : "")));
-    }
-    if (result.explanation_zh) { box.appendChild(el("pre", "explain", result.explanation_zh)); }
-    (result.caveats_zh || []).forEach(function (c) { box.appendChild(el("p", "caveat", c)); });
+    // Words come from the server's presenter (bot/eligibility/present.py): the same card the chat shows.
+    var card = result.card || {summary: "", figures: [], next_step: "", details: []};
+    box.appendChild(el("p", "verdict v-" + String(result.eligible), card.summary));
+    card.figures.forEach(function (f) { box.appendChild(el("p", null, f.label + "：" + f.value)); });
+    if (card.next_step) { box.appendChild(el("p", null, "下一步：" + card.next_step)); }
+    card.details.forEach(function (d) { box.appendChild(el("p", "caveat", d)); });
     box.appendChild(el("p", "muted", "已记录为话务员代填（规则版本 " + (result.rulebook_version || "?") + "）"));
   }
   $("elig-form").addEventListener("submit", function (ev) {

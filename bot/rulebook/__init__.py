@@ -18,9 +18,7 @@ earlier district-specific one, which is how the sources read ("各县区不低�
 """
 from __future__ import annotations
 
-import os
-from functools import lru_cache
-
+from bot.rulebook.current import baseline_rulebook, default_rulebook
 from bot.rulebook.load import load_rulebook
 from bot.rulebook.lookup import Rulebook
 from bot.rulebook.model import (
@@ -31,15 +29,5 @@ from bot.rulebook.model import (
 __all__ = [
     "AREAS", "CONFIDENCES", "DEFAULT_AREA", "DEFAULT_POLICIES_DIR", "KINDS", "PRECISIONS", "REPO_ROOT",
     "RESIDENCES", "TYPES", "Entry", "Parameter", "ParamValue", "Region", "Rulebook", "RulebookError", "Source",
-    "default_rulebook", "load_rulebook",
+    "baseline_rulebook", "default_rulebook", "load_rulebook",
 ]
-
-
-@lru_cache(maxsize=4)
-def _cached(folder: str) -> Rulebook:
-    return load_rulebook(folder)
-
-
-def default_rulebook() -> Rulebook:
-    """The rulebook of POLICIES_DIR (default: the repository's policies/), loaded once per process."""
-    return _cached(os.environ.get("POLICIES_DIR", "").strip() or str(DEFAULT_POLICIES_DIR))

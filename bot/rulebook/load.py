@@ -9,8 +9,8 @@ from typing import Any
 import yaml
 
 from bot.rulebook.lookup import Rulebook
-from bot.rulebook.model import _SOURCE_KEYS, CONFIDENCES, DEFAULT_POLICIES_DIR, REPO_ROOT, Parameter, RulebookError, Source
-from bot.rulebook.validate import Checker, _check_keys, _parse_date, _require, _text
+from bot.rulebook.model import DEFAULT_POLICIES_DIR, REPO_ROOT, Parameter, RulebookError
+from bot.rulebook.validate import Checker, _check_keys, _text
 
 
 class _Loader(Checker):
@@ -104,24 +104,8 @@ class _Loader(Checker):
         if not isinstance(raw, dict):
             raise RulebookError(file, "sources", "应为映射：代号 -> 来源")
         for key, body in raw.items():
-            field = f"sources.{key}"
-            _check_keys(body, _SOURCE_KEYS, file, field)
-            if key in self.sources:
-                raise RulebookError(file, field, "来源代号重复")
-            confidence = _require(body, "confidence", file, field)
-            if confidence not in CONFIDENCES:
-                raise RulebookError(file, f"{field}.confidence", f"应为 {'/'.join(CONFIDENCES)} 之一")
-            url = _text(body.get("url", ""), file, f"{field}.url", allow_empty=True)
-            if url and not url.startswith(("http://", "https://")):
-                raise RulebookError(file, f"{field}.url", "网址应以 http:// 或 https:// 开头")
-            published = body.get("published")
-            self.sources[str(key)] = Source(
-                key=str(key),
-                title=_text(_require(body, "title", file, field), file, f"{field}.title"),
-                url=url,
-                published=_parse_date(published, file, f"{field}.published") if published is not None else None,
-                confidence=confidence,
-            )
+            self.add_source(file, str(key), body)
+
 
 def load_rulebook(folder: str | os.PathLike[str] = DEFAULT_POLICIES_DIR) -> Rulebook:
     """Load and validate a policies folder. Raises RulebookError(file, field, message_zh) when invalid."""

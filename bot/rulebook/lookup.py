@@ -13,7 +13,8 @@ class Rulebook:
     """A validated rulebook. Lookups are memoised per (id, date, district, residence)."""
 
     def __init__(self, folder: Path, parameters: dict[str, Parameter], districts: tuple[str, ...],
-                 aliases: dict[str, str], offices: dict[str, str], sources: dict[str, Source], version: str) -> None:
+                 aliases: dict[str, str], offices: dict[str, str], sources: dict[str, Source], version: str,
+                 layer: tuple = ()) -> None:
         self.folder = folder
         self.parameters = parameters
         self.districts = districts
@@ -21,7 +22,13 @@ class Rulebook:
         self.offices = offices
         self.sources = sources
         self.version = version
+        self.layer = layer  # the approved values (bot.rulebook.layer.LayerValue) composed over the files
         self._cache: dict[tuple, ParamValue] = {}
+
+    @property
+    def aliases(self) -> dict[str, str]:
+        """Every accepted district name or short form -> canonical name."""
+        return dict(self._aliases)
 
     def __repr__(self) -> str:
         return f"Rulebook({self.folder}, {len(self.parameters)} parameters, version {self.version})"

@@ -87,6 +87,13 @@ class Entry:
     confirmed: bool
     note_zh: str
     precision: str
+    proposal_id: int | None = None  # set for a value approved in the staff desk (the database layer)
+
+    @property
+    def order(self) -> tuple:
+        """Lookup order: by date, then the more specific region, then an approved layer value after a file
+        value of the same date and scope (staff approved it later, so it is the newer word)."""
+        return (self.effective_from, self.region.specificity, self.proposal_id is not None, self.proposal_id or 0)
 
 
 @dataclass(frozen=True)

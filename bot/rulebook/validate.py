@@ -10,7 +10,7 @@ from datetime import date
 from typing import Any, Mapping
 
 from bot.rulebook.model import (
-    _ID_RE, _PARAM_KEYS, _REGION_KEYS, _VALUE_KEYS, AREAS, DEFAULT_AREA, KINDS, PRECISIONS, RESIDENCES, TYPES,
+    _ID_RE, _PARAM_KEYS, _REGION_KEYS, _SOURCE_KEYS, _VALUE_KEYS, AREAS, CONFIDENCES, DEFAULT_AREA, KINDS, PRECISIONS, RESIDENCES, TYPES,
     Entry, Parameter, Region, RulebookError, Source,
 )
 
@@ -57,6 +57,39 @@ class Checker:
         self.offices: dict[str, str] = {}
         self.sources: dict[str, Source] = {}
 
+    @classmethod
+    def for_rulebook(cls, rulebook: Any) -> "Checker":
+        """A checker that knows a loaded rulebook's districts, offices and sources (for values added later)."""
+        checker = cls()
+        checker.canonical = list(rulebook.districts)
+        checker.districts = dict(rulebook.aliases)
+        checker.offices = dict(rulebook.offices)
+        checker.sources = dict(rulebook.sources)
+        return checker
+
+    def add_source(self, file: str, key: str, body: Any) -> Source:
+        """Validate one document ({title, url, published, confidence}) and remember it under `key`."""
+        field = f"sources.{key}"
+        _check_keys(body, _SOURCE_KEYS, file, field)
+        if key in self.sources:
+            raise RulebookError(file, field, "来源代号重复")
+        confidence = _require(body, "confidence", file, field)
+        if confidence not in CONFIDENCES:
+            raise RulebookError(file, f"{field}.confidence", f"应为 {'/'.join(CONFIDENCES)} 之一")
+        url = _text(body.get("url", ""), file, f"{field}.url", allow_empty=True)
+        if url and not url.startswith(("http://", "https://")):
+            raise RulebookError(file, f"{field}.url", "网址应以 http:// 或 https:// 开头")
+        published = body.get("published")
+        source = Source(
+            key=key,
+            title=_text(_require(body, "title", file, field), file, f"{field}.title"),
+            url=url,
+            published=_parse_date(published, file, f"{field}.published") if published is not None else None,
+            confidence=confidence,
+        )
+        self.sources[key] = source
+        return source
+
     def _parameter(self, file: str, pid: str, body: Any) -> Parameter:
         field = f"parameters.{pid}"
         if not _ID_RE.match(pid):
@@ -83,7 +116,7 @@ class Checker:
             type=ptype,
             confirm_at=confirm_at,
             file=file,
-            entries=tuple(sorted(entries, key=lambda e: (e.effective_from, e.region.specificity))),
+            entries=tuple(sorted(entries, key=lambda e: e.order)),
         )
 
     def _entry(self, file: str, field: str, ptype: str, default_kind: str, raw: Any) -> Entry:
@@ -159,13 +192,55 @@ class Checker:
     @staticmethod
     def _check_contradictions(file: str, field: str, entries: list[Entry]) -> None:
         """Two entries from the same date with equally specific, overlapping regions cannot both hold."""
-        for i, a in enumerate(entries):
-            for j in range(i + 1, len(entries)):
-                b = entries[j]
-                if (a.effective_from == b.effective_from and a.region.specificity == b.region.specificity
-                        and a.region.overlaps(b.region)):
-                    raise RulebookError(
-                        file, f"{field}.values[{j}]",
-                        f"与 values[{i}] 矛盾：同一生效日期（{a.effective_from}）、同一地区范围有两个数值",
-                    )
+        pair = find_contradiction(entries)
+        if pair is not None:
+            i, j = pair
+            raise RulebookError(
+                file, f"{field}.values[{j}]",
+                f"与 values[{i}] 矛盾：同一生效日期（{entries[i].effective_from}）、同一地区范围有两个数值",
+            )
+        below = find_below_city_bound(entries)
+        if below is not None:
+            i, message_zh = below
+            raise RulebookError(file, f"{field}.values[{i}].value", message_zh)
 
+
+def find_contradiction(entries: list[Entry] | tuple[Entry, ...]) -> tuple[int, int] | None:
+    """The first pair (i, j) of entries from the same date with equally specific, overlapping regions."""
+    for i, a in enumerate(entries):
+        for j in range(i + 1, len(entries)):
+            b = entries[j]
+            if (a.effective_from == b.effective_from and a.region.specificity == b.region.specificity
+                    and a.region.overlaps(b.region)):
+                return i, j
+    return None
+
+
+def city_bound(entries: list[Entry] | tuple[Entry, ...], on: date, residence: str | None) -> Entry | None:
+    """The city-wide entry (no district named) in force on `on` for `residence`, or None."""
+    best: Entry | None = None
+    for entry in sorted(entries, key=lambda e: e.order):
+        if entry.effective_from > on:
+            break
+        if entry.region.districts is None and entry.region.matches(None, residence):
+            best = entry
+    return best
+
+
+def find_below_city_bound(entries: list[Entry] | tuple[Entry, ...]) -> tuple[int, str] | None:
+    """A district's figure below the city-wide floor (or above its ceiling) in force on the same date:
+    (index, Chinese reason). The city sets 「各县区不低于…」; a county cannot go under it."""
+    for i, entry in enumerate(entries):
+        if entry.region.districts is None or not isinstance(entry.value, (int, float)) \
+                or isinstance(entry.value, bool):
+            continue
+        bound = city_bound(entries, entry.effective_from, entry.region.residence)
+        if bound is None or not isinstance(bound.value, (int, float)) or isinstance(bound.value, bool):
+            continue
+        source = f"，{bound.source.title}" if bound.source else ""
+        if bound.kind == "floor" and entry.value < bound.value:
+            return i, (f"{entry.value} 低于全市下限 {bound.value}（{bound.effective_from}起{source}），"
+                       "县区标准不能低于全市标准")
+        if bound.kind == "ceiling" and entry.value > bound.value:
+            return i, (f"{entry.value} 高于全市上限 {bound.value}（{bound.effective_from}起{source}），县区标准不能高于全市上限")
+    return None

@@ -158,25 +158,35 @@ def validate_proposal(rulebook: Rulebook, value: LayerValue, today: date, unit: 
         entry = to_entry(Checker.for_rulebook(rulebook), param.type, value)
     except RulebookError as exc:
         raise ProposalError(_field_of(exc), exc.message_zh) from None
-    entries = [*param.entries, entry]
+    problem = conflict(param.entries, entry, param.unit)
+    if problem is not None:
+        raise ProposalError(*problem)
+    return entry
+
+
+def conflict(existing: Iterable[Entry], entry: Entry, unit: str) -> tuple[str, str] | None:
+    """(field, Chinese reason) when `entry` contradicts an existing value of the same date and place or
+    lies below the city floor in force on its date; None when it fits."""
+    entries = [*existing, entry]
     pair = find_contradiction(entries)
     if pair is not None:
         other = entries[pair[0]]
-        shown = f"{other.value}{param.unit}" if other.value is not None else "“未找到”"
+        shown = f"{other.value}{unit}" if other.value is not None else "“未找到”"
         cited = f"（来源：{other.source.title}）" if other.source else ""
-        raise ProposalError("from", f"与已有数值矛盾：{other.effective_from}起 {other.region.label_zh()} 已有 "
-                                    f"{shown}{cited}；同一日期、同一地区只能有一个数值")
+        return "from", (f"与已有数值矛盾：{other.effective_from}起 {other.region.label_zh()} 已有 {shown}{cited}；"
+                        "同一日期、同一地区只能有一个数值")
     below = find_below_city_bound(entries)
     if below is not None and entries[below[0]] is entry:
-        raise ProposalError("value", below[1])
-    return entry
+        return "value", below[1]
+    return None
 
 
 def compose(baseline: Rulebook, layer: Iterable[LayerValue], version_tag: str = "",
             strict: bool = False) -> tuple[Rulebook, list[str]]:
-    """The rulebook with the approved values added to the file entries. A value that no longer fits the
-    files (a parameter removed, a contradiction added in git) is left out and reported in the returned
-    problems, or raised as RulebookError when `strict` (`policies check`)."""
+    """The rulebook with the approved values added to the file entries. A value that no longer fits (its
+    parameter removed from the files, the same date and place now also in a file — e.g. after the export
+    was committed — or below a city floor) is left out and reported in the returned problems, or raised
+    as RulebookError when `strict` (reading an exported layer file)."""
     checker = Checker.for_rulebook(baseline)
     added: dict[str, list[Entry]] = {}
     kept: list[LayerValue] = []
@@ -187,10 +197,9 @@ def compose(baseline: Rulebook, layer: Iterable[LayerValue], version_tag: str = 
             if param is None:
                 raise RulebookError(LAYER_FILE, value.parameter_id, "规则文件中已没有这个参数")
             entry = to_entry(checker, param.type, value)
-            entries = [*param.entries, *added.get(value.parameter_id, []), entry]
-            pair = find_contradiction(entries)
-            if pair is not None and entries[pair[1]] is entry and entries[pair[0]].proposal_id is not None:
-                raise RulebookError(LAYER_FILE, f"{value.parameter_id}", "与另一条已批准数值矛盾")
+            problem = conflict([*param.entries, *added.get(value.parameter_id, [])], entry, param.unit)
+            if problem is not None:
+                raise RulebookError(LAYER_FILE, FIELD_ZH[problem[0]], problem[1])
         except RulebookError as exc:
             message = f"提案 #{value.proposal_id}（{value.parameter_id}）：{exc.field}：{exc.message_zh}"
             if strict:

@@ -72,7 +72,7 @@ def test_a_figure_proposed_and_approved_reaches_the_answers(policy_staff, bot_st
     page.goto(f"{base}/staff/rulebook?district=海港区&residence=urban")
     row = page.locator(f"tr[data-pid='{PARAM}']")
     assert "下限" in row.inner_text()
-    row.get_by_role("link").click()
+    row.get_by_role("link", name="城市低保标准（每人每月）").click()
     page.get_by_label("数值（元/人/月）").fill("500")
     page.get_by_label("生效日期").fill("2026-01-01")
     page.get_by_label("县区（不选为全市）").select_option("海港区")

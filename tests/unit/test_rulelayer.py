@@ -280,3 +280,39 @@ def test_the_files_alone_when_the_database_cannot_be_read(policies, tmp_path, mo
     rb = default_rulebook()
     assert rb.layer == () and rb.value("dibao.standard.urban_monthly", date(2026, 2, 1), "海港区").value == 600
     current.forget_layer()
+
+
+# ------------------------------------------------------------------ the CLI covers files and layer
+def _cli(capsys, *args: str) -> tuple[int, str]:
+    from bot.rulebook_cli import main
+
+    code = main(list(args))
+    return code, capsys.readouterr().out
+
+
+def test_policies_export_check_and_diff_cover_the_layer(db, policies, tmp_path, capsys):
+    from bot.store import rulelayer
+
+    rulelayer.approve(rulelayer.propose(FORM, "editor", today=TODAY)["id"], "approver", today=TODAY)
+    out_file = tmp_path / "approved.yml"
+    code, out = _cli(capsys, "--policies", str(policies), "export", "--out", str(out_file))
+    assert code == 0 and "已导出 1 条" in out
+    assert layer_from_yaml(out_file.read_text(encoding="utf-8"), load_rulebook(policies)).layer[0].value == 900
+
+    code, out = _cli(capsys, "--policies", str(policies), "diff", "--from", "2025-12-31", "--to", "2026-01-02")
+    assert code == 0 and "dibao.standard.urban_monthly [海港区]: 600 元/人/月（不低于） 2018-01-01起 -> 900 元/人/月 2026-01-01起" in out
+    code, out = _cli(capsys, "--policies", str(policies), "diff", "--from", "2025-12-31", "--to", "2026-01-02",
+                     "--files-only")
+    assert "没有变化" in out
+
+    code, out = _cli(capsys, "--policies", str(policies), "check", "--on", "2026-02-01")
+    assert code == 0 and "已批准数值（数据库）：1 条" in out
+    # the same date and place now also in a file (say, a different figure committed): check fails, names it
+    dibao = policies / "dibao.yml"
+    dibao.write_text(dibao.read_text(encoding="utf-8").replace(
+        "  dibao.ever_applied:",
+        "      - {from: 2026-01-01, value: 880, kind: exact, region: {districts: [海港区]}, source: city_2017, confirmed: true}\n"
+        "  dibao.ever_applied:"), encoding="utf-8")
+    assert "880" in dibao.read_text(encoding="utf-8")
+    code, out = _cli(capsys, "--policies", str(policies), "check", "--on", "2026-02-01")
+    assert code == 1 and "有问题：提案 #1（dibao.standard.urban_monthly）" in out and "与已有数值矛盾" in out

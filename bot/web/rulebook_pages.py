@@ -134,9 +134,9 @@ async def propose(request: Request) -> Response:
 def _approve(proposal_id: int, user: str) -> dict:
     record = rulelayer.approve(proposal_id, user)
     forget_layer()  # this process answers with the new value at once; the others within a second
-    from bot.web.staff import _review_data
+    from bot.web.staff import review_data
 
-    return {"record": record, **_review_data()}
+    return {"record": record, **review_data()}
 
 
 async def _decide(request: Request, action: str) -> Response:

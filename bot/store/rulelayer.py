@@ -18,7 +18,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from bot.rulebook.layer import LayerValue, ProposalError, parse_form_value, validate_proposal
+from bot.rulebook.layer import LayerValue, ProposalError, compose, parse_form_value, validate_proposal
 from bot.rulebook.lookup import Rulebook
 from bot.store.common import clean_text, iso, local_now, utcnow, write_audit
 from bot.store.db import session_scope
@@ -156,22 +156,30 @@ def proposal_from_form(form: dict[str, Any], rulebook: Rulebook) -> tuple[LayerV
     return value, unit if isinstance(unit, str) else None
 
 
-def _current_rulebook() -> Rulebook:
-    from bot.rulebook import default_rulebook
+def _in_force(session: Session, files: Rulebook | None, lock: bool) -> Rulebook:
+    """The files plus the approved values as this transaction sees them (not a process's cached copy, which
+    may be a second old). `lock` takes the version row first, so two approvals run one after the other
+    and the second is checked against the first (PostgreSQL; SQLite's BEGIN IMMEDIATE already serialises)."""
+    from bot.rulebook import baseline_rulebook
 
-    return default_rulebook()
+    query = sa.select(RulebookLayerVersion.version).where(RulebookLayerVersion.id == 1)
+    version = session.execute(query.with_for_update() if lock else query).scalar_one_or_none() or 0
+    rows = session.execute(sa.select(PolicyProposal).where(PolicyProposal.status == "approved")
+                           .order_by(PolicyProposal.decided_at, PolicyProposal.id)).scalars()
+    rulebook, _ = compose(files or baseline_rulebook(), [_layer_value(r) for r in rows], f"L{version}")
+    return rulebook
 
 
 def propose(form: dict[str, Any], actor: str, rulebook: Rulebook | None = None, today: date | None = None,
             url: str | None = None) -> dict[str, Any]:
     """Check and store a proposed value (status pending). ProposalError / PolicyActionRefused on refusal;
-    nothing is written then."""
-    rulebook = rulebook or _current_rulebook()
+    nothing is written then. `rulebook` is the files' rulebook (default: POLICIES_DIR)."""
     today = today or local_now().date()
-    value, unit = proposal_from_form(form, rulebook)
-    validate_proposal(rulebook, value, today, unit)
     with session_scope(url) as session:
         _require_role(session, actor, "policy_editor")
+        in_force = _in_force(session, rulebook, lock=False)
+        value, unit = proposal_from_form(form, in_force)
+        validate_proposal(in_force, value, today, unit)
         row = PolicyProposal(
             parameter_id=value.parameter_id, value=value.value, kind=value.kind,
             effective_from=value.effective_from, districts=list(value.districts) if value.districts else None,
@@ -200,14 +208,14 @@ def approve(proposal_id: int, actor: str, rulebook: Rulebook | None = None, toda
     """Approve a pending proposal: a policy_approver who is not the proposer. The value is checked again
     against the rulebook as it is now (another value may have been approved meanwhile). Bumps the layer
     version in the same transaction."""
-    rulebook = rulebook or _current_rulebook()
     today = today or local_now().date()
     with session_scope(url) as session:
         _require_role(session, actor, "policy_approver")
+        in_force = _in_force(session, rulebook, lock=True)
         row = _pending(session, proposal_id)
         if row.proposed_by == actor:
             raise PolicyActionRefused("不能审批自己提交的数值：需要另一位审核人批准")
-        validate_proposal(rulebook, _layer_value(row), today)
+        validate_proposal(in_force, _layer_value(row), today)
         row.status, row.decided_by, row.decided_at = "approved", actor, utcnow()
         _bump_version(session)
         write_audit(session, actor, "policy_approve", None, _record(row))

@@ -201,6 +201,18 @@ def test_an_approved_value_contradicts_a_second_one_for_the_same_day_and_place(d
         rulelayer.propose({**FORM, "value": "950"}, "editor", today=TODAY)
 
 
+def test_approval_checks_again_against_values_approved_meanwhile(db):
+    from bot.store import rulelayer
+
+    first = rulelayer.propose(FORM, "editor", today=TODAY)
+    rival = rulelayer.propose({**FORM, "value": "950"}, "both", today=TODAY)  # both pending: no conflict yet
+    rulelayer.approve(first["id"], "approver", today=TODAY)
+    with pytest.raises(ProposalError, match="与已有数值矛盾：2026-01-01起 海港区 已有 900元/人/月"):
+        rulelayer.approve(rival["id"], "approver", today=TODAY)
+    assert rulelayer.get_proposal(rival["id"])["status"] == "pending"
+    assert [v.value for v in rulelayer.approved_layer()[1]] == [900]
+
+
 # ------------------------------------------------------------------ layering by date and region
 def test_layer_values_apply_from_their_date_and_only_to_their_place(policies):
     base = load_rulebook(policies)

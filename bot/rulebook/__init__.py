@@ -15,6 +15,11 @@ Lookup rule (`Rulebook.value`): among the entries whose region matches the place
 `from` is on or before the date, the latest `from` wins; on the same date a district- or
 residence-specific entry wins over a general one. A later city-wide figure therefore replaces an
 earlier district-specific one, which is how the sources read ("各县区不低于…").
+
+Modules: model (dataclasses), validate (the rules every value obeys), load (files -> Rulebook), lookup
+(Rulebook), layer (values approved in the staff desk, composed above the files; export as YAML), current
+(`default_rulebook()`: files + approved layer, refreshed when the database's layer version changes),
+review (what staff should look at: not found, unconfirmed, older than two years).
 """
 from __future__ import annotations
 

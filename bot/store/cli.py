@@ -21,7 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.store import accounts
 from bot.store.categories import ROLES
-from bot.store.rulelayer import POLICY_ROLES, grant_role, revoke_role
+from bot.store.rulelayer import POLICY_ROLES, grant_role, revoke_role, roles_of
 
 NOT_MIGRATED_HINT = "数据库不可用或尚未初始化：请先运行 python -m bot db upgrade"
 
@@ -75,7 +75,9 @@ def _print_accounts() -> None:
     print(f"{'用户名':<20}{'角色':<10}{'状态':<8}最近登录")
     for row in rows:
         state = "启用" if row["active"] else "已停用"
-        print(f"{row['username']:<22}{row['role_zh']:<8}{state:<8}{row['last_login_at'] or '—'}")
+        extra = "、".join(POLICY_ROLES[r] for r in sorted(roles_of(row["username"]) & set(POLICY_ROLES)))
+        print(f"{row['username']:<22}{row['role_zh']:<8}{state:<8}{row['last_login_at'] or '—'}"
+              + (f"  另有：{extra}" if extra else ""))
 
 
 def main(argv: list[str]) -> int:

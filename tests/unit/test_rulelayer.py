@@ -328,3 +328,15 @@ def test_policies_export_check_and_diff_cover_the_layer(db, policies, tmp_path, 
     assert "880" in dibao.read_text(encoding="utf-8")
     code, out = _cli(capsys, "--policies", str(policies), "check", "--on", "2026-02-01")
     assert code == 1 and "有问题：提案 #1（dibao.standard.urban_monthly）" in out and "与已有数值矛盾" in out
+
+
+def test_users_cli_grants_and_revokes_policy_roles(db, capsys):
+    from bot.store import rulelayer
+    from bot.store.cli import main
+
+    assert main(["grant", "staff1", "policy_approver"]) == 0
+    assert rulelayer.roles_of("staff1") == {"staff", "policy_approver"}
+    assert main(["list"]) == 0 and "另有：数值审核" in capsys.readouterr().out
+    assert main(["grant", "staff1", "admin"]) == 2  # only the policy roles are granted this way
+    assert main(["revoke", "staff1", "policy_approver"]) == 0
+    assert rulelayer.roles_of("staff1") == {"staff"}

@@ -8,7 +8,9 @@ production profile, a scratch database created and dropped here):
 - `default_rulebook()` between version reads (the cost on almost every call: a clock comparison);
 - one version read (the worst case for a turn: its first call after the interval);
 - rebuilding the rulebook after an approval (once per approval per process);
-- a dibao eligibility evaluation (the work a turn does anyway), for scale.
+- a dibao eligibility evaluation (the work a turn does anyway), for scale;
+- a turn's rulebook work (the standard answer plus an evaluation) with the layer on (refreshed once a
+  second, as deployed) and with POLICY_LAYER=off: the difference is what the layer adds to a turn.
 Prints the figures and writes bench/results/rulebook_refresh.json.
 """
 from __future__ import annotations
@@ -44,6 +46,15 @@ def per_call_us(fn: Callable[[], object], calls: int) -> dict:
     return {"median_us": round(statistics.median(samples), 2), "p99_us": round(samples[int(len(samples) * 0.99)], 2)}
 
 
+def turn_work() -> None:
+    """What one resident turn asks of the rulebook: an answer's figures and an eligibility evaluation."""
+    from bot.answers import topic_figures
+    from bot.eligibility import evaluate
+
+    topic_figures("ask_dibao_standard", "海港区", "urban")
+    evaluate(dict(CASE))
+
+
 def measure(url: str, calls: int) -> dict:
     os.environ["DATABASE_URL"] = url
     os.environ["POLICY_LAYER"] = "on"
@@ -71,6 +82,10 @@ def measure(url: str, calls: int) -> dict:
         default_rulebook()
 
     result["rebuild_after_approval"] = per_call_us(rebuild, 50)
+    result["turn_work_layer_on"] = per_call_us(turn_work, max(200, calls // 10))
+    os.environ["POLICY_LAYER"] = "off"
+    result["turn_work_files_only"] = per_call_us(turn_work, max(200, calls // 10))
+    os.environ["POLICY_LAYER"] = "on"
     assert default_rulebook().value("dibao.standard.urban_monthly", None, "海港区").value == 900
     current.forget_layer()
     dispose_engine(url)
@@ -108,7 +123,9 @@ def main() -> int:
             print(f"{backend}: default_rulebook() cached {r['cached_call']['median_us']} µs (p99 "
                   f"{r['cached_call']['p99_us']}), version read {r['version_read']['median_us']} µs (p99 "
                   f"{r['version_read']['p99_us']}), rebuild {r['rebuild_after_approval']['median_us'] / 1000:.1f} ms, "
-                  f"one dibao evaluation {r['evaluate_dibao']['median_us']} µs")
+                  f"one dibao evaluation {r['evaluate_dibao']['median_us']} µs; a turn's rulebook work "
+                  f"{r['turn_work_layer_on']['median_us']} µs with the layer, "
+                  f"{r['turn_work_files_only']['median_us']} µs files only")
     print(f"A turn pays at most one version read per {REFRESH_SECONDS:g} s per process; the rebuild once per approval.")
     out = ROOT / "bench" / "results" / "rulebook_refresh.json"
     out.write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")

@@ -24,9 +24,10 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.settings import Settings, settings as load_settings
-from bot.web import operator, rulebook_pages, staff, widget
+from bot.web import operator, staff, widget
 from bot.web.rasa_api import RasaClient
 from bot.web.security import LoginRateLimiter, login_session, logout_session, public
+from bot.web import rulebook_pages
 from bot.web.templating import render
 
 logger = logging.getLogger(__name__)
@@ -145,8 +146,8 @@ def routes() -> list:
         Route("/logout", logout, methods=["POST"]),
         *widget.routes(),
         *operator.routes(),
-        *staff.routes(),
         *rulebook_pages.routes(),
+        *staff.routes(),
         Mount("/static", app=StaticFiles(directory=str(STATIC_DIR)), name="static"),
     ]
 

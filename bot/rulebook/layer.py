@@ -105,7 +105,7 @@ def to_entry(checker: Checker, ptype: str, value: LayerValue) -> Entry:
     """Check a layer value with the file validator and build its Entry (RulebookError on any problem)."""
     checker.sources.pop(value.source_key, None)
     checker.add_source(LAYER_FILE, value.source_key, value.raw_source())
-    entry = checker._entry(LAYER_FILE, f"parameters.{value.parameter_id}.values", ptype, "exact",
+    entry = checker.entry(LAYER_FILE, f"parameters.{value.parameter_id}.values", ptype, "exact",
                            value.raw_entry())
     return replace(entry, proposal_id=value.proposal_id)
 

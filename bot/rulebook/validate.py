@@ -107,7 +107,7 @@ class Checker:
         values = _require(body, "values", file, field)
         if not isinstance(values, list) or not values:
             raise RulebookError(file, f"{field}.values", "应为非空列表（按日期列出数值）")
-        entries = [self._entry(file, f"{field}.values[{i}]", ptype, default_kind, v) for i, v in enumerate(values)]
+        entries = [self.entry(file, f"{field}.values[{i}]", ptype, default_kind, v) for i, v in enumerate(values)]
         self._check_contradictions(file, field, entries)
         return Parameter(
             id=pid,
@@ -119,7 +119,9 @@ class Checker:
             entries=tuple(sorted(entries, key=lambda e: e.order)),
         )
 
-    def _entry(self, file: str, field: str, ptype: str, default_kind: str, raw: Any) -> Entry:
+    def entry(self, file: str, field: str, ptype: str, default_kind: str, raw: Any) -> Entry:
+        """One dated value as a file holds it ({from, value, region, source, confirmed, ...}) -> Entry.
+        Also the check a value proposed in the staff desk passes (bot.rulebook.layer)."""
         _check_keys(raw, _VALUE_KEYS, file, field)
         start = _parse_date(_require(raw, "from", file, field), file, f"{field}.from")
         value = _require(raw, "value", file, field)

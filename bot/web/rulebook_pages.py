@@ -84,7 +84,7 @@ def _history(pid: str) -> dict | None:
     return {"param": param, "entries": entries, "proposals": proposals, "districts": rb.districts}
 
 
-def _context(request: Request, extra: dict) -> dict:
+def _context(extra: dict) -> dict:
     return {"KINDS_ZH": KINDS_ZH, "RESIDENCES_ZH": RESIDENCES_ZH, "FLAGS_ZH": FLAGS_ZH,
             "STALE_YEARS": STALE_YEARS, "ROLES_ZH": rulelayer.POLICY_ROLES, **extra}
 
@@ -92,14 +92,14 @@ def _context(request: Request, extra: dict) -> dict:
 @page(*VIEWERS)
 async def overview(request: Request) -> Response:
     data = await run_in_threadpool(_overview, request.query_params)
-    return render(request, "staff_rulebook.html", _context(request, data))
+    return render(request, "staff_rulebook.html", _context(data))
 
 
 async def _param_page(request: Request, pid: str, extra: dict | None = None, status: int = 200) -> Response:
     data = await run_in_threadpool(_history, pid)
     if data is None:
         return render(request, "error.html", {"message": f"没有参数 {pid}。"}, 404)
-    return render(request, "staff_rulebook_param.html", _context(request, {**data, **(extra or {})}), status)
+    return render(request, "staff_rulebook_param.html", _context({**data, **(extra or {})}), status)
 
 
 def _done_note(raw: str | None) -> str | None:
@@ -145,7 +145,7 @@ async def _decide(request: Request, action: str) -> Response:
     try:
         if action == "approve":
             data = await run_in_threadpool(_approve, proposal_id, user)
-            return render(request, "staff_rulebook_done.html", _context(request, data))
+            return render(request, "staff_rulebook_done.html", _context(data))
         if action == "reject":
             form = await request.form()
             record = await run_in_threadpool(rulelayer.reject, proposal_id, user, form.get("reason"))

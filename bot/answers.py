@@ -64,6 +64,7 @@ class _Ask:
 
 def _dibao_standard(a: _Ask) -> list[str]:
     lines = []
+    floors = []
     for residence, pid, template in (
         ("urban", "dibao.standard.urban_monthly", "城市低保：每人每月不低于{v}元"),
         ("rural", "dibao.standard.rural_yearly", "农村低保：每人每年不低于{v}元"),
@@ -72,10 +73,11 @@ def _dibao_standard(a: _Ask) -> list[str]:
             pv = a.v(pid, residence=residence)
             lines.append(a.fig(pid, template if pv.kind == "floor" else template.replace("不低于", ""),
                                residence=residence))
-    newest = a.v("dibao.standard.urban_monthly", residence="urban")
-    place = a.district or "各县区"
-    note = f"（{newest.note_zh}）" if newest.note_zh else ""
-    lines.append(f"这是全市的最低线{note}，{place}实际执行的标准可能更高，请向{place}民政局或乡镇（街道）确认。")
+            floors += [pv] if pv.kind == "floor" else []
+    if floors:  # only a floor needs the caveat: an exact local standard (approved by staff) is the answer
+        place = a.district or "各县区"
+        note = f"（{floors[0].note_zh}）" if floors[0].note_zh else ""
+        lines.append(f"这是全市的最低线{note}，{place}实际执行的标准可能更高，请向{place}民政局或乡镇（街道）确认。")
     res = a.residence or "urban"
     avg = a.v(f"dibao.hebei_average.{res}_monthly", residence=res)
     if avg.value is not None:

@@ -1,8 +1,12 @@
-"""`python -m bot policies check|diff`: staff-facing checks of the rulebook.
+"""`python -m bot policies check|diff|export`: staff-facing checks of the rulebook.
 
-check  validates policies/ (exit 1 with file and field when broken), then lists the figures in force
-       that are unconfirmed or not found, and those whose effective date is more than two years old.
-diff   shows every figure whose value (or kind, or confirmation) differs between two dates, per place.
+Every command works on what the system answers with: the files of policies/ plus the values approved in
+the staff desk (the layer in our database, DATABASE_URL); `--files-only` leaves the layer out.
+
+check   validates policies/ and the approved layer (exit 1 with file and field when broken), then lists
+        the figures in force that are unconfirmed or not found, and those more than two years old.
+diff    shows every figure whose value (or kind, or confirmation) differs between two dates, per place.
+export  writes the approved layer as a policies/*.yml file (to review and commit into git).
 """
 from __future__ import annotations
 
@@ -11,8 +15,8 @@ import sys
 from datetime import date
 
 from bot.rulebook import ParamValue, Rulebook, RulebookError, load_rulebook, DEFAULT_POLICIES_DIR
+from bot.rulebook.review import STALE_YEARS, review_flags, stale_horizon
 
-STALE_YEARS = 2  # staff review horizon for "old" figures, not a policy figure
 
 
 def _date(text: str) -> date:
@@ -55,12 +59,30 @@ def _place_label(district: str | None, residence: str | None) -> str:
     return f"{district or '全市'}{res}"
 
 
-def check(rb: Rulebook, on: date) -> int:
+def _effective(files: Rulebook, files_only: bool) -> tuple[Rulebook, list[str]]:
+    """Files + approved layer from the database (strictly checked: every left-out value is a problem)."""
+    if files_only:
+        return files, []
+    from bot.rulebook.layer import compose
+    from bot.store.rulelayer import approved_layer
+
+    try:
+        version, values = approved_layer()
+    except Exception as exc:  # no database or not migrated: say so, check the files alone
+        print(f"注意：无法读取数据库中的已批准数值（{type(exc).__name__}），只用规则文件", file=sys.stderr)
+        return files, []
+    return compose(files, values, f"L{version}")
+
+
+def check(rb: Rulebook, on: date, problems: list[str] | None = None) -> int:
     print(f"规则校验通过：{rb.folder}，{len(rb.parameters)} 个参数，版本 {rb.version}，检查日期 {on}")
+    print(f"已批准数值（数据库）：{len(rb.layer)} 条")
+    for problem in problems or []:
+        print(f"  有问题：{problem}")
     missing: dict[tuple, list[str]] = {}
     unconfirmed: dict[tuple, list[str]] = {}
     stale: dict[tuple, list[str]] = {}
-    horizon = date(on.year - STALE_YEARS, on.month, min(on.day, 28))
+    horizon = stale_horizon(on)
     for pid in rb.ids():
         for district, residence in _places(rb, pid):
             v = rb.value(pid, on, district, residence)
@@ -68,18 +90,19 @@ def check(rb: Rulebook, on: date) -> int:
                 continue
             place = _place_label(district, residence)
             label = f"{pid} {v.description_zh}"
-            if v.value is None:
+            flags = review_flags(v, on)
+            if "missing" in flags:
                 missing.setdefault((label, f"{v.note_zh}；向{v.confirm_at_zh}确认"), []).append(place)
-            elif not v.confirmed:
+            if "unconfirmed" in flags:
                 unconfirmed.setdefault((label, f"{_show(v)}；来源：{v.source_title}"), []).append(place)
-            if v.value is not None and v.effective_from < horizon:
+            if "stale" in flags:
                 stale.setdefault((label, _show(v)), []).append(place)
     for title, rows in (("未找到数值的参数", missing), ("未经本地确认的数值", unconfirmed),
                         (f"生效日期早于 {horizon} 的数值（超过{STALE_YEARS}年，请复核）", stale)):
         print(f"\n== {title}：{len(rows)} 项 ==")
         for line in _group(rows):
             print("  " + line)
-    return 0
+    return 1 if problems else 0
 
 
 def diff(rb: Rulebook, start: date, end: date) -> int:
@@ -108,14 +131,33 @@ def main(argv: list[str]) -> int:
     p_diff = sub.add_parser("diff", help="比较两个日期的数值")
     p_diff.add_argument("--from", dest="start", type=_date, required=True)
     p_diff.add_argument("--to", dest="end", type=_date, required=True)
-    for p in (p_check, p_diff):
+    p_export = sub.add_parser("export", help="把数据库中已批准的数值导出为规则文件格式（YAML）")
+    p_export.add_argument("--out", help="写入的文件（默认输出到屏幕）")
+    for p in (p_check, p_diff, p_export):
         p.add_argument("--policies", default=argparse.SUPPRESS, help="规则目录")
+        p.add_argument("--files-only", action="store_true", help="只用规则文件，不叠加数据库中已批准的数值")
     args = parser.parse_args(argv)
     try:
-        rb = load_rulebook(args.policies)
+        files = load_rulebook(args.policies)
     except RulebookError as exc:
         print(f"规则文件有误：{exc.file} 的 {exc.field}：{exc.message_zh}", file=sys.stderr)
         return 1
+    rb, problems = _effective(files, args.files_only)
     if args.command == "check":
-        return check(rb, args.on)
+        return check(rb, args.on, problems)
+    if args.command == "export":
+        return export(rb, args.out)
     return diff(rb, args.start, args.end)
+
+
+def export(rb: Rulebook, out: str | None) -> int:
+    from bot.rulebook.layer import export_layer_yaml
+
+    text = export_layer_yaml(rb)
+    if out:
+        with open(out, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        print(f"已导出 {len(rb.layer)} 条已批准数值到 {out}")
+    else:
+        sys.stdout.write(text)
+    return 0

@@ -5,6 +5,7 @@
     python -m bot users disable USERNAME
     python -m bot users enable USERNAME
     python -m bot users passwd USERNAME [--password-stdin]
+    python -m bot users grant USERNAME policy_editor|policy_approver   (revoke likewise)
 
 Passwords are never taken as command-line arguments (they would end up in shell history and `ps`): they
 are typed twice at a hidden prompt, or read from the first line of stdin with --password-stdin.
@@ -20,6 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.store import accounts
 from bot.store.categories import ROLES
+from bot.store.rulelayer import POLICY_ROLES, grant_role, revoke_role, roles_of
 
 NOT_MIGRATED_HINT = "数据库不可用或尚未初始化：请先运行 python -m bot db upgrade"
 
@@ -41,6 +43,10 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("list", help="列出所有账号")
     for name, help_ in (("disable", "停用账号"), ("enable", "重新启用账号")):
         sub.add_parser(name, help=help_).add_argument("username")
+    for name, help_ in (("grant", "授予政策数值角色"), ("revoke", "收回政策数值角色")):
+        grant = sub.add_parser(name, help=help_)
+        grant.add_argument("username")
+        grant.add_argument("role", choices=sorted(POLICY_ROLES), help="policy_editor（录入）或 policy_approver（审核）")
     passwd = sub.add_parser("passwd", help="重设密码")
     passwd.add_argument("username")
     passwd.add_argument("--password-stdin", action="store_true", help="从标准输入第一行读取密码")
@@ -69,7 +75,9 @@ def _print_accounts() -> None:
     print(f"{'用户名':<20}{'角色':<10}{'状态':<8}最近登录")
     for row in rows:
         state = "启用" if row["active"] else "已停用"
-        print(f"{row['username']:<22}{row['role_zh']:<8}{state:<8}{row['last_login_at'] or '—'}")
+        extra = "、".join(POLICY_ROLES[r] for r in sorted(roles_of(row["username"]) & set(POLICY_ROLES)))
+        print(f"{row['username']:<22}{row['role_zh']:<8}{state:<8}{row['last_login_at'] or '—'}"
+              + (f"  另有：{extra}" if extra else ""))
 
 
 def main(argv: list[str]) -> int:
@@ -87,6 +95,10 @@ def main(argv: list[str]) -> int:
         elif args.command in ("disable", "enable"):
             row = accounts.set_active(args.username, args.command == "enable", actor="cli")
             print(f"账号 {row['username']} 已{'启用' if row['active'] else '停用'}")
+        elif args.command in ("grant", "revoke"):
+            change = grant_role if args.command == "grant" else revoke_role
+            held = change(args.username, args.role, actor="cli")
+            print(f"账号 {args.username} 现在的角色：{'、'.join(sorted(held))}")
         elif args.command == "passwd":
             password = read_password(args.password_stdin)
             row = accounts.set_password(args.username, password, actor="cli")

@@ -161,3 +161,55 @@ class AnalyticsEvent(Base):
     intent = sa.Column(sa.String(128), nullable=True, index=True)
     at = sa.Column(sa.DateTime, nullable=False, default=utcnow, index=True)
     payload = sa.Column(sa.JSON, nullable=True)
+
+
+class AccountRole(Base):
+    """A further role an account holds besides its main one (an account may hold several): the policy
+    roles of the rulebook page, granted separately so a staff member can also propose or approve."""
+
+    __tablename__ = "qhd_account_roles"
+    __table_args__ = (sa.CheckConstraint("role IN ('policy_editor', 'policy_approver')", name="role"),)
+
+    account_id = sa.Column(sa.Integer, sa.ForeignKey("qhd_accounts.id", ondelete="CASCADE"), primary_key=True)
+    role = sa.Column(sa.String(32), primary_key=True)
+
+
+class PolicyProposal(Base):
+    """A rulebook value proposed in the staff desk with its document. Approved rows are the dated layer
+    above policies/*.yml; pending, rejected and withdrawn rows are kept for the record."""
+
+    __tablename__ = "qhd_policy_proposals"
+    __table_args__ = (
+        sa.CheckConstraint("status IN ('pending', 'approved', 'rejected', 'withdrawn')", name="status"),
+        sa.CheckConstraint("kind IN ('exact', 'floor', 'ceiling')", name="kind"),
+    )
+
+    id = sa.Column(sa.Integer, primary_key=True)
+    parameter_id = sa.Column(sa.String(128), nullable=False, index=True)
+    value = sa.Column(sa.JSON, nullable=False)
+    kind = sa.Column(sa.String(8), nullable=False)
+    effective_from = sa.Column(sa.Date, nullable=False)
+    districts = sa.Column(sa.JSON, nullable=True)
+    residence = sa.Column(sa.String(8), nullable=True)
+    doc_no = sa.Column(sa.String(64), nullable=False, default="")
+    doc_title = sa.Column(sa.String(200), nullable=False, default="")
+    doc_date = sa.Column(sa.Date, nullable=True)
+    doc_url = sa.Column(sa.String(500), nullable=False, default="")
+    note = sa.Column(sa.Text, nullable=False, default="")
+    status = sa.Column(sa.String(12), nullable=False, default="pending", index=True)
+    proposed_by = sa.Column(sa.String(64), nullable=False)
+    proposed_at = sa.Column(sa.DateTime, nullable=False, default=utcnow)
+    decided_by = sa.Column(sa.String(64), nullable=True)
+    decided_at = sa.Column(sa.DateTime, nullable=True)
+    decision_reason = sa.Column(sa.Text, nullable=True)
+
+
+class RulebookLayerVersion(Base):
+    """One row: a counter bumped in the same transaction as every approval. Each process reads it (at
+    most once a second) to know when to rebuild its rulebook: the change signal across instances."""
+
+    __tablename__ = "qhd_rulebook_layer_version"
+
+    id = sa.Column(sa.Integer, primary_key=True, autoincrement=False)
+    version = sa.Column(sa.Integer, nullable=False, default=0)
+    changed_at = sa.Column(sa.DateTime, nullable=True)

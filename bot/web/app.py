@@ -27,6 +27,7 @@ from bot.settings import Settings, settings as load_settings
 from bot.web import metrics_route, operator, staff, widget
 from bot.web.rasa_api import RasaClient
 from bot.web.security import LoginRateLimiter, login_session, logout_session, public
+from bot.web import rulebook_pages
 from bot.web.templating import render
 
 logger = logging.getLogger(__name__)
@@ -113,7 +114,10 @@ async def login_submit(request: Request) -> Response:
         return render(request, "login.html", {**ctx, "error": "用户名或密码不正确。"}, 401)
     limiter.succeeded(username, ip)
     role = str(account.get("role", ""))
-    login_session(request, str(account.get("username", username)), role)
+    from bot.store.rulelayer import roles_of
+
+    name = str(account.get("username", username))
+    login_session(request, name, role, await run_in_threadpool(roles_of, name))
     return RedirectResponse(next_url if next_url != "/" else _home_for(role), status_code=303)
 
 
@@ -142,6 +146,7 @@ def routes() -> list:
         Route("/logout", logout, methods=["POST"]),
         *widget.routes(),
         *operator.routes(),
+        *rulebook_pages.routes(),
         *staff.routes(),
         *metrics_route.routes(),
         Mount("/static", app=StaticFiles(directory=str(STATIC_DIR)), name="static"),

@@ -25,8 +25,9 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 
 Endpoint = Callable[[Request], Awaitable[Response]]
 
-# Who may do what. admin inherits every role.
-ROLES = ("operator", "staff", "admin")
+# Who may do what. admin inherits every role. An account has one main role and may hold the policy roles
+# besides (bot.store.rulelayer grants them; the store re-checks them at each rulebook action).
+ROLES = ("operator", "staff", "admin", "policy_editor", "policy_approver")
 LOGIN_TTL_SECONDS = 8 * 60 * 60
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 CSRF_FIELD = "csrf_token"
@@ -37,9 +38,10 @@ CSRF_HEADER = "x-csrf-token"
 class User:
     username: str
     role: str
+    extra_roles: frozenset[str] = frozenset()
 
     def has_any(self, roles: Iterable[str]) -> bool:
-        return self.role == "admin" or self.role in set(roles)
+        return self.role == "admin" or bool({self.role, *self.extra_roles} & set(roles))
 
 
 def current_user(request: Request) -> Optional[User]:
@@ -52,12 +54,14 @@ def current_user(request: Request) -> Optional[User]:
         return None
     if data.get("role") not in ROLES or not data.get("username"):
         return None
-    return User(str(data["username"]), str(data["role"]))
+    extra = frozenset(r for r in data.get("roles") or () if r in ROLES)
+    return User(str(data["username"]), str(data["role"]), extra)
 
 
-def login_session(request: Request, username: str, role: str) -> None:
+def login_session(request: Request, username: str, role: str, extra_roles: Iterable[str] = ()) -> None:
     """Start a login session; a fresh CSRF token is issued so one from before login cannot be replayed."""
-    request.session["user"] = {"username": username, "role": role, "exp": time.time() + LOGIN_TTL_SECONDS}
+    request.session["user"] = {"username": username, "role": role, "roles": sorted(set(extra_roles) - {role}),
+                               "exp": time.time() + LOGIN_TTL_SECONDS}
     request.session["csrf"] = secrets.token_urlsafe(32)
 
 

@@ -214,7 +214,7 @@ def changed_decisions(records: list[dict]) -> list[dict]:
     return changed
 
 
-def _review_data() -> dict:
+def review_data() -> dict:
     records: list[dict] = []
     for status in OPEN_STATUSES:
         records += _list_all({"status": status})
@@ -223,7 +223,7 @@ def _review_data() -> dict:
 
 @page("staff")
 async def review(request: Request) -> Response:
-    return render(request, "staff_review.html", await run_in_threadpool(_review_data))
+    return render(request, "staff_review.html", await run_in_threadpool(review_data))
 
 
 def routes() -> list[Route]:

@@ -12,7 +12,8 @@ from starlette.testclient import TestClient
 
 from test_web_support import FakeRasa, bot_event, csrf_of, login, user_event, web  # noqa: F401
 
-SAMPLE_PARAMS = {"sender": "web-0123456789abcdef", "ref": "QHD-2026-000001", "fmt": "csv"}
+SAMPLE_PARAMS = {"sender": "web-0123456789abcdef", "ref": "QHD-2026-000001", "fmt": "csv", "id": "1",
+                 "pid": "dibao.standard.urban_monthly"}
 
 
 def guarded_routes(app):

@@ -15,6 +15,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "policies": ("bot.rulebook_cli", "check the rulebook, list unconfirmed or old figures, diff dates"),
     "users": ("bot.store.cli", "manage operator and staff accounts"),
     "db": ("bot.store.cli_db", "database migrations (upgrade) and retention purge"),
+    "rest-token": ("bot.secrets_cli", "print the REST webhook's integrator token (generated on first use)"),
 }
 
 
@@ -33,5 +34,11 @@ def main(argv: list[str] | None = None) -> int:
     if name not in COMMANDS:
         print(f"未知命令: {name}\n\n{usage()}", file=sys.stderr)
         return 2
+    from bot.local_secrets import SecretError
+
     module = importlib.import_module(COMMANDS[name][0])
-    return int(module.main(rest) or 0)
+    try:
+        return int(module.main(rest) or 0)
+    except SecretError as error:
+        print(str(error), file=sys.stderr)
+        return 2

@@ -7,18 +7,19 @@ import sys
 
 import pytest
 
+from bot.local_secrets import SECRET_NAMES
 from bot.settings import REPO_ROOT
+from tests.support.servers import random_secrets
 
 
 def launch(**env: str) -> subprocess.CompletedProcess:
-    full = dict(os.environ, PROFILE="production", RASA_TOKEN="t", JWT_SECRET="j", WEB_SECRET="w",
-                PYTHONPATH=str(REPO_ROOT))
+    full = dict(os.environ, PROFILE="production", **random_secrets(), PYTHONPATH=str(REPO_ROOT))
     full.update(env)
     return subprocess.run([sys.executable, "-m", "bot.production.launcher", "--instances", "1"], cwd=REPO_ROOT,
                           env=full, capture_output=True, text=True, timeout=120, check=False)
 
 
-@pytest.mark.parametrize("missing", ["RASA_TOKEN", "JWT_SECRET", "WEB_SECRET"])
+@pytest.mark.parametrize("missing", sorted(SECRET_NAMES))
 def test_missing_secret_is_refused(missing: str) -> None:
     done = launch(**{missing: ""})
     assert done.returncode == 2

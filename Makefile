@@ -7,7 +7,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONPATH := $(CURDIR)
 
 .PHONY: run run-production test venv assets system-deps train validate test-unit test-conversations \
-        test-nlu test-browser test-production bench clean
+        test-nlu test-browser test-production test-security audit bench clean
 
 run: venv assets            ## train if the data changed, then start Rasa, actions and the web app
 	$(PY) -m bot run
@@ -40,7 +40,8 @@ train: venv
 	$(PY) -m bot run --train-only
 
 # --- tests ----------------------------------------------------------------------------------------
-test: venv assets system-deps train validate test-unit test-conversations test-nlu test-browser test-production
+test: venv assets system-deps train validate audit test-unit test-conversations test-nlu test-browser test-production \
+      test-security
 	@echo "== 全部测试通过"
 
 validate:
@@ -62,6 +63,19 @@ test-browser:
 test-production:
 	$(PY) -m pytest tests/production -q
 
+test-security:              ## tests/security: every door tried as a stranger, on real servers
+	$(PY) -m pytest tests/security -q
+
+# pip-audit needs a newer `packaging` than rasa allows: it gets its own venv
+AUDIT_VENV := .venv-audit
+audit: venv $(AUDIT_VENV)/.installed   ## known vulnerabilities of the pinned packages (security/*.yml)
+	$(PY) scripts/audit_dependencies.py
+$(AUDIT_VENV)/.installed: requirements-audit.txt
+	@test -n "$(PYTHON310)" || { echo "需要 Python 3.10（pyenv install 3.10.13）"; exit 1; }
+	test -x $(AUDIT_VENV)/bin/python || $(PYTHON310) -m venv $(AUDIT_VENV)
+	$(AUDIT_VENV)/bin/pip install -q -r requirements-audit.txt
+	touch $@
+
 bench:
 	$(PY) bench/eligibility.py
 	$(PY) bench/nlu.py
@@ -69,4 +83,4 @@ bench:
 	$(PY) bench/load.py
 
 clean:
-	rm -rf models .rasa results var
+	rm -rf models .rasa results var $(AUDIT_VENV)

@@ -23,6 +23,7 @@ run, dropped at the end.
 from __future__ import annotations
 
 import argparse
+from contextlib import ExitStack
 import json
 import os
 import random
@@ -47,6 +48,7 @@ import requests
 import yaml
 
 from bot.local_secrets import SECRET_NAMES
+from tests.support.redis_server import private_redis
 from bot.production import pg
 from bot.production.cluster import Cluster, build
 from bot.production.config import ProductionConfig
@@ -259,6 +261,10 @@ def main(argv: list[str] | None = None) -> int:
     from tests.production.conftest import consecutive_free_ports, delete_amqp
 
     first = consecutive_free_ports(2)
+    # production refuses a Redis without a password: this run gets its own (tests/support/redis_server.py)
+    services = ExitStack()
+    redis_server = services.enter_context(private_redis())
+    os.environ.update(REDIS_PASSWORD=redis_server.password, REDIS_PORT=str(redis_server.port))
     config = ProductionConfig.from_env().with_(
         app_db_url=f"{pg_base}/qhd_app_{run_id}", tracker_db_url=f"{pg_base}/qhd_tracker_{run_id}",
         lock_key_prefix=f"qhdlock{run_id}", events_queue=f"qhd_events_{run_id}",
@@ -302,6 +308,7 @@ def main(argv: list[str] | None = None) -> int:
         for url in (config.app_db_url, config.tracker_db_url):
             pg.drop_database(url)
         delete_amqp(config.rabbitmq_url, config.events_queue, config.events_exchange)
+        services.close()
         if args.keep:
             print(f"工作目录（日志、基线模型）保留在 {workdir}", flush=True)
         else:

@@ -68,7 +68,8 @@ def _clean_up(config: ProductionConfig) -> None:
     for url in (config.app_db_url, config.tracker_db_url):
         pg.drop_database(url)
     delete_amqp(config.rabbitmq_url, config.events_queue, config.events_exchange)
-    client = redis.Redis(host=config.redis_host, port=config.redis_port, db=config.redis_db)
+    client = redis.Redis(host=config.redis_host, port=config.redis_port, db=config.redis_db,
+                         password=config.redis_password)
     for key in client.scan_iter(f"{config.lock_key_prefix}*"):
         client.delete(key)
 

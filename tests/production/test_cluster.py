@@ -219,6 +219,10 @@ def test_widget_socketio_works_through_the_balancer(cluster: Cluster, transport:
     else:
         replies = eio.polling_turn(cluster.public_url, widget_token(who), TOPIC_QUESTION)
     assert replies and all(r.get("text") for r in replies)
+    # the replies go out before the turn's tracker is saved: give the save a moment
+    deadline = time.monotonic() + 10
+    while not user_texts(tracker(cluster.rasa_url(0), who)) and time.monotonic() < deadline:
+        time.sleep(0.2)
     assert user_texts(tracker(cluster.rasa_url(0), who)) == [TOPIC_QUESTION]
 
 

@@ -27,6 +27,7 @@ from bot.limits import MAX_BODY_BYTES
 from bot.local_secrets import SecretError
 from bot.settings import Settings, settings as load_settings
 from bot.web import operator, staff, widget
+from bot.web.body_limit import BodySizeLimit
 from bot.web.rasa_api import RasaClient
 from bot.web.rasa_proxy import RasaProxy
 from bot.web.security import LoginRateLimiter, login_session, logout_session, public
@@ -170,7 +171,7 @@ def create_app(settings: Optional[Settings] = None, rasa: Optional[RasaClient] =
     proxy = RasaProxy(cfg.rasa_url)
     app = Starlette(
         routes=routes(proxy),
-        middleware=[Middleware(SecurityHeaders),
+        middleware=[Middleware(SecurityHeaders), Middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES),
                     Middleware(SessionMiddleware, secret_key=cfg.web_secret, session_cookie=SESSION_COOKIE,
                                max_age=SESSION_MAX_AGE, same_site="lax", https_only=cfg.production)],
         exception_handlers={404: _not_found, 500: _server_error},

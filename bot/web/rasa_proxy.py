@@ -8,8 +8,8 @@ module forwards
   (bot.channels.socketio checks the widget token there), and
 - `POST /webhooks/rest/webhook` — integrators; Rasa's channel checks their Bearer token (bot.channels.rest),
 
-with bodies and websocket messages capped at MAX_BODY_BYTES. The web app's own cookies are never sent
-to Rasa, and no other Rasa path is reachable through the web app. aiohttp (already a Rasa dependency)
+with bodies (bot.web.body_limit) and websocket messages capped at MAX_BODY_BYTES. The web app's own
+cookies are never sent to Rasa, and no other Rasa path is reachable through the web app. aiohttp (already a Rasa dependency)
 is the client for both HTTP and websocket.
 """
 from __future__ import annotations
@@ -33,7 +33,6 @@ REST_WEBHOOK_PATH = "/webhooks/rest/webhook"
 UPSTREAM_TIMEOUT_S = 90
 FORWARDED_REQUEST_HEADERS = ("content-type", "accept", "authorization", "user-agent")
 FORWARDED_RESPONSE_HEADERS = ("content-type", "content-encoding", "cache-control")
-TOO_LARGE_ZH = "请求太大了：每条消息请不要超过一千字。"
 UNAVAILABLE_ZH = "智能助手暂时连不上，请稍后再试。"
 
 
@@ -60,9 +59,10 @@ class RasaProxy:
         return f"{base}{path}" + (f"?{query.decode('latin-1')}" if query else "")
 
     async def http(self, request: Request) -> Response:
-        body = await _read_limited(request)
-        if body is None:
-            return JSONResponse({"error": {"code": "too_large", "message_zh": TOO_LARGE_ZH}}, 413)
+        try:
+            body = await request.body()  # at most MAX_BODY_BYTES (bot.web.body_limit)
+        except ClientDisconnect:
+            return Response(status_code=400)
         headers = {k: v for k, v in request.headers.items() if k.lower() in FORWARDED_REQUEST_HEADERS}
         if request.client:
             headers["X-Forwarded-For"] = request.client.host
@@ -117,23 +117,6 @@ def _declared_public(endpoint: Callable[[Request], Awaitable[Response]]) -> Call
     forwarded.required_roles = ()  # type: ignore[attr-defined]
     forwarded.is_api = True  # type: ignore[attr-defined]
     return forwarded
-
-
-async def _read_limited(request: Request) -> Optional[bytes]:
-    """The request body, or None when it is larger than MAX_BODY_BYTES (read no further than that)."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        return None
-    chunks, size = [], 0
-    try:
-        async for chunk in request.stream():
-            size += len(chunk)
-            if size > MAX_BODY_BYTES:
-                return None
-            chunks.append(chunk)
-    except ClientDisconnect:
-        return b""
-    return b"".join(chunks)
 
 
 async def _client_to_upstream(client: WebSocket, upstream: aiohttp.ClientWebSocketResponse) -> None:

@@ -195,10 +195,17 @@ def test_a_long_widget_message_gets_a_clear_answer(stack: Stack, widget_session)
     assert time.monotonic() - started < 5
 
 
-def test_a_body_above_the_limit_is_refused_by_the_web_app(stack: Stack) -> None:
+@pytest.mark.parametrize("path,chunked", [
+    ("/webhooks/rest/webhook", False), ("/webhooks/rest/webhook", True),
+    ("/socket.io/?EIO=4&transport=polling", False), ("/socket.io/?EIO=4&transport=polling", True),
+    ("/login", False),  # (a chunked login without a session is refused before its body is read)
+])
+def test_a_body_above_the_limit_is_refused_by_the_web_app(stack: Stack, path: str, chunked: bool) -> None:
     body = json.dumps({"sender": sender(), "message": "好" * MAX_BODY_BYTES}).encode()
-    answer = requests.post(f"{stack.web_url}/webhooks/rest/webhook", data=body, timeout=30,
-                           headers={**stack.rest_headers, "Content-Type": "application/json"})
+    data = (body[i:i + 8192] for i in range(0, len(body), 8192)) if chunked else body
+    kind = "application/x-www-form-urlencoded" if path == "/login" else "application/json"  # read as a form
+    answer = requests.post(f"{stack.web_url}{path}", data=data, timeout=30,
+                           headers={**stack.rest_headers, "Content-Type": kind})
     assert answer.status_code == 413 and "太大" in answer.json()["error"]["message_zh"]
 
 

@@ -33,7 +33,7 @@ def token_matches(provided: str, expected: Optional[str]) -> bool:
     return bool(expected) and bool(provided) and hmac.compare_digest(provided.encode(), str(expected).encode())
 
 
-def header_auth(rasa_requires_auth: Callable) -> Callable:
+def requires_auth(app: Any, token: Optional[str] = None) -> Callable:
     """A drop-in for rasa.server.requires_auth: the Bearer header against RASA_TOKEN, nothing else.
 
     The expected token is `--auth-token` when given, else RASA_TOKEN from our settings, so the launchers
@@ -41,23 +41,19 @@ def header_auth(rasa_requires_auth: Callable) -> Callable:
     "authentication disabled" path: without a token every call is refused.
     """
 
-    def requires_auth(app: Any, token: Optional[str] = None) -> Callable:
-        def decorator(handler: Callable) -> Callable:
-            @wraps(handler)
-            async def decorated(request: Request, *args: Any, **kwargs: Any) -> Any:
-                if "token" in request.args:
-                    return _refused("TokenInUrl", TOKEN_IN_URL_ZH)
-                if not token_matches(bearer_token(request), token or settings().rasa_token):
-                    return _refused("NotAuthenticated", NOT_AUTHENTICATED_ZH)
-                result = handler(request, *args, **kwargs)
-                return await result if isawaitable(result) else result
+    def decorator(handler: Callable) -> Callable:
+        @wraps(handler)
+        async def decorated(request: Request, *args: Any, **kwargs: Any) -> Any:
+            if "token" in request.args:
+                return _refused("TokenInUrl", TOKEN_IN_URL_ZH)
+            if not token_matches(bearer_token(request), token or settings().rasa_token):
+                return _refused("NotAuthenticated", NOT_AUTHENTICATED_ZH)
+            result = handler(request, *args, **kwargs)
+            return await result if isawaitable(result) else result
 
-            return decorated
+        return decorated
 
-        return decorator
-
-    requires_auth.wrapped_rasa = rasa_requires_auth  # type: ignore[attr-defined]
-    return requires_auth
+    return decorator
 
 
 def _refused(reason: str, message_zh: str) -> Any:
@@ -68,5 +64,4 @@ def _refused(reason: str, message_zh: str) -> Any:
 def install() -> None:
     import rasa.server
 
-    if not hasattr(rasa.server.requires_auth, "wrapped_rasa"):
-        rasa.server.requires_auth = header_auth(rasa.server.requires_auth)
+    rasa.server.requires_auth = requires_auth  # create_app looks it up when it builds the routes

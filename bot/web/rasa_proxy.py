@@ -50,10 +50,6 @@ class RasaProxy:
                                                   auto_decompress=False)
         return self._session
 
-    async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
-
     def _url(self, path: str, query: bytes, scheme: str = "http") -> str:
         base = self.upstream if scheme == "http" else "ws" + self.upstream.removeprefix("http")
         return f"{base}{path}" + (f"?{query.decode('latin-1')}" if query else "")

@@ -7,7 +7,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONPATH := $(CURDIR)
 
 .PHONY: run run-production test venv tools lint assets system-deps train validate test-unit test-conversations \
-        test-nlu test-browser test-production test-deploy bench screenshots axe clean
+        test-nlu test-browser test-production test-deploy test-security audit bench screenshots axe clean
 
 run: venv assets            ## train if the data changed, then start Rasa, actions and the web app
 	$(PY) -m bot run
@@ -57,7 +57,8 @@ train: venv
 	$(PY) -m bot run --train-only
 
 # --- tests ----------------------------------------------------------------------------------------
-test: venv assets system-deps tools train validate test-unit test-conversations test-nlu test-browser test-production test-deploy
+test: venv assets system-deps tools train validate audit test-unit test-conversations test-nlu test-browser \
+      test-production test-security test-deploy
 	@echo "== 全部测试通过"
 
 validate:
@@ -89,6 +90,12 @@ test-production:
 test-deploy: tools           ## Dockerfile, Compose file and Kubernetes manifests, checked offline
 	$(PY) -m pytest tests/deploy -q
 
+test-security:              ## tests/security: every door tried as a stranger, on real servers
+	$(PY) -m pytest tests/security -q
+
+audit: venv tools           ## known vulnerabilities of the pinned packages (security/*.yml); pip-audit lives in .venv-tools
+	$(PY) scripts/audit_dependencies.py
+
 bench:
 	$(PY) bench/eligibility.py
 	$(PY) bench/nlu.py
@@ -96,4 +103,4 @@ bench:
 	$(PY) bench/load.py
 
 clean:
-	rm -rf models .rasa results var
+	rm -rf models .rasa results var $(AUDIT_VENV)

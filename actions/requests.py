@@ -138,8 +138,9 @@ def idempotency_key(data: dict[str, Any]) -> str:
 
 
 def _clear_form() -> list:
+    # the name too: the next request (perhaps by someone else at the same phone or kiosk) asks again
     return [SlotSet(s, None) for s in ("hr_place", "hr_category", "hr_description", "hr_urgency", "hr_confirm",
-                                       "hr_duplicate_of")]
+                                       "hr_duplicate_of", "person_name")]
 
 
 class ActionSubmitHelpRequest(Action):

@@ -23,9 +23,11 @@ run, dropped at the end.
 from __future__ import annotations
 
 import argparse
+from contextlib import ExitStack
 import json
 import os
 import random
+import secrets as secrets_module
 import shutil
 import statistics
 import subprocess
@@ -45,12 +47,17 @@ sys.path.insert(0, str(ROOT))
 import requests
 import yaml
 
+from bot.local_secrets import SECRET_NAMES
+from tests.support.redis_server import private_redis
 from bot.production import pg
 from bot.production.cluster import Cluster, build
 from bot.production.config import ProductionConfig
 
 RESULTS = ROOT / "bench" / "results"
-TOKEN = "bench-load-token"
+# Random secrets per run (bot.local_secrets refuses fixed ones).
+SECRETS = {name: secrets_module.token_urlsafe(24) for name in SECRET_NAMES}
+REST_HEADERS = {"Authorization": f"Bearer {SECRETS['REST_TOKEN']}"}
+API_HEADERS = {"Authorization": f"Bearer {SECRETS['RASA_TOKEN']}"}
 P95_TARGET_MS = 300.0
 # Fixed conversation scripts: small talk, topic questions, a help-request form started and left.
 SCRIPTS = [
@@ -112,7 +119,7 @@ def run_phase(mode: str, phase: str, send_url: str, tracker_url: str, concurrenc
                 started = time.perf_counter()
                 error = None
                 try:
-                    response = session.post(f"{send_url}/webhooks/rest/webhook",
+                    response = session.post(f"{send_url}/webhooks/rest/webhook", headers=REST_HEADERS,
                                             json={"sender": sender, "message": text}, timeout=timeout_s)
                     if response.status_code != 200:
                         error = f"HTTP {response.status_code}: {response.text[:120]}"
@@ -145,7 +152,7 @@ def count_lost(base_url: str, sent_ok: dict[str, int]) -> int:
     lost = 0
     for sender, count in sent_ok.items():
         try:
-            response = requests.get(f"{base_url}/conversations/{sender}/tracker", params={"token": TOKEN},
+            response = requests.get(f"{base_url}/conversations/{sender}/tracker", headers=API_HEADERS,
                                     timeout=30)
             stored = sum(1 for e in response.json().get("events", []) if e.get("event") == "user")
         except (requests.RequestException, ValueError):
@@ -189,8 +196,11 @@ def cached_components(workdir: Path) -> int:
 def start_vanilla(cluster: Cluster, model: Path, port: int) -> str:
     """One stock Rasa server: in-memory tracker and lock store, our action server, no broker."""
     endpoints = cluster.workdir / "vanilla-endpoints.yml"
-    endpoints.write_text(f"action_endpoint:\n  url: {cluster.config.action_endpoint_url}\n", encoding="utf-8")
-    cluster.spawn("vanilla", [sys.executable, "-m", "rasa", "run", "--enable-api", "--auth-token", TOKEN,
+    endpoints.write_text(f"action_endpoint:\n  url: {cluster.config.action_endpoint_url}\n"
+                         f"  headers:\n    X-Action-Token: ${{ACTION_TOKEN}}\n", encoding="utf-8")
+    # Stock Rasa reads its API token only from the URL (which we never send); the baseline runs for the
+    # bench only, on loopback, with its API open, so its tracker can be read with the same header-only client.
+    cluster.spawn("vanilla", [sys.executable, "-m", "rasa", "run", "--enable-api",
                               "--model", str(model), "--endpoints", str(endpoints),
                               "--interface", "127.0.0.1", "--port", str(port)],
                   f"http://127.0.0.1:{port}/")
@@ -251,6 +261,10 @@ def main(argv: list[str] | None = None) -> int:
     from tests.production.conftest import consecutive_free_ports, delete_amqp
 
     first = consecutive_free_ports(2)
+    # production refuses a Redis without a password: this run gets its own (tests/support/redis_server.py)
+    services = ExitStack()
+    redis_server = services.enter_context(private_redis())
+    os.environ.update(REDIS_PASSWORD=redis_server.password, REDIS_PORT=str(redis_server.port))
     config = ProductionConfig.from_env().with_(
         app_db_url=f"{pg_base}/qhd_app_{run_id}", tracker_db_url=f"{pg_base}/qhd_tracker_{run_id}",
         lock_key_prefix=f"qhdlock{run_id}", events_queue=f"qhd_events_{run_id}",
@@ -259,10 +273,9 @@ def main(argv: list[str] | None = None) -> int:
     config = config.with_(action_endpoint_url=f"http://127.0.0.1:{config.action_port}/webhook")
     load_start = os.getloadavg()[0]
     workdir = Path(tempfile.mkdtemp(prefix="qhd-load-"))
-    secrets = {"RASA_TOKEN": TOKEN, "JWT_SECRET": "bench-jwt", "WEB_SECRET": "bench-web"}
     # A private copy: `make train` elsewhere replaces models/ while this runs.
     model = Path(shutil.copy2(model, workdir / model.name))
-    cluster = build(config, model, workdir, secrets)
+    cluster = build(config, model, workdir, SECRETS)
     phases: list[Phase] = []
     try:
         if args.vanilla_model:
@@ -276,7 +289,7 @@ def main(argv: list[str] | None = None) -> int:
         vanilla_port = free_port()
         cluster.wait_ready([start_vanilla(cluster, vanilla_model, vanilla_port)])
         vanilla_url = f"http://127.0.0.1:{vanilla_port}"
-        requests.post(f"{vanilla_url}/model/parse", params={"token": TOKEN}, json={"text": "你好"}, timeout=120)
+        requests.post(f"{vanilla_url}/model/parse", json={"text": "你好"}, timeout=120)
         targets = {"vanilla": (vanilla_url, vanilla_url), "ours-1": (cluster.rasa_url(0), cluster.rasa_url(0)),
                    "ours-2": (cluster.public_url, cluster.public_url)}
         for mode, (send, read) in targets.items():
@@ -295,6 +308,7 @@ def main(argv: list[str] | None = None) -> int:
         for url in (config.app_db_url, config.tracker_db_url):
             pg.drop_database(url)
         delete_amqp(config.rabbitmq_url, config.events_queue, config.events_exchange)
+        services.close()
         if args.keep:
             print(f"工作目录（日志、基线模型）保留在 {workdir}", flush=True)
         else:

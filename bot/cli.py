@@ -17,6 +17,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "db": ("bot.store.cli_db", "database migrations (upgrade) and retention purge"),
     "backup": ("bot.backup", "copy both databases of the profile (SQLite backup API / pg_dump) to a folder"),
     "restore": ("bot.restore", "put a backup back (checks its digests; needs --yes)"),
+    "rest-token": ("bot.secrets_cli", "print the REST webhook's integrator token (generated on first use)"),
 }
 
 
@@ -35,5 +36,11 @@ def main(argv: list[str] | None = None) -> int:
     if name not in COMMANDS:
         print(f"未知命令: {name}\n\n{usage()}", file=sys.stderr)
         return 2
+    from bot.local_secrets import SecretError
+
     module = importlib.import_module(COMMANDS[name][0])
-    return int(module.main(rest) or 0)
+    try:
+        return int(module.main(rest) or 0)
+    except SecretError as error:
+        print(str(error), file=sys.stderr)
+        return 2

@@ -50,6 +50,7 @@ def rasa_env() -> dict[str, str]:
     env.setdefault("ACTION_ENDPOINT_URL", s.action_url)
     env.setdefault("TRACKER_SQLITE_PATH", s.tracker_db_url.removeprefix("sqlite:///"))
     env.setdefault("SANIC_HOST", s.action_host)
+    env.setdefault("ACTION_TOKEN", s.action_token)  # endpoints.yml sends it to the action server
     env.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     env.setdefault("PYTHONPATH", str(REPO_ROOT))
     return env
@@ -70,13 +71,18 @@ def ensure_model(force: bool = False) -> Path:
 
 
 def actions_command(port: int | str) -> list[str]:
-    return [PYTHON, "-m", "rasa_sdk", "--actions", "actions", "--port", str(port)]
+    """Our action server (bot.action_server): loopback, and only for callers with ACTION_TOKEN (Rasa)."""
+    return [PYTHON, "-m", "bot.action_server", "--port", str(port)]
 
 
-def rasa_command(model: Path, host: str, port: int | str, token: str, cors: str,
+def rasa_command(model: Path, host: str, port: int | str, cors: str,
                  credentials: str = "credentials.yml", endpoints: str = "endpoints.yml") -> list[str]:
-    """`rasa run` with the HTTP API (token auth) and our channels; one definition for every launcher."""
-    return [PYTHON, "-m", "rasa", "run", "--enable-api", "--auth-token", token, "--model", str(model),
+    """`rasa run` with the HTTP API and our channels; one definition for every launcher.
+
+    The API's token is RASA_TOKEN, read by bot.channels.api_auth from the settings (Bearer header only),
+    so it is not on the command line where `ps` would show it.
+    """
+    return [PYTHON, "-m", "rasa", "run", "--enable-api", "--model", str(model),
             "--endpoints", endpoints, "--credentials", credentials, "--interface", host, "--port", str(port),
             "--cors", cors]
 
@@ -85,7 +91,7 @@ def commands(model: Path) -> dict[str, list[str]]:
     s = settings()
     return {
         "动作服务器": actions_command(s.action_port),
-        "Rasa 服务器": rasa_command(model, s.rasa_host, s.rasa_port, s.rasa_token, s.web_url),
+        "Rasa 服务器": rasa_command(model, s.rasa_host, s.rasa_port, s.web_url),
         "网页应用": [PYTHON, "-m", "bot.web"],
     }
 
@@ -107,7 +113,7 @@ def wait_ready(name: str, url: str, proc: subprocess.Popen, timeout: float = 180
 def warm_up() -> None:
     """Parse one message so jieba's dictionary and the graph are loaded before the first resident writes."""
     s = settings()
-    requests.post(f"{s.rasa_url}/model/parse", params={"token": s.rasa_token},
+    requests.post(f"{s.rasa_url}/model/parse", headers={"Authorization": f"Bearer {s.rasa_token}"},
                   json={"text": "农村低保标准是多少"}, timeout=60)
 
 
@@ -133,8 +139,9 @@ def start_all(model: Path, restarter: Restarter) -> None:
         wait_ready(name, url, proc)
     warm_up()
     print(f"就绪 动作服务器  http://{s.action_host}:{s.action_port}", flush=True)
-    print(f"就绪 Rasa 服务器 {s.rasa_url}  (REST: {s.rasa_url}/webhooks/rest/webhook, socket.io, HTTP API)", flush=True)
-    print(f"就绪 网页应用    {s.web_url}  (居民聊天 /  坐席 /operator  审核 /staff)", flush=True)
+    print(f"就绪 Rasa 服务器 {s.rasa_url}  (REST: {s.rasa_url}/webhooks/rest/webhook, socket.io, HTTP API；"
+          f"令牌见 python -m bot rest-token)", flush=True)
+    print(f"就绪 网页应用    {s.web_url}  (居民聊天 /  坐席 /operator  审核 /staff；聊天窗口经由本地址连接)", flush=True)
 
 
 def spawn_child(cmd: list[str]) -> subprocess.Popen:

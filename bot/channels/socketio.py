@@ -33,15 +33,13 @@ from sanic.response import HTTPResponse
 from socketio import AsyncRedisManager, AsyncServer
 from socketio.exceptions import ConnectionRefusedError as SocketRefused
 
-from bot.settings import settings
-
 from bot.channels.cards import card_message
 from bot.channels.guard import never_silent
+from bot.limits import MAX_BODY_BYTES, MAX_MESSAGE_CHARS, TOO_LONG_ZH
+from bot.settings import settings
 
 logger = logging.getLogger(__name__)
 
-MAX_MESSAGE_CHARS = 1000
-TOO_LONG_ZH = f"您的消息太长了，请分几次发送（每条不超过{MAX_MESSAGE_CHARS}字）。"
 CHANNEL_NAME = "qhd_socketio"
 TOKEN_AUDIENCE = "qhd-widget"  # bot.web.widget mints tokens for this audience only
 
@@ -144,6 +142,7 @@ class BoundSocketIOInput(InputChannel):
             async_mode="sanic",
             cors_allowed_origins=self.cors_allowed_origins if self.cors_allowed_origins else [],
             client_manager=AsyncRedisManager(redis_url) if redis_url else None,
+            max_http_buffer_size=MAX_BODY_BYTES,  # a packet larger than this closes the connection
         )
         self.sio = sio
         bp = SocketBlueprint(sio, self.socketio_path, "qhd_socketio_webhook", __name__)

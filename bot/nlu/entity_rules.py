@@ -18,7 +18,9 @@ correction is kept.
 from __future__ import annotations
 
 import re
+from bisect import bisect_left
 from dataclasses import dataclass, field
+from itertools import accumulate
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from bot.nlu import places
@@ -102,12 +104,32 @@ _MONTH_RE = re.compile(r"月(?!份)")
 _CORRECTION_RE = re.compile(r"不对|不是|错了|说错|应该是|改成|改为|更正|纠正|重新说|准确说")
 
 
-def _spans(found: Iterable[Found]) -> List[Tuple[int, int]]:
-    return [(f.start, f.end) for f in found]
+# How far around a number the amount rules look. Whole-rest checks (「两千」 alone, 「就两千吧」) only apply
+# when the rest of the message is within this window: a slice of the whole rest per number made a long
+# message quadratic.
+_CONTEXT_CHARS = 64
 
 
-def _inside(start: int, end: int, spans: Iterable[Tuple[int, int]]) -> bool:
-    return any(s < end and start < e for s, e in spans)
+class SpanIndex:
+    """Overlap queries against a fixed set of spans in O(log n).
+
+    Checking every earlier span for every new mention made extraction quadratic in the number of
+    mentions (seconds of CPU for one 64 KB message); every door accepts text from strangers.
+    """
+
+    def __init__(self, spans: Iterable[Tuple[int, int]]) -> None:
+        ordered = sorted(spans)
+        self._starts = [s for s, _ in ordered]
+        self._max_end = list(accumulate((e for _, e in ordered), max))
+
+    @classmethod
+    def of(cls, found: Iterable[Found]) -> "SpanIndex":
+        return cls((f.start, f.end) for f in found)
+
+    def overlaps(self, start: int, end: int) -> bool:
+        """Whether any span shares a character with [start, end)."""
+        before_end = bisect_left(self._starts, end)  # spans that start before `end`
+        return before_end > 0 and self._max_end[before_end - 1] > start
 
 
 def find_phones(text: str) -> List[Found]:
@@ -129,11 +151,13 @@ def find_reference_numbers(text: str) -> List[Found]:
 def _household_matches(text: str, patterns: Sequence[Tuple[re.Pattern, Optional[int]]]) -> List[Found]:
     found: List[Found] = []
     for pattern, fixed in patterns:
+        # one pattern's matches never overlap each other: check them against the earlier patterns' only
+        earlier = SpanIndex.of(found)
         for m in pattern.finditer(text):
             value = fixed if fixed is not None else parse_number(m.group("n"))
             if value is None or not 1 <= value <= 20:
                 continue
-            if not _inside(m.start(), m.end(), _spans(found)):
+            if not earlier.overlaps(m.start(), m.end()):
                 start = m.start("n") if "n" in pattern.groupindex else m.start()
                 found.append(Found("household_size", start, m.end(), int(value)))
     return found
@@ -172,7 +196,8 @@ def _period(text: str, number: NumberSpan) -> str:
 
 
 def _is_amount(text: str, number: NumberSpan) -> bool:
-    after = text[number.end :]
+    after = text[number.end : number.end + _CONTEXT_CHARS]
+    rest_is_short = len(text) - number.end <= _CONTEXT_CHARS
     if _NOT_AMOUNT_AFTER_RE.match(after) or text[max(0, number.start - 1) : number.start] == "几":
         return False  # 65岁, 3个月, 好几万 (too vague to use)
     if after.startswith("了") and number.value < 120:
@@ -181,7 +206,8 @@ def _is_amount(text: str, number: NumberSpan) -> bool:
         return False
     if _MONEY_AFTER_RE.match(after):
         return True
-    bare = _BARE_PREFIX_RE.match(text[: number.start]) and _BARE_SUFFIX_RE.match(after)
+    bare = (number.start <= _CONTEXT_CHARS and rest_is_short and _BARE_PREFIX_RE.match(text[: number.start])
+            and _BARE_SUFFIX_RE.match(after))
     big = number.value >= 100 or bool(re.search(r"[百千万kKwW]", number.text))
     if bare:
         return big
@@ -192,10 +218,10 @@ def _is_amount(text: str, number: NumberSpan) -> bool:
 
 def find_amounts(text: str, taken: Iterable[Tuple[int, int]] = ()) -> List[Found]:
     """Money amounts in yuan per month; yearly ones divided by 12 with ``period: year``."""
-    taken = list(taken)
+    taken_index = SpanIndex(taken)
     found = []
     for number in find_numbers(text):
-        if _inside(number.start, number.end, taken) or not _is_amount(text, number):
+        if taken_index.overlaps(number.start, number.end) or not _is_amount(text, number):
             continue
         period = _period(text, number)
         value = tidy(number.value / 12) if period == "year" else number.value
@@ -214,17 +240,26 @@ def drop_corrected(text: str, found: List[Found]) -> List[Found]:
     """Drop a mention that a later mention of the same type corrects.
 
     Corrected: a correction cue lies between the two (「三口人，不对，是四口人」) or directly
-    in front of the earlier one (「不是海港，是山海关」).
+    in front of the earlier one (「不是海港，是山海关」). Linear after sorting: for each mention only
+    the first cue after it and the last mention of its type matter.
     """
-    cues = [(m.start(), m.end()) for m in _CORRECTION_RE.finditer(text)]
+    cues = [(m.start(), m.end()) for m in _CORRECTION_RE.finditer(text)]  # ordered, non-overlapping
+    cue_starts = [start for start, _ in cues]
+    cue_ends = [end for _, end in cues]
+    last_start: Dict[str, int] = {}
+    for item in found:
+        last_start[item.entity] = max(last_start.get(item.entity, -1), item.start)
     kept = []
     for item in found:
-        later = [f for f in found if f.entity == item.entity and f.start >= item.end]
-        corrected = later and any(
-            (item.end <= start and any(f.start >= end for f in later)) or 0 <= item.start - end <= 2
-            for start, end in cues
-        )
-        if not corrected:
+        latest = last_start[item.entity]
+        if latest < item.end:  # no later mention of this type: nothing corrects it
+            kept.append(item)
+            continue
+        first_after = bisect_left(cue_starts, item.end)
+        cue_between = first_after < len(cues) and cue_ends[first_after] <= latest
+        near_before = bisect_left(cue_ends, item.start - 2)
+        cue_in_front = near_before < len(cues) and cue_ends[near_before] <= item.start
+        if not (cue_between or cue_in_front):
             kept.append(item)
     return kept
 
@@ -233,9 +268,11 @@ def extract(text: str) -> List[Found]:
     """All rule entities of ``text``, sorted by position."""
     plain = normalise_width(text)
     found = find_reference_numbers(plain)
-    found += [p for p in find_phones(plain) if not _inside(p.start, p.end, _spans(found))]
+    references = SpanIndex.of(found)
+    found += [p for p in find_phones(plain) if not references.overlaps(p.start, p.end)]
     found += find_household_sizes(plain)
-    found += [d for d in find_disability_levels(plain) if not _inside(d.start, d.end, _spans(found))]
-    found += find_amounts(plain, taken=_spans(found))
+    so_far = SpanIndex.of(found)
+    found += [d for d in find_disability_levels(plain) if not so_far.overlaps(d.start, d.end)]
+    found += find_amounts(plain, taken=[(f.start, f.end) for f in found])
     found += find_places(plain)
     return sorted(drop_corrected(plain, found), key=lambda f: (f.start, f.entity))

@@ -133,13 +133,18 @@ def parse_number(text: str) -> Optional[Number]:
 _NEW_PHRASE_AFTER_ONE = tuple("个年家口天共直般样起下")
 
 
+# No amount, size or count a resident writes is longer than this; trying every prefix of a longer run
+# made one long run of numerals cost quadratic time (and cn2an on every prefix).
+MAX_NUMBER_CHARS = 24
+
+
 def _split_run(plain: str, start: int, end: int) -> Iterator[Tuple[int, int, Number]]:
     """(start, end, value) for a numeral run, splitting voice-input run-ons (一千二一个月)."""
     tail: List[Tuple[int, int, Number]] = []
     if end - start > 1 and plain[end - 1] == "一" and plain[end : end + 1] in _NEW_PHRASE_AFTER_ONE:
         end, tail = end - 1, [(end - 1, end, 1)]
     while start < end:
-        for stop in range(end, start, -1):
+        for stop in range(min(end, start + MAX_NUMBER_CHARS), start, -1):
             value = parse_number(plain[start:stop])
             if value is not None:
                 yield start, stop, value

@@ -23,6 +23,11 @@ from rasa.shared.nlu.training_data.message import Message
 
 logger = logging.getLogger(__name__)
 
+# DIET's transformer costs time quadratic in the number of tokens (8,000 characters: 3 s; 64 KB: minutes).
+# The doors cap a message at 1,000 characters (bot.limits), i.e. at most 1,000 tokens; whatever reaches
+# the NLU another way (the loopback HTTP API) is read no further than that.
+MAX_TOKENS = 1000
+
 # Files already handed to jieba in this process (jieba's dictionary is process-global, and
 # loading the same file twice only costs time).
 _LOADED: Set[str] = set()
@@ -81,6 +86,6 @@ class SafeJiebaTokenizer(JiebaTokenizer):
                 shutil.copy2(file, str(directory))
 
     def tokenize(self, message: Message, attribute: Text) -> List[Token]:
-        """Tokenize with jieba, leaving out tokens that are only whitespace."""
+        """Tokenize with jieba, leaving out tokens that are only whitespace; at most MAX_TOKENS."""
         tokens = super().tokenize(message, attribute)
-        return [token for token in tokens if token.text.strip()]
+        return [token for token in tokens if token.text.strip()][:MAX_TOKENS]

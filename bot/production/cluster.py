@@ -22,6 +22,7 @@ import requests
 
 from bot.production import nginx
 from bot.production.config import ENDPOINTS_FILE, ProductionConfig
+from bot.runner import actions_command, rasa_command
 from bot.settings import REPO_ROOT
 
 PYTHON = sys.executable
@@ -112,16 +113,13 @@ class Cluster:
     # --- what each child runs (shared with the supervisord config, bot.production.supervisor) ---
     def actions_command(self) -> tuple[list[str], str]:
         port = str(self.config.action_port)
-        return ([PYTHON, "-m", "rasa_sdk", "--actions", "actions", "--port", port],
-                f"http://127.0.0.1:{port}/health")
+        return actions_command(port), f"http://127.0.0.1:{port}/health"
 
     def rasa_command(self, index: int) -> tuple[list[str], str]:
         port = self.config.rasa_ports[index]
         web = f"http://{self.env.get('WEB_HOST', '127.0.0.1')}:{self.config.web_port}"
-        return ([PYTHON, "-m", "rasa", "run", "--enable-api", "--auth-token", self.token,
-                 "--model", str(self.model), "--endpoints", str(ENDPOINTS_FILE),
-                 "--credentials", str(self.credentials), "--interface", "127.0.0.1",
-                 "--port", str(port), "--cors", web],
+        return (rasa_command(self.model, "127.0.0.1", port, web, credentials=str(self.credentials),
+                             endpoints=str(ENDPOINTS_FILE)),
                 f"http://127.0.0.1:{port}/")
 
     def consumer_command(self) -> tuple[list[str], str]:
@@ -166,8 +164,8 @@ class Cluster:
         """
         deadline = time.monotonic() + timeout_s
         while True:
-            answer = requests.post(f"{self.rasa_url(index)}/model/parse", params={"token": self.token},
-                                   json={"text": WARM_UP_TEXT}, timeout=120)
+            answer = requests.post(f"{self.rasa_url(index)}/model/parse", json={"text": WARM_UP_TEXT},
+                                   headers={"Authorization": f"Bearer {self.token}"}, timeout=120)
             if answer.status_code == 200:
                 return
             name = f"rasa-{index + 1}"
@@ -222,7 +220,7 @@ def build(config: ProductionConfig, model: Path, workdir: Path, secrets: dict[st
     from bot.runner import rasa_env
 
     env = config.child_env(rasa_env())
-    env.update(secrets)
+    env.update(secrets)  # every child reads the same values (ACTION_TOKEN also for endpoints.yml)
     env["RASA_PORT"] = str(config.public_port)  # the web app talks to Rasa through the balancer
     env["PYTHONPATH"] = str(REPO_ROOT)
     return Cluster(config=config, model=model, workdir=workdir, env=env)

@@ -144,6 +144,9 @@ class ProductionConfig:
                 server_url(self.app_db_url) == server_url(self.tracker_db_url):
             raise ConfigError("业务数据库（DATABASE_URL）与 Rasa 对话记录库（TRACKER_DB_URL）必须分开："
                               "两者都会用到名为 events 的表")
+        if not self.redis_password:
+            raise ConfigError("生产配置必须设置 REDIS_PASSWORD（并在 Redis 上设 requirepass）：Redis 里有会话锁和"
+                              "各实例之间的 socket.io 消息，没有密码时能连上 Redis 的人就能读写它们")
         if self.instances < 1:
             raise ConfigError("RASA_INSTANCES 至少为 1")
         if self.lock_lifetime_s < 10:

@@ -19,7 +19,6 @@ import os
 import sys
 import time
 import urllib.error
-import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -27,9 +26,9 @@ DEFAULT_HEARTBEAT = "/tmp/qhd-consumer.heartbeat"
 HEARTBEAT_MAX_AGE_S = 60
 
 
-def _get(url: str, timeout: float = 3) -> tuple[int, bytes]:
+def _get(url: str, timeout: float = 3, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as answer:  # noqa: S310 - our own loopback URL
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}), timeout=timeout) as answer:  # noqa: S310 - our own loopback URL
             return answer.status, answer.read()
     except urllib.error.HTTPError as error:
         return error.code, b""
@@ -38,7 +37,8 @@ def _get(url: str, timeout: float = 3) -> tuple[int, bytes]:
 
 
 def rasa_model_loaded(port: int, token: str) -> bool:
-    status, body = _get(f"http://127.0.0.1:{port}/status?" + urllib.parse.urlencode({"token": token}))
+    # the token travels in a header only: Rasa's API refuses it in a query string (bot.channels.api_auth)
+    status, body = _get(f"http://127.0.0.1:{port}/status", headers={"Authorization": f"Bearer {token}"})
     if status != 200:
         return False
     try:

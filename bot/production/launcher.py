@@ -17,19 +17,14 @@ from pathlib import Path
 from bot.production.cluster import StartError, build
 from bot.production.config import ConfigError, ProductionConfig
 from bot.production.supervisor import Supervised
+from bot.local_secrets import SecretError
 from bot.settings import REPO_ROOT, settings
 
-REQUIRED_SECRETS = ("RASA_TOKEN", "JWT_SECRET", "WEB_SECRET")
-
-
 def secrets_from_settings() -> dict[str, str]:
-    """The three secrets; production refuses to start with any of them unset (no dev defaults)."""
+    """Every secret for the children; bot.local_secrets refuses missing (production) or published values."""
     s = settings()
-    values = {"RASA_TOKEN": s.rasa_token, "JWT_SECRET": s.jwt_secret, "WEB_SECRET": s.web_secret}
-    missing = [k for k, v in values.items() if not v]
-    if missing:
-        raise ConfigError(f"生产配置必须在 .env 中设置 {', '.join(missing)}（不能使用开发默认值）")
-    return values
+    return {"RASA_TOKEN": s.rasa_token, "JWT_SECRET": s.jwt_secret, "WEB_SECRET": s.web_secret,
+            "REST_TOKEN": s.rest_token, "ACTION_TOKEN": s.action_token}
 
 
 def _stop_requested(signum: int, _frame: object) -> None:
@@ -50,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.instances is not None:
             config = config.with_(instances=args.instances)
         secrets = secrets_from_settings()
-    except ConfigError as error:
+    except (ConfigError, SecretError) as error:
         print(str(error), file=sys.stderr)
         return 2
 

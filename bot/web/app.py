@@ -23,9 +23,13 @@ from starlette.staticfiles import StaticFiles
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from bot.limits import MAX_BODY_BYTES
+from bot.local_secrets import SecretError
 from bot.settings import Settings, settings as load_settings
 from bot.web import metrics_route, operator, staff, widget
+from bot.web.body_limit import BodySizeLimit
 from bot.web.rasa_api import RasaClient
+from bot.web.rasa_proxy import RasaProxy
 from bot.web.security import LoginRateLimiter, login_session, logout_session, public
 from bot.web import rulebook_pages
 from bot.web.templating import render
@@ -137,8 +141,9 @@ async def healthz(request: Request) -> Response:
     return JSONResponse({"status": "ok"})
 
 
-def routes() -> list:
+def routes(proxy: RasaProxy) -> list:
     return [
+        *proxy.routes(),  # socket.io and the REST webhook, forwarded to Rasa on loopback
         Route("/", demo_page),
         Route("/healthz", healthz),
         Route("/login", login_page, methods=["GET"]),
@@ -169,9 +174,10 @@ async def _server_error(request: Request, exc: Exception) -> Response:
 def create_app(settings: Optional[Settings] = None, rasa: Optional[RasaClient] = None) -> Starlette:
     cfg = settings or load_settings()
     check_production_secrets(cfg)
+    proxy = RasaProxy(cfg.rasa_url)
     app = Starlette(
-        routes=routes(),
-        middleware=[Middleware(SecurityHeaders),
+        routes=routes(proxy),
+        middleware=[Middleware(SecurityHeaders), Middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES),
                     Middleware(SessionMiddleware, secret_key=cfg.web_secret, session_cookie=SESSION_COOKIE,
                                max_age=SESSION_MAX_AGE, same_site="lax", https_only=cfg.production)],
         exception_handlers={404: _not_found, 500: _server_error},
@@ -194,10 +200,10 @@ def main(argv: Optional[list[str]] = None) -> int:
     from bot.logs import setup_logging
 
     setup_logging()
-    cfg = load_settings()
     try:
+        cfg = load_settings()
         app = create_app(cfg)
-    except ConfigurationError as exc:
+    except (ConfigurationError, SecretError) as exc:
         print(str(exc))
         return 2
     if not args.no_migrate:
@@ -206,5 +212,6 @@ def main(argv: Optional[list[str]] = None) -> int:
         upgrade_database(cfg.database_url)
     uvicorn.run(app, host=args.host or cfg.web_host, port=args.port or cfg.web_port,
                 log_level="warning", proxy_headers=False,
-                ws="none")  # no websocket routes here; rasa pins an old websockets uvicorn cannot use
+                # the widget's socket (bot.web.rasa_proxy); wsproto: rasa pins a websockets uvicorn cannot use
+                ws="wsproto", ws_max_size=MAX_BODY_BYTES)
     return 0

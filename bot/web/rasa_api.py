@@ -39,12 +39,11 @@ class RasaClient:
         self.http = session or requests.Session()
 
     def _call(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        # Rasa's HTTP API takes its --auth-token as the `token` query parameter (a Bearer header there
-        # means a JWT); our channel's operator route reads the Bearer header. Send both.
+        # The token travels only in the header (bot.channels.api_auth): a URL ends up in access logs.
         headers = {"Authorization": f"Bearer {self.token}"}
         try:
-            resp = self.http.request(method, f"{self.base}{path}", headers=headers, params={"token": self.token},
-                                     timeout=TIMEOUT_SECONDS, **kwargs)
+            resp = self.http.request(method, f"{self.base}{path}", headers=headers, timeout=TIMEOUT_SECONDS,
+                                     **kwargs)
         except requests.RequestException as exc:
             raise RasaUnavailable(str(exc)) from exc
         if resp.status_code >= 500 or resp.status_code in (401, 403):

@@ -1,11 +1,11 @@
 """Resident widget doors: the server-minted conversation id and the history of that one conversation.
 
 The id lives only in the signed session cookie; the browser gets a short-lived JWT for Rasa's socket
-(bot.channels.socketio checks it) and can read back only the conversation its own cookie names.
+(bot.channels.socketio checks it) and can read back only the conversation its own cookie names. The
+socket itself goes to this web app's origin, which forwards it to Rasa on loopback (bot.web.rasa_proxy).
 """
 from __future__ import annotations
 
-import secrets
 import time
 
 import jwt
@@ -14,6 +14,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from bot.conversation_ids import new_widget_id
 from bot.web.rasa_api import RasaUnavailable, transcript
 from bot.web.security import public
 
@@ -25,7 +26,7 @@ def widget_sender(request: Request) -> str:
     """This browser's conversation id, minted on first use (never taken from the client)."""
     sid = request.session.get(SESSION_KEY)
     if not isinstance(sid, str) or len(sid) < 16:
-        sid = "web-" + secrets.token_hex(16)
+        sid = new_widget_id()
         request.session[SESSION_KEY] = sid
     return sid
 
@@ -40,12 +41,10 @@ def mint_token(sender_id: str, secret: str, ttl: int = TOKEN_TTL_SECONDS) -> str
 async def session_info(request: Request) -> Response:
     cfg = request.app.state.cfg
     sender_id = widget_sender(request)
-    public_socket = getattr(cfg, "widget_socket_url", "") or cfg.rasa_url
     return JSONResponse({
         "session_id": sender_id,
         "token": mint_token(sender_id, cfg.jwt_secret),
         "expires_in": TOKEN_TTL_SECONDS,
-        "socket_url": public_socket,
         "socket_path": "/socket.io",
     }, headers={"Cache-Control": "no-store"})
 

@@ -9,7 +9,6 @@ Screenshots go to build/screenshots/ (ignored); `make screenshots` copies them i
 from __future__ import annotations
 
 import os
-import secrets
 import sys
 from pathlib import Path
 from typing import Iterator
@@ -28,9 +27,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 
 @pytest.fixture(scope="session")
 def stack_env(tmp_path_factory) -> Iterator[Stack]:
-    stack = Stack.create(tmp_path_factory.mktemp("stack"), PROFILE="embedded",
-                         JWT_SECRET=secrets.token_urlsafe(32), WEB_SECRET=secrets.token_urlsafe(32),
-                         RASA_TOKEN=secrets.token_urlsafe(16))
+    stack = Stack.create(tmp_path_factory.mktemp("stack"), PROFILE="embedded")
     saved = os.environ.get("DATABASE_URL")
     os.environ["DATABASE_URL"] = stack.env["DATABASE_URL"]
     from bot.store import accounts
@@ -61,8 +58,7 @@ def bot_stack(web: Stack) -> Stack:
         web.start_actions()
         web.start_rasa(model)
         # Warm up (jieba dictionary load) so the first resident message is answered promptly.
-        requests.post(f"{web.rasa_url}/model/parse", params={"token": web.env["RASA_TOKEN"]},
-                      json={"text": "你好"}, timeout=60)
+        requests.post(f"{web.rasa_url}/model/parse", headers=web.api_headers, json={"text": "你好"}, timeout=60)
     return web
 
 

@@ -7,6 +7,7 @@ per-run suffix and is removed at the end, so runs never see each other's data or
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 import uuid
 import warnings
@@ -15,6 +16,7 @@ from collections.abc import Iterator
 import pytest
 
 from bot.production.config import ProductionConfig
+from tests.support.redis_server import PrivateRedis, RedisUnavailable, private_redis
 
 SERVICES = {
     "PostgreSQL": ("127.0.0.1", 5432),
@@ -65,10 +67,30 @@ def run_id() -> str:
 
 
 @pytest.fixture(scope="session")
-def base_config(run_id: str) -> ProductionConfig:
+def redis_server() -> Iterator[PrivateRedis]:
+    """A password-protected Redis of this run (production refuses one without a password)."""
+    try:
+        with private_redis() as server:
+            yield server
+    except RedisUnavailable as missing:
+        pytest.skip(str(missing))
+
+
+@pytest.fixture(scope="session")
+def base_config(run_id: str, redis_server: PrivateRedis) -> ProductionConfig:
     """The production config with per-run database, queue, exchange and lock-prefix names."""
     pg = "postgresql://postgres@127.0.0.1:5432"
-    return ProductionConfig.from_env().with_(
+    saved = {k: os.environ.get(k) for k in ("REDIS_PASSWORD", "REDIS_PORT")}
+    os.environ.update(REDIS_PASSWORD=redis_server.password, REDIS_PORT=str(redis_server.port))
+    try:
+        config = ProductionConfig.from_env()
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+    return config.with_(
         app_db_url=f"{pg}/qhd_app_{run_id}",
         tracker_db_url=f"{pg}/qhd_tracker_{run_id}",
         lock_key_prefix=f"qhdlock{run_id}",
@@ -118,6 +140,7 @@ def clean_up(config: ProductionConfig) -> None:
     for url in (config.app_db_url, config.tracker_db_url):
         pg.drop_database(url)
     delete_amqp(config.rabbitmq_url, config.events_queue, config.events_exchange)
-    client = redis.Redis(host=config.redis_host, port=config.redis_port, db=config.redis_db)
+    client = redis.Redis(host=config.redis_host, port=config.redis_port, db=config.redis_db,
+                         password=config.redis_password)
     for key in client.scan_iter(f"{config.lock_key_prefix}*"):
         client.delete(key)

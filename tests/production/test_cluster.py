@@ -28,10 +28,10 @@ from tests.production.conftest import (
     consecutive_free_ports,
     require_service,
 )
-from tests.support.servers import free_port, require_model
+from tests.support.servers import free_port, random_secrets, require_model
 
-TOKEN = "prod-test-token"
-JWT_SECRET = "prod-test-jwt-secret-at-least-32-bytes"
+SECRETS = random_secrets()
+TOKEN, JWT_SECRET = SECRETS["RASA_TOKEN"], SECRETS["JWT_SECRET"]
 GREETING = "你好"
 TOPIC_QUESTION = "农村低保标准是多少"
 HELP_REQUEST = "我想登记个求助，让工作人员联系我"
@@ -51,8 +51,7 @@ def cluster(base_config: ProductionConfig, tmp_path_factory: pytest.TempPathFact
                                public_port=free_port(), action_port=free_port(), web_port=free_port())
     config = config.with_(action_endpoint_url=f"http://127.0.0.1:{config.action_port}/webhook")
     workdir = tmp_path_factory.mktemp("production")
-    secrets = {"RASA_TOKEN": TOKEN, "JWT_SECRET": JWT_SECRET, "WEB_SECRET": "prod-test-web"}
-    stack = build(config, model, workdir, secrets)
+    stack = build(config, model, workdir, SECRETS)
     try:
         stack.start(web=False)
         yield stack
@@ -63,13 +62,14 @@ def cluster(base_config: ProductionConfig, tmp_path_factory: pytest.TempPathFact
 
 def say(base_url: str, sender: str, text: str, timeout: float = 120) -> list[dict]:
     response = requests.post(f"{base_url}/webhooks/rest/webhook", json={"sender": sender, "message": text},
-                             timeout=timeout)
+                             headers={"Authorization": f"Bearer {SECRETS['REST_TOKEN']}"}, timeout=timeout)
     response.raise_for_status()
     return response.json()
 
 
 def tracker(base_url: str, sender: str) -> dict:
-    response = requests.get(f"{base_url}/conversations/{sender}/tracker", params={"token": TOKEN}, timeout=30)
+    response = requests.get(f"{base_url}/conversations/{sender}/tracker",
+                            headers={"Authorization": f"Bearer {TOKEN}"}, timeout=30)
     response.raise_for_status()
     return response.json()
 
@@ -205,6 +205,10 @@ def test_widget_socketio_works_through_the_balancer(cluster: Cluster, transport:
     else:
         replies = eio.polling_turn(cluster.public_url, widget_token(who), TOPIC_QUESTION)
     assert replies and all(r.get("text") for r in replies)
+    # the replies go out before the turn's tracker is saved: give the save a moment
+    deadline = time.monotonic() + 10
+    while not user_texts(tracker(cluster.rasa_url(0), who)) and time.monotonic() < deadline:
+        time.sleep(0.2)
     assert user_texts(tracker(cluster.rasa_url(0), who)) == [TOPIC_QUESTION]
 
 

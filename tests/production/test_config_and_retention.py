@@ -37,7 +37,9 @@ def test_endpoints_file_expands_to_the_configured_services(base_config: Producti
 
     for key, value in base_config.child_env({}).items():
         monkeypatch.setenv(key, value)
+    monkeypatch.setenv("ACTION_TOKEN", "a-random-action-token-of-this-test")
     endpoints = read_endpoints_from_path(str(ENDPOINTS_FILE))
+    assert endpoints.action.headers == {"X-Action-Token": "a-random-action-token-of-this-test"}
     assert endpoints.tracker_store.url == base_config.tracker_db_url
     assert endpoints.tracker_store.type.endswith("ResilientSQLTrackerStore")
     assert endpoints.lock_store.type.endswith("AtomicRedisLockStore")

@@ -21,14 +21,15 @@ def prefix(base_config: ProductionConfig) -> Iterator[str]:
     require_service("Redis")
     value = base_config.lock_key_prefix + uuid.uuid4().hex[:6]
     yield value
-    client = redis_lib.Redis(host=base_config.redis_host, port=base_config.redis_port, db=base_config.redis_db)
+    client = redis_lib.Redis(host=base_config.redis_host, port=base_config.redis_port, db=base_config.redis_db,
+                             password=base_config.redis_password)
     for key in client.scan_iter(f"{value}*"):
         client.delete(key)
 
 
 def _store(cls: type, base_config: ProductionConfig, prefix: str) -> RedisLockStore:
     return cls(host=base_config.redis_host, port=base_config.redis_port, db=base_config.redis_db,
-               key_prefix=prefix)
+               password=base_config.redis_password, key_prefix=prefix)
 
 
 def _issue_concurrently(store: RedisLockStore, conversation: str, threads: int = 8, each: int = 25) -> list[int]:

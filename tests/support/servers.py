@@ -6,6 +6,7 @@ developer's `make run` or with each other.
 from __future__ import annotations
 
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -17,6 +18,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from bot.local_secrets import SECRET_NAMES
 from bot.runner import REPO_ROOT, actions_command, model_path, rasa_command, rasa_env
 
 
@@ -36,6 +38,11 @@ def require_model() -> Path:
     return model
 
 
+def random_secrets() -> dict[str, str]:
+    """Fresh random values for every secret (bot.local_secrets refuses fixed, published ones)."""
+    return {name: secrets.token_urlsafe(24) for name in SECRET_NAMES}
+
+
 @dataclass
 class Stack:
     """A running set of our processes and the settings they share."""
@@ -49,7 +56,7 @@ class Stack:
         env = rasa_env()
         env.update({
             "RASA_PORT": str(free_port()), "ACTION_PORT": str(free_port()), "WEB_PORT": str(free_port()),
-            "RASA_TOKEN": "test-token", "JWT_SECRET": "test-jwt-secret", "WEB_SECRET": "test-web-secret",
+            **random_secrets(), "SECRETS_FILE": str(workdir / "secrets.json"),
             "DATABASE_URL": f"sqlite:///{workdir / 'app.db'}", "TRACKER_DB_URL": f"sqlite:///{workdir / 'tracker.db'}",
             "TRACKER_SQLITE_PATH": str(workdir / "tracker.db"),
         })
@@ -96,7 +103,7 @@ class Stack:
         self._spawn("actions", actions_command(port), f"http://127.0.0.1:{port}/health")
 
     def start_rasa(self, model: Path) -> None:
-        self._spawn("rasa", rasa_command(model, "127.0.0.1", self.env["RASA_PORT"], self.env["RASA_TOKEN"], "*"),
+        self._spawn("rasa", rasa_command(model, "127.0.0.1", self.env["RASA_PORT"], "*"),
                     f"{self.rasa_url}/")
 
     def start_web(self) -> None:
@@ -116,9 +123,19 @@ class Stack:
         for name in list(self.procs):
             self.stop(name)
 
+    @property
+    def rest_headers(self) -> dict[str, str]:
+        """What an integrator sends on the REST webhook."""
+        return {"Authorization": f"Bearer {self.env['REST_TOKEN']}"}
+
+    @property
+    def api_headers(self) -> dict[str, str]:
+        """What the web app sends to Rasa's HTTP API."""
+        return {"Authorization": f"Bearer {self.env['RASA_TOKEN']}"}
+
     def say(self, sender: str, text: str) -> list[dict]:
-        """One REST turn: the bot's replies to `text` from `sender`."""
-        response = requests.post(f"{self.rasa_url}/webhooks/rest/webhook",
+        """One REST turn: the bot's replies to `text` from `sender` (with the integrator's token)."""
+        response = requests.post(f"{self.rasa_url}/webhooks/rest/webhook", headers=self.rest_headers,
                                  json={"sender": sender, "message": text}, timeout=60)
         response.raise_for_status()
         return response.json()

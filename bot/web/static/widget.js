@@ -442,7 +442,7 @@
   function connect() {
     getJson("/widget/session").then(function (info) {
       var firstToken = info.token;
-      socket = window.io(info.socket_url, {
+      socket = window.io(origin, {  // the web app forwards it to Rasa (bot/web/rasa_proxy.py)
         path: info.socket_path || "/socket.io",
         transports: ["websocket"],
         reconnectionDelayMax: 10000,

@@ -1,0 +1,79 @@
+"""`python -m bot.action_server --port N`: rasa_sdk's action server that answers Rasa and nobody else.
+
+The stock `python -m rasa_sdk` listens on every interface (SANIC_HOST defaults to 0.0.0.0), allows any
+browser origin and runs any action for anyone who reaches it: a stranger could save help requests or
+read eligibility results by posting a made-up tracker. Here:
+
+- it binds ACTION_HOST (127.0.0.1 unless set; SANIC_HOST wins, as in rasa_sdk) — put it on a private
+  network only, never on a public address;
+- every request except `GET /health` must carry the header `X-Action-Token: <ACTION_TOKEN>`; Rasa sends
+  it from endpoints.yml (`action_endpoint.headers`), so only our Rasa processes are answered;
+- no CORS: no web page has any business calling it.
+"""
+from __future__ import annotations
+
+import argparse
+import hmac
+import logging
+import os
+from typing import Optional
+
+from sanic import Sanic, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from bot.local_secrets import SecretError
+
+ACTION_TOKEN_HEADER = "X-Action-Token"
+OPEN_PATHS = frozenset({"/health"})
+logger = logging.getLogger(__name__)
+
+
+def require_action_token(app: Sanic, token: str) -> None:
+    """Refuse (401) every request without the shared secret, before rasa_sdk sees it."""
+    expected = token.encode()
+
+    @app.middleware("request")
+    async def check_token(request: Request) -> Optional[HTTPResponse]:
+        if request.path in OPEN_PATHS:
+            return None
+        provided = request.headers.get(ACTION_TOKEN_HEADER, "").encode()
+        if not expected or not hmac.compare_digest(provided, expected):
+            logger.warning("action server: refused %s %s without a valid %s", request.method, request.path,
+                           ACTION_TOKEN_HEADER)
+            return response.json({"error": "unauthorized"}, status=401)
+        return None
+
+
+def create_app(token: str, actions_package: str = "actions") -> Sanic:
+    from rasa_sdk.endpoint import create_app as sdk_app
+
+    app = sdk_app(actions_package, cors_origins=None)
+    require_action_token(app, token)
+    return app
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    from rasa_sdk import utils
+
+    from bot.settings import settings
+
+    parser = argparse.ArgumentParser(prog="python -m bot.action_server", description="动作服务器（只接受 Rasa 的调用）")
+    parser.add_argument("--port", type=int)
+    parser.add_argument("--actions", default="actions")
+    args = parser.parse_args(argv)
+    try:
+        cfg = settings()
+    except SecretError as error:
+        print(str(error))
+        return 2
+    utils.configure_colored_logging("INFO")
+    utils.update_sanic_log_level()
+    host = os.environ.get("SANIC_HOST", "").strip() or cfg.action_host
+    app = create_app(cfg.action_token, args.actions)
+    app.run(host, args.port or cfg.action_port, workers=utils.number_of_sanic_workers(), access_log=False)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -29,10 +29,9 @@ from bot.production.config import ProductionConfig
 from bot.production.supervisor import rpc
 from bot.settings import REPO_ROOT
 from tests.production.conftest import clean_up, consecutive_free_ports, require_service
-from tests.support.servers import free_port, require_model
+from tests.support.servers import free_port, random_secrets, require_model
 
-SECRETS = {"RASA_TOKEN": "supervisor-test-token", "JWT_SECRET": "supervisor-test-jwt-secret-32-bytes-long",
-           "WEB_SECRET": "supervisor-test-web"}
+SECRETS = random_secrets()
 
 
 class Launched:
@@ -83,7 +82,8 @@ def launched(base_config: ProductionConfig, tmp_path_factory: pytest.TempPathFac
                LOCK_KEY_PREFIX=config.lock_key_prefix, RASA_PORT=str(config.public_port),
                RASA_FIRST_PORT=str(config.first_rasa_port), ACTION_PORT=str(config.action_port),
                ACTION_ENDPOINT_URL=f"http://127.0.0.1:{config.action_port}/webhook",
-               WEB_PORT=str(config.web_port), METRICS_FIRST_PORT=str(config.metrics_first_port))
+               WEB_PORT=str(config.web_port), METRICS_FIRST_PORT=str(config.metrics_first_port),
+               REDIS_PASSWORD=config.redis_password or "", REDIS_PORT=str(config.redis_port))
     proc = subprocess.Popen([sys.executable, "-m", "bot.production.launcher", "--instances", "2",
                              "--model", str(model), "--workdir", str(workdir)],
                             cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
@@ -121,6 +121,7 @@ class Resident:
             with self.turn_lock:
                 try:
                     answer = requests.post(f"{self.base_url}/webhooks/rest/webhook", timeout=120,
+                                           headers={"Authorization": f"Bearer {SECRETS['REST_TOKEN']}"},
                                            json={"sender": self.sender, "message": texts[i % len(texts)]})
                     if answer.status_code != 200 or not answer.json():
                         self.failures.append(f"HTTP {answer.status_code}: {answer.text[:200]}")

@@ -16,11 +16,14 @@ from actions.common import closed_choice, latest_entities, latest_intent, latest
 from actions.texts import message
 from bot.privacy import mask_phone, normalise_phone
 from bot.rulebook import default_rulebook
+from bot.store import outbox
 from bot.store import requests as help_requests
 from bot.store.categories import CATEGORIES
 from bot.topics import category_for_text
 
 log = logging.getLogger(__name__)
+
+outbox.resume_pending()
 
 NOT_NAME_INTENTS = {"greet", "goodbye", "thank", "affirm", "deny", "bot_challenge", "out_of_scope"}
 QUESTION_MARKS = ("吗", "？", "?", "什么", "怎么", "咋", "多少", "能不能")
@@ -185,8 +188,12 @@ def idempotency_key(tracker: Tracker, data: dict[str, Any]) -> str:
     genuine submissions with identical wording are two confirmations: two records. A tracker without the
     confirmation event (a unit test, an old conversation) falls back to the content.
     """
-    stamp = next((str(e.get("timestamp")) for e in reversed(tracker.events or [])
-                  if e.get("event") == "slot" and e.get("name") == "hr_confirm" and e.get("value") is True), None)
+    stamp = None
+    for event in reversed(tracker.events or []):  # the first "yes" since the read-back was last reset
+        if event.get("event") == "slot" and event.get("name") == "hr_confirm":
+            if event.get("value") is not True:
+                break
+            stamp = str(event.get("timestamp"))
     if stamp is None:
         stamp = "|".join(str(data.get(k) or "") for k in ("name", "phone", "category", "description"))
     return hashlib.sha256(f"{tracker.sender_id}|{stamp}".encode("utf-8")).hexdigest()[:32]
@@ -198,7 +205,7 @@ def _clear_form() -> list:
 
 
 class ActionSubmitHelpRequest(Action):
-    """Save the confirmed request; first offer to add to a similar one from the last days."""
+    """Save the confirmed request; first offer to add to a similar one this conversation made lately."""
 
     def name(self) -> str:
         return "action_submit_help_request"
@@ -206,30 +213,64 @@ class ActionSubmitHelpRequest(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list:
         data = request_data(tracker)
         try:
-            duplicate = await asyncio.to_thread(help_requests.find_duplicate, data["phone"], data["category"],
-                                                tracker.sender_id)
+            duplicate = await _own_duplicate(data, tracker.sender_id)
             if duplicate and not tracker.get_slot("hr_duplicate_of"):
                 dispatcher.utter_message(
                     text=f"您最近已经登记过同类求助（编号 {duplicate['reference_no']}）。要把这次的情况补充到那条里吗？",
                     buttons=[{"title": "补充到原来那条", "payload": "/affirm"}, {"title": "另外新登记", "payload": "/deny"}])
                 return [SlotSet("hr_duplicate_of", duplicate["reference_no"])]
-            return await save_new(dispatcher, data)
+            return await save_new(dispatcher, tracker, data)
         except ValueError as error:
             dispatcher.utter_message(text=f"求助没能登记：{error}。请改正后再说「确认」，或者说「转人工」。")
             return [SlotSet("hr_confirm", None)]
         except Exception:  # noqa: BLE001 - the resident must hear that nothing was saved
             log.exception("saving help request failed")
-            dispatcher.utter_message(text="抱歉，系统暂时没能保存您的求助，您说的内容还在。请过一会儿说「重新提交」，或者说「转人工」。")
+            dispatcher.utter_message(text=NOT_SAVED)
             return []
 
 
-async def save_new(dispatcher: CollectingDispatcher, data: dict[str, Any]) -> list:
-    record = await asyncio.to_thread(help_requests.create_request, data, actor="resident",
-                                     idempotency_key=idempotency_key(data))
-    dispatcher.utter_message(text=f"已登记。您的求助编号是 {record['reference_no']}，请记好。工作人员会尽快和您联系；"
-                                  "查进度时说「查一下求助进度」，再报编号和手机号后四位。")
+NOT_SAVED = "抱歉，系统暂时没能保存您的求助，您说的内容还在。请过一会儿说「重新提交」，或者说「转人工」。"
+
+
+async def _own_duplicate(data: dict[str, Any], sender_id: str) -> dict[str, Any] | None:
+    """This conversation's similar recent request; None when the database cannot tell (the save that
+    follows then parks the request: an offer is a convenience, the request is not)."""
+    try:
+        return await asyncio.to_thread(help_requests.find_duplicate, data["phone"], data["category"], sender_id)
+    except ValueError:
+        raise
+    except Exception:  # noqa: BLE001
+        log.warning("duplicate check skipped: database unavailable")
+        return None
+
+
+async def save_new(dispatcher: CollectingDispatcher, tracker: Tracker, data: dict[str, Any]) -> list:
+    """Save the request; if the database cannot take it now, park it durably in the outbox and tell the
+    resident the number it will have, so a database fault never loses a confirmed request."""
+    key = idempotency_key(tracker, data)
+    try:
+        record = await asyncio.to_thread(help_requests.create_request, data, actor="resident", idempotency_key=key)
+        reference = record["reference_no"]
+        dispatcher.utter_message(text=f"已登记。您的求助编号是 {reference}，请记好。工作人员会尽快和您联系；"
+                                      "查进度时说「查一下求助进度」，再报编号和手机号后四位。")
+    except ValueError:
+        raise
+    except Exception:  # noqa: BLE001 - the database is unavailable: the outbox keeps the request
+        log.exception("database unavailable while saving a help request: parking it in the outbox")
+        help_requests.validate_request(data)
+        reference = _parked_reference(tracker) or help_requests.reserve_reference()
+        await asyncio.to_thread(outbox.park, key, reference, data, "resident")
+        outbox.ensure_retrier()
+        dispatcher.utter_message(text=f"已记下您的求助，求助编号是 {reference}，请记好。系统正忙，几分钟后会自动存入，"
+                                      "工作人员会尽快和您联系；想确认时说「转人工」，或稍后说「查一下求助进度」。")
     # The record keeps the phone; the conversation need not (staff screens mask transcripts anyway).
     return _clear_form() + [SlotSet("last_result", None), SlotSet("phone", None)]
+
+
+def _parked_reference(tracker: Tracker) -> str | None:
+    """The number already promised for this submission when a retried save parks it again."""
+    key = idempotency_key(tracker, request_data(tracker))
+    return next((e["reference_no"] for e in outbox.pending() if e["key"] == key), None)
 
 
 async def resolve_duplicate(dispatcher: CollectingDispatcher, tracker: Tracker, add_to_existing: bool) -> list:
@@ -242,7 +283,7 @@ async def resolve_duplicate(dispatcher: CollectingDispatcher, tracker: Tracker, 
                                     actor="resident", sender_id=tracker.sender_id)
             dispatcher.utter_message(text=f"已补充到求助 {existing}，工作人员会一并处理。")
             return _clear_form()
-        return await save_new(dispatcher, data)
+        return await save_new(dispatcher, tracker, data)
     except Exception:  # noqa: BLE001
         log.exception("resolving duplicate help request failed")
         dispatcher.utter_message(text="抱歉，系统暂时没能保存，您说的内容还在。请过一会儿说「重新提交」，或者说「转人工」。")

@@ -203,13 +203,27 @@ def _add_note(session: Session, row: HelpRequest, text: Any, actor: str) -> Requ
     return note
 
 
+def validate_request(data: dict[str, Any]) -> dict[str, Any]:
+    """Check a request without saving it (Chinese ValueError when something is wrong); the outbox parks
+    only requests that passed, so a parked request can always be saved later."""
+    return _validate(data)
+
+
+def reserve_reference() -> str:
+    """A reference number to promise before the database can be asked (the outbox); `create_request`
+    keeps it unless another request took it meanwhile."""
+    return new_reference(local_now().year)
+
+
 def create_request(data: dict[str, Any], actor: str, idempotency_key: str | None = None,
-                   url: str | None = None) -> dict[str, Any]:
+                   reference_no: str | None = None, url: str | None = None) -> dict[str, Any]:
     """Store a new help request with its audit entry in one transaction and return the committed record
-    (with `reference_no`). The same `idempotency_key` again returns the first record unchanged."""
+    (with `reference_no`). The same `idempotency_key` again returns the first record unchanged.
+    `reference_no` (from `reserve_reference`) is used when still free."""
     fields = _validate(data)
     actor = _actor(actor)
     key = clean_text(idempotency_key, "幂等键", 128, required=False)
+    wanted = normalise_reference(reference_no) if reference_no else None
     for attempt in range(_CREATE_ATTEMPTS):
         try:
             with session_scope(url) as session:
@@ -217,7 +231,7 @@ def create_request(data: dict[str, Any], actor: str, idempotency_key: str | None
                 if existing is not None:
                     return _record(existing)
                 now = utcnow()
-                row = HelpRequest(**fields, reference_no=_next_reference(session, now), status="new",
+                row = HelpRequest(**fields, reference_no=wanted or _next_reference(session, now), status="new",
                                   idempotency_key=key, created_at=now, updated_at=now)
                 session.add(row)
                 session.flush()
@@ -233,6 +247,7 @@ def create_request(data: dict[str, Any], actor: str, idempotency_key: str | None
                     existing = _by_key(session, key)
                     if existing is not None:
                         return _record(existing)
+            wanted = None  # the promised number was taken by another request: take a fresh one
             if attempt == _CREATE_ATTEMPTS - 1:
                 raise
     raise AssertionError("unreachable")
@@ -365,6 +380,21 @@ def get_request(reference_no: str, url: str | None = None) -> dict[str, Any] | N
             row = _by_reference(session, reference_no)
         except RequestNotFound:
             return None
+        return _full_record(session, row)
+
+
+def reveal_phone(reference_no: str, actor: str, url: str | None = None) -> dict[str, Any] | None:
+    """The full record for a staff member who asked to see the full phone number; the look is audited in
+    the same transaction (no audit entry, no number). None for an unknown reference."""
+    if normalise_reference(reference_no) is None:
+        return None
+    with session_scope(url) as session:
+        try:
+            row = _by_reference(session, reference_no)
+        except RequestNotFound:
+            return None
+        write_audit(session, _actor(actor), "phone_revealed", row.id, {"reference_no": row.reference_no})
+        session.flush()
         return _full_record(session, row)
 
 

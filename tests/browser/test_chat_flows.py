@@ -178,7 +178,8 @@ def test_staff_status_change_is_what_the_resident_status_query_reports(bot_stack
     record = help_requests.create_request({
         "sender_id": "seed-status", "name": "刘桂英", "phone": "13700001234",
         "district": list(default_rulebook().districts)[0], "category": "ask_medical_assistance",
-        "description": "住院费用报销后仍负担不起", "urgency": "normal", "entered_by": "resident"}, actor="resident")
+        "description": "住院费用报销后仍负担不起", "urgency": "normal", "entered_by": "resident",
+        "consent": True}, actor="resident")
     ref = record["reference_no"]
 
     staff_ctx = browser.new_context(viewport={"width": 1280, "height": 900})

@@ -1,0 +1,135 @@
+"""Issue 10, class 7, faults (production profile's stores): the lock store (Redis) and the event broker
+(RabbitMQ) become unavailable. Every resident turn still gets a Chinese answer, and a request confirmed
+around the outage is saved exactly once.
+
+Rasa runs with the production lock store and (masking) event broker, reaching the machine's Redis and
+RabbitMQ through TCP forwarders this test can cut (tests/support/tcp_proxy.py): the shared services keep
+running for everyone else. The tracker store stays SQLite (PostgreSQL faults: test_database_down.py and
+tests/production/test_pg_restart.py).
+"""
+from __future__ import annotations
+
+import re
+import socket
+import tempfile
+import uuid
+from pathlib import Path
+
+import pytest
+
+from bot.runner import rasa_command
+from tests.support.data_stack import HELP_ANSWERS, REFERENCE, converse, joined, new_sender, rows
+from tests.support.servers import Stack, require_model
+from tests.support.tcp_proxy import TcpProxy
+
+pytestmark = pytest.mark.timeout(900)
+CHINESE = re.compile(r"[\u4e00-\u9fff]")
+
+
+def listening(port: int) -> bool:
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+ENDPOINTS = """
+action_endpoint:
+  url: {action_url}
+tracker_store:
+  type: bot.tracker_privacy.MaskingSQLTrackerStore
+  dialect: "sqlite"
+  db: {tracker}
+lock_store:
+  type: bot.production.lock_store.AtomicRedisLockStore
+  url: 127.0.0.1
+  port: {redis_port}
+  db: 1
+  key_prefix: qhdsecdata{suffix}
+event_broker:
+  type: bot.production.masking_broker.MaskingPikaEventBroker
+  url: 127.0.0.1
+  port: {rabbit_port}
+  username: guest
+  password: guest
+  exchange_name: qhd-secdata-{suffix}
+  queues:
+    - qhd_secdata_{suffix}
+"""
+
+
+@pytest.fixture(scope="module")
+def services():
+    if not (listening(6379) and listening(5672)):
+        pytest.skip("Redis (6379) and RabbitMQ (5672) must be running for the production-profile faults")
+    redis, rabbit = TcpProxy("127.0.0.1", 6379).start(), TcpProxy("127.0.0.1", 5672).start()
+    yield redis, rabbit
+    redis.close()
+    rabbit.close()
+
+
+@pytest.fixture(scope="module")
+def stack(services):
+    redis, rabbit = services
+    model = require_model()
+    workdir = Path(tempfile.mkdtemp(prefix="qhd-services-"))
+    running = Stack.create(workdir)
+    suffix = uuid.uuid4().hex[:8]
+    endpoints = workdir / "endpoints.yml"
+    endpoints.write_text(ENDPOINTS.format(action_url=running.env["ACTION_ENDPOINT_URL"], tracker=workdir / "tracker.db",
+                                          redis_port=redis.port, rabbit_port=rabbit.port, suffix=suffix))
+    try:
+        running.start_actions()
+        command = rasa_command(model, "127.0.0.1", running.env["RASA_PORT"], running.env["RASA_TOKEN"], "*",
+                               endpoints=str(endpoints))
+        running._spawn("rasa", command, f"{running.rasa_url}/")
+        yield running
+    finally:
+        running.stop_all()
+        _drop_queue(suffix)
+
+
+def _drop_queue(suffix: str) -> None:
+    try:
+        import pika
+
+        connection = pika.BlockingConnection(pika.ConnectionParameters("127.0.0.1", 5672))
+        channel = connection.channel()
+        channel.queue_delete(f"qhd_secdata_{suffix}")
+        channel.exchange_delete(f"qhd-secdata-{suffix}")
+        connection.close()
+    except Exception:  # noqa: BLE001 - cleaning up a test queue is best effort
+        pass
+
+
+def test_redis_down_every_turn_answers_in_chinese_and_the_request_is_saved_once(stack, services):
+    redis, _ = services
+    sender = new_sender()
+    answers = dict(HELP_ANSWERS, **{"手机号": "13300001111"})
+    converse(stack, sender, "帮我登记个求助", answers, until=("请核对求助信息",))
+    redis.cut()
+    try:
+        for text in ("确认", "你好", "重新提交"):
+            reply = joined(stack.say(sender, text))
+            assert CHINESE.search(reply), f"{text!r} -> {reply!r}"
+    finally:
+        redis.restore()
+    reply = joined(stack.say(sender, "重新提交"))
+    saved = rows(stack, "select reference_no from qhd_help_requests where phone = '13300001111'")
+    assert len(saved) == 1, (reply, saved)
+    assert REFERENCE.search(reply) is None or REFERENCE.search(reply).group(0) == saved[0]["reference_no"]
+
+
+def test_rabbitmq_down_turns_still_answered_and_request_saved_once(stack, services):
+    _, rabbit = services
+    sender = new_sender()
+    rabbit.cut()
+    try:
+        result = converse(stack, sender, "帮我登记个求助", dict(HELP_ANSWERS, **{"手机号": "13300002222"}))
+        assert "求助编号是" in result, result
+    finally:
+        rabbit.restore()
+    saved = rows(stack, "select reference_no from qhd_help_requests where phone = '13300002222'")
+    assert [r["reference_no"] for r in saved] == [REFERENCE.search(result).group(0)]
+    assert CHINESE.search(joined(stack.say(sender, "谢谢")))

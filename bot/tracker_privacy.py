@@ -12,6 +12,7 @@ is stored is masked.
 from __future__ import annotations
 
 import json
+import logging
 from typing import Any, Iterator
 
 from rasa.core.tracker_store import SQLTrackerStore
@@ -20,6 +21,7 @@ from rasa.shared.core.events import Event, SlotSet
 from bot.privacy_events import FORM_SLOTS_KEPT, for_tracker, mask_slot
 
 RECENT_EVENTS = 40
+logger = logging.getLogger(__name__)
 
 
 class MaskingMixin:
@@ -33,11 +35,14 @@ class MaskingMixin:
 
     async def save(self, tracker: Any) -> None:
         await super().save(tracker)  # type: ignore[misc]
-        released = {e.key for e in tracker.events[-RECENT_EVENTS:]
-                    if isinstance(e, SlotSet) and e.key in FORM_SLOTS_KEPT and e.value is None}
+        recent = list(tracker.events)[-RECENT_EVENTS:]  # a deque: no slicing
+        released = {e.key for e in recent if isinstance(e, SlotSet) and e.key in FORM_SLOTS_KEPT and e.value is None}
         released = {name for name in released if tracker.get_slot(name) is None}
         if released:
-            self._mask_stored_slots(tracker.sender_id, released)
+            try:
+                self._mask_stored_slots(tracker.sender_id, released)
+            except Exception:  # noqa: BLE001 - the turn is saved; retention still covers these values
+                logger.exception("could not mask the stored values of %s", sorted(released))
 
     def _mask_stored_slots(self, sender_id: str, names: set[str]) -> None:
         sql_event = self.SQLEvent  # type: ignore[attr-defined]

@@ -23,7 +23,7 @@ from tests.support.servers import Stack, require_model
 REFERENCE = re.compile(r"QHD-\d{4}-(?:\d{6}|[0-9A-Z]{7})")
 # Replies that end a flow: a saved request (or one parked in the outbox), a status, a refusal.
 DONE_MARKERS = ("求助编号是", "求助 QHD-", "没有查到", "查询失败次数太多", "已补充到求助", "已经登记过同类求助")
-HELP_ANSWERS = {"同意登记": "同意", "确认登记": "确认", "怎么称呼": "王秀兰", "手机号": "13812345678",
+HELP_ANSWERS = {"同意这样登记吗": "同意", "确认登记": "确认", "怎么称呼": "王秀兰", "手机号": "13812345678",
                 "哪个区县": "青龙木头凳镇", "哪方面": "低保", "什么困难": "老伴瘫痪在床，一个月收入一千多，想申请低保",
                 "急不急": "比较急"}
 PASSWORDS = {"st1": "staff-pass-data-1", "ad1": "admin-pass-data-1"}

@@ -137,7 +137,7 @@ def test_two_genuine_identical_submissions_are_two_requests(stack):
     first = converse(stack, sender, "帮我登记个求助", answers)
     offer = converse(stack, sender, "再登记一个求助", answers)
     assert "已经登记过同类求助" in offer
-    second = joined(stack.say(sender, "另外新登记"))
+    second = joined(stack.say(sender, "/deny"))  # the 「另外新登记」 button
     refs = {REFERENCE.search(first).group(0), REFERENCE.search(second).group(0)}
     assert len(refs) == 2
     saved = rows(stack, "select reference_no from qhd_help_requests where phone = '13400003333'")

@@ -37,7 +37,7 @@ def test_the_same_conversation_is_offered_its_own_request(stack):
     reference = register(stack, owner, 手机号="13700005678")
     offer = converse(stack, owner, "我还要登记一个求助", {**HELP_ANSWERS, "手机号": "13700005678", "什么困难": "又想起来要补充的情况"})
     assert "已经登记过同类求助" in offer and reference in offer
-    added = joined(stack.say(owner, "补充到原来那条"))
+    added = joined(stack.say(owner, "/affirm"))  # the 「补充到原来那条」 button
     assert f"已补充到求助 {reference}" in added, added
     notes = rows(stack, "select n.text from qhd_request_notes n join qhd_help_requests r on r.id = n.request_id"
                         " where r.reference_no = :ref", ref=reference)

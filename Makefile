@@ -7,7 +7,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONPATH := $(CURDIR)
 
 .PHONY: run run-production test venv assets system-deps train validate test-unit test-conversations \
-        test-nlu test-browser test-production bench clean
+        test-nlu test-browser test-production test-security test-faults bench clean
 
 run: venv assets            ## train if the data changed, then start Rasa, actions and the web app
 	$(PY) -m bot run
@@ -40,7 +40,8 @@ train: venv
 	$(PY) -m bot run --train-only
 
 # --- tests ----------------------------------------------------------------------------------------
-test: venv assets system-deps train validate test-unit test-conversations test-nlu test-browser test-production
+test: venv assets system-deps train validate test-unit test-conversations test-nlu test-browser test-production \
+      test-security test-faults
 	@echo "== 全部测试通过"
 
 validate:
@@ -61,6 +62,12 @@ test-browser:
 
 test-production:
 	$(PY) -m pytest tests/production -q
+
+test-security:              ## issue 10: every class against real running servers
+	$(PY) -m pytest tests/security -q
+
+test-faults:                ## issue 10: database, action server, Redis and RabbitMQ faults
+	$(PY) -m pytest tests/faults -q
 
 bench:
 	$(PY) bench/eligibility.py

@@ -371,8 +371,10 @@ def update_status(reference_no: str, status: str, actor: str, note: str | None =
         return _full_record(session, row)
 
 
-def get_request(reference_no: str, url: str | None = None) -> dict[str, Any] | None:
-    """The full record with notes and audit trail; None for an unknown (or malformed) reference."""
+def get_request(reference_no: str, url: str | None = None, revealed_to: str | None = None) -> dict[str, Any] | None:
+    """The full record with notes and audit trail; None for an unknown (or malformed) reference. With
+    `revealed_to` (a staff actor who asked to see the full phone number) the look is audited in the same
+    transaction: no audit entry, no record."""
     if normalise_reference(reference_no) is None:
         return None
     with session_scope(url) as session:
@@ -380,21 +382,9 @@ def get_request(reference_no: str, url: str | None = None) -> dict[str, Any] | N
             row = _by_reference(session, reference_no)
         except RequestNotFound:
             return None
-        return _full_record(session, row)
-
-
-def reveal_phone(reference_no: str, actor: str, url: str | None = None) -> dict[str, Any] | None:
-    """The full record for a staff member who asked to see the full phone number; the look is audited in
-    the same transaction (no audit entry, no number). None for an unknown reference."""
-    if normalise_reference(reference_no) is None:
-        return None
-    with session_scope(url) as session:
-        try:
-            row = _by_reference(session, reference_no)
-        except RequestNotFound:
-            return None
-        write_audit(session, _actor(actor), "phone_revealed", row.id, {"reference_no": row.reference_no})
-        session.flush()
+        if revealed_to is not None:
+            write_audit(session, _actor(revealed_to), "phone_revealed", row.id, {"reference_no": row.reference_no})
+            session.flush()
         return _full_record(session, row)
 
 

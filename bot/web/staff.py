@@ -134,7 +134,7 @@ async def reveal_phone(request: Request) -> Response:
     from bot.store import requests as help_requests
 
     ref = request.path_params["ref"]
-    record = await run_in_threadpool(help_requests.reveal_phone, ref, f"staff:{request.state.user.username}")
+    record = await run_in_threadpool(help_requests.get_request, ref, None, f"staff:{request.state.user.username}")
     if not record:
         return render(request, "error.html", {"message": f"没有找到编号为 {ref} 的求助。"}, 404)
     ctx = await run_in_threadpool(_detail_context, record, request.app.state.rasa)

@@ -14,6 +14,7 @@ from sqlalchemy import create_engine, text
 
 from bot.rulebook import default_rulebook
 from bot.store.categories import STATUSES
+from tests.support.data_stack import converse as scripted_resident
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -32,13 +33,7 @@ def converse(stack, sender: str, opening: str, answers: dict[str, str], max_turn
 
     Returns the text of the first reply that ends the flow or asks nothing we know.
     """
-    reply = joined(stack.say(sender, opening))
-    for _ in range(max_turns):
-        key = next((k for k in answers if k in reply), None)
-        if key is None or any(marker in reply for marker in until):
-            return reply
-        reply = joined(stack.say(sender, answers[key]))
-    pytest.fail(f"conversation did not finish; last reply: {reply}")
+    return scripted_resident(stack, sender, opening, answers, max_turns, until)
 
 
 def fmt(value: float) -> str:

@@ -80,8 +80,14 @@ def main(argv: list[str]) -> int:
             policy = RetentionPolicy.from_env()
             days = args.tracker_days or policy.tracker_days
             deleted = purge_tracker_events(args.tracker_url or tracker_db_url(), days)
-            counts = purge_tables(policy)
-            print(f"已删除 {deleted} 条早于 {days} 天的对话事件；" + "，".join(f"{k} {v}" for k, v in counts.items()))
+            print(f"已删除 {deleted} 条早于 {days} 天的对话事件")
+            from bot.store.db import engine_for
+
+            if sa.inspect(engine_for()).has_table("qhd_help_requests"):
+                counts = purge_tables(policy)
+                print("按保留期限删除：" + "，".join(f"{k} {v}" for k, v in counts.items()))
+            else:
+                print("业务数据库尚未建立（python -m bot db upgrade），跳过")
         elif args.command == "purge-tracker":
             deleted = purge_tracker_events(args.url or tracker_db_url(), args.days)
             print(f"已删除 {deleted} 条早于 {args.days} 天的对话事件")

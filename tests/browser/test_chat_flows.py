@@ -12,7 +12,7 @@ import pytest
 
 from browser_helpers import MOBILE, login, shot
 
-REF_RE = re.compile(r"QHD-\d{4}-\d{6}")
+REF_RE = re.compile(r"QHD-\d{4}-(?:\d{6}|[0-9A-Z]{7})")
 XSS = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>'
 ANSWER_WAIT_MS = 30000
 PHONE = "13912345678"
@@ -68,6 +68,9 @@ def answer_form_question(widget: Widget, question: str) -> str:
     def pick(*words: str) -> str | None:
         return next((b for b in buttons for w in words if w in b), None)
 
+    if "同意" in question:  # the personal-data notice comes first
+        choice = pick("同意登记")
+        return widget.click_reply(choice) if choice else widget.say("同意")
     if re.search(r"确认|核对|对吗|是否正确|无误|提交", question):
         choice = pick("确认", "对", "是", "提交")
         return widget.click_reply(choice) if choice else widget.say("对")

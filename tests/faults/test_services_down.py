@@ -84,6 +84,7 @@ def stack(services):
         command = rasa_command(model, "127.0.0.1", running.env["RASA_PORT"], running.env["RASA_TOKEN"], "*",
                                endpoints=str(endpoints))
         running._spawn("rasa", command, f"{running.rasa_url}/")
+        running.queue = f"qhd_secdata_{suffix}"  # type: ignore[attr-defined]
         yield running
     finally:
         running.stop_all()
@@ -137,3 +138,28 @@ def test_rabbitmq_down_turns_still_answered_and_request_saved_once(stack, servic
     saved = rows(stack, "select reference_no from qhd_help_requests where phone = '13300002222'")
     assert [r["reference_no"] for r in saved] == [REFERENCE.search(result).group(0)]
     assert CHINESE.search(joined(stack.say(sender, "谢谢")))
+
+
+def test_events_on_rabbitmq_carry_no_names_phone_numbers_or_texts(stack):
+    """Class 10 on the real broker: what the earlier turns published is masked."""
+    import json
+
+    import pika
+
+    connection = pika.BlockingConnection(pika.ConnectionParameters("127.0.0.1", 5672))
+    bodies = []
+    try:
+        channel = connection.channel()
+        while True:
+            method, _, body = channel.basic_get(stack.queue, auto_ack=True)
+            if method is None:
+                break
+            bodies.append(body.decode("utf-8"))
+    finally:
+        connection.close()
+    events = [json.loads(b) for b in bodies]
+    assert any(e.get("event") == "user" and e.get("parse_data", {}).get("intent") for e in events), "nothing published"
+    published = json.dumps(events, ensure_ascii=False)  # bodies may escape non-ASCII
+    for secret in ("13300001111", "13300002222", "王秀兰", "老伴瘫痪"):
+        assert secret not in published, secret
+    assert any(e.get("event") == "slot" and e.get("name") == "phone" and e.get("value") == "133****1111" for e in events)

@@ -6,8 +6,9 @@ names, phone and ID numbers. The help-request record is the one place a full pho
 
 Two strengths, one module:
 - `for_broker`: nothing identifying leaves. User and bot texts are dropped (analytics needs intents and
-  actions, not words), entity values and slot values are masked, names reduced to their first character,
-  message metadata (client address) dropped.
+  actions, not words), entity values masked, names reduced to their first character, message metadata
+  (client address) dropped. Slot values travel only when they are closed choices (BROKER_SLOTS, numbers,
+  yes/no); free text such as the description of the resident's situation is dropped.
 - `for_tracker`: the tracker must still drive the dialogue. Texts keep their words with phone and ID
   numbers masked; slot values are masked too, except the slots a running form still needs in full
   (FORM_SLOTS_KEPT: the phone until the request is saved, after which the action clears it). Those
@@ -25,6 +26,9 @@ FORM_SLOTS_KEPT = frozenset({"phone", "person_name"})
 NAME_SLOTS = frozenset({"person_name"})
 PHONE_SLOTS = frozenset({"phone"})
 DROPPED_TEXT = ""
+# Slots whose string values are closed choices (categories, districts, form steps): safe to publish.
+BROKER_SLOTS = frozenset({"hr_category", "hr_urgency", "district", "residence", "last_topic", "offered_check",
+                          "elig_program", "requested_slot", "work_location"})
 
 
 def mask_name(name: Any) -> Any:
@@ -61,6 +65,16 @@ def _mask_parse_data(parse: dict[str, Any], keep_text: bool) -> None:
     parse.pop("response_selector", None)
 
 
+def _broker_slot_value(name: str, value: Any) -> Any:
+    if name in PHONE_SLOTS or name in NAME_SLOTS:
+        return mask_slot(name, value)
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    if isinstance(value, str) and name in BROKER_SLOTS:
+        return value
+    return DROPPED_TEXT
+
+
 def for_broker(event: dict[str, Any]) -> dict[str, Any]:
     """A copy of a serialised event fit for the event broker."""
     out = copy.deepcopy(event)
@@ -73,7 +87,7 @@ def for_broker(event: dict[str, Any]) -> dict[str, Any]:
         if isinstance(out.get("parse_data"), dict):
             _mask_parse_data(out["parse_data"], keep_text=False)
     elif kind == "slot":
-        out["value"] = mask_slot(str(out.get("name")), out.get("value"))
+        out["value"] = _broker_slot_value(str(out.get("name")), out.get("value"))
     elif kind == "user_featurization" or kind == "entities":
         out = {k: v for k, v in out.items() if k in ("event", "timestamp", "sender_id")}
     return out

@@ -9,6 +9,7 @@ tests/production/test_pg_restart.py).
 """
 from __future__ import annotations
 
+import asyncio
 import re
 import socket
 import tempfile
@@ -92,16 +93,38 @@ def stack(services):
 
 
 def _drop_queue(suffix: str) -> None:
-    try:
-        import pika
+    async def drop() -> None:
+        import aio_pika
 
-        connection = pika.BlockingConnection(pika.ConnectionParameters("127.0.0.1", 5672))
-        channel = connection.channel()
-        channel.queue_delete(f"qhd_secdata_{suffix}")
-        channel.exchange_delete(f"qhd-secdata-{suffix}")
-        connection.close()
+        connection = await aio_pika.connect("amqp://guest:guest@127.0.0.1:5672/")
+        async with connection:
+            channel = await connection.channel()
+            await channel.queue_delete(f"qhd_secdata_{suffix}")
+            await channel.exchange_delete(f"qhd-secdata-{suffix}")
+
+    try:
+        asyncio.run(drop())
     except Exception:  # noqa: BLE001 - cleaning up a test queue is best effort
         pass
+
+
+def _published(queue_name: str) -> list[str]:
+    """Every message waiting in the test's queue (taken off it)."""
+    async def drain() -> list[str]:
+        import aio_pika
+
+        connection = await aio_pika.connect("amqp://guest:guest@127.0.0.1:5672/")
+        bodies: list[str] = []
+        async with connection:
+            channel = await connection.channel()
+            queue = await channel.get_queue(queue_name)
+            while True:
+                message = await queue.get(no_ack=True, fail=False)
+                if message is None:
+                    return bodies
+                bodies.append(message.body.decode("utf-8"))
+
+    return asyncio.run(drain())
 
 
 def test_redis_down_every_turn_answers_in_chinese_and_the_request_is_saved_once(stack, services):
@@ -144,19 +167,7 @@ def test_events_on_rabbitmq_carry_no_names_phone_numbers_or_texts(stack):
     """Class 10 on the real broker: what the earlier turns published is masked."""
     import json
 
-    import pika
-
-    connection = pika.BlockingConnection(pika.ConnectionParameters("127.0.0.1", 5672))
-    bodies = []
-    try:
-        channel = connection.channel()
-        while True:
-            method, _, body = channel.basic_get(stack.queue, auto_ack=True)
-            if method is None:
-                break
-            bodies.append(body.decode("utf-8"))
-    finally:
-        connection.close()
+    bodies = _published(stack.queue)
     events = [json.loads(b) for b in bodies]
     assert any(e.get("event") == "user" and e.get("parse_data", {}).get("intent") for e in events), "nothing published"
     published = json.dumps(events, ensure_ascii=False)  # bodies may escape non-ASCII

@@ -58,6 +58,7 @@ class TcpProxy:
                 continue
             try:
                 upstream = socket.create_connection(self.target, timeout=5)
+                upstream.settimeout(None)  # the 5 s were for connecting; an idle connection must stay open
             except OSError:
                 client.close()
                 continue

@@ -19,6 +19,11 @@ def test_broker_events_carry_intents_but_no_words_names_or_numbers():
     assert {e["value"] for e in out["parse_data"]["entities"]} == {"138****5678", "王**"}
     assert for_broker({"event": "slot", "name": "phone", "value": PHONE})["value"] == "138****5678"
     assert for_broker({"event": "slot", "name": "person_name", "value": "王秀兰"})["value"] == "王**"
+    assert for_broker({"event": "slot", "name": "hr_description", "value": "老伴瘫痪在床"})["value"] == ""
+    assert for_broker({"event": "slot", "name": "last_result", "value": {"case": {"income": 900}}})["value"] == ""
+    assert for_broker({"event": "slot", "name": "hr_category", "value": "ask_dibao_eligibility"})["value"] == \
+        "ask_dibao_eligibility"
+    assert for_broker({"event": "slot", "name": "household_size", "value": 3})["value"] == 3
     assert PHONE not in str(for_broker({"event": "bot", "text": f"电话 {PHONE}", "data": {"x": PHONE}}))
     assert USER["parse_data"]["entities"][0]["value"] == PHONE  # the original is not modified
 

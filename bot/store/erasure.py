@@ -105,7 +105,8 @@ def export_person(actor: str, phone: str | None = None, reference_no: str | None
             "help_requests": [_full_record(session, r) for r in rows],
             "eligibility_checks": [
                 {"created_at": iso(c.created_at), "program": c.program, "eligible": c.eligible, "case": c.case}
-                for c in session.execute(sa.select(EligibilityCheck).where(EligibilityCheck.sender_id.in_(senders))).scalars()
+                for c in session.execute(
+                    sa.select(EligibilityCheck).where(EligibilityCheck.sender_id.in_(senders))).scalars()
             ],
             "conversations": senders,
         }
@@ -135,7 +136,8 @@ def erase_person(actor: str, phone: str | None = None, reference_no: str | None 
         by_sender = ((EligibilityCheck, EligibilityCheck.sender_id), (ConversationState, ConversationState.sender_id),
                      (AnalyticsEvent, AnalyticsEvent.sender_id))
         for model, column in by_sender:
-            counts[model.__tablename__] = int(session.execute(sa.delete(model).where(column.in_(senders))).rowcount or 0)
+            deleted = session.execute(sa.delete(model).where(column.in_(senders)))
+            counts[model.__tablename__] = int(deleted.rowcount or 0)
         keys = [f"lookup:sender:{s}" for s in senders] + [f"lookup:ref:{r}" for r in references]
         session.execute(sa.delete(RateLimit).where(RateLimit.key.in_(keys)))
         write_audit(session, actor, "personal_data_erase", None,

@@ -294,7 +294,8 @@ def add_to_request(reference_no: str, text: str, actor: str, sender_id: str | No
 
 
 def _lookup_keys(normal: str, sender_id: str | None, address: str | None, owner: str | None) -> list[tuple[str, int]]:
-    keys = [(f"lookup:ref:{normal}", FAILED_LOOKUP_LIMITS["reference"])] if not (sender_id and sender_id == owner) else []
+    is_owner = bool(sender_id) and sender_id == owner
+    keys = [] if is_owner else [(f"lookup:ref:{normal}", FAILED_LOOKUP_LIMITS["reference"])]
     if sender_id:
         keys.append((f"lookup:sender:{sender_id}", FAILED_LOOKUP_LIMITS["sender"]))
     if address:

@@ -75,7 +75,8 @@ def purge(policy: RetentionPolicy, url: str | None = None, now: datetime | None 
             ("conversation_states", ConversationState, ConversationState.updated_at, policy.conversation_state_days),
             ("audit_entries", AuditEntry, AuditEntry.at, policy.audit_days),
         ):
-            counts[key] = int(session.execute(sa.delete(model).where(column < now - timedelta(days=days))).rowcount or 0)
+            deleted = session.execute(sa.delete(model).where(column < now - timedelta(days=days)))
+            counts[key] = int(deleted.rowcount or 0)
         counts["rate_limits"] = limits.purge_expired(session, timedelta(days=1), now)
         write_audit(session, "system", "retention_purge", None, counts)
     return counts

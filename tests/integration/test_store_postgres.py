@@ -181,3 +181,25 @@ def test_purge_tracker_on_postgresql(pg_url: str) -> None:
         with engine.begin() as connection:
             connection.exec_driver_sql("DROP TABLE IF EXISTS events")
         engine.dispose()
+
+
+def test_attempt_limit_holds_under_concurrent_guesses(pg_url: str) -> None:
+    """Twenty simultaneous guesses against a limit of five: exactly five are counted, never six."""
+    from datetime import timedelta
+
+    from bot.store import limits
+
+    barrier = threading.Barrier(20)
+    outcomes: list[bool] = []
+
+    def guess() -> None:
+        barrier.wait()
+        with session_scope(pg_url) as session:
+            outcomes.append(limits.take(session, "lookup:ref:QHD-2026-CONCUR1", 5, timedelta(hours=1)))
+
+    threads = [threading.Thread(target=guess) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == [False] * 15 + [True] * 5

@@ -7,7 +7,7 @@ export TF_CPP_MIN_LOG_LEVEL := 2
 export PYTHONPATH := $(CURDIR)
 
 .PHONY: run run-production test venv tools lint assets system-deps train validate test-unit test-conversations \
-        test-nlu test-browser test-production test-deploy test-security audit bench screenshots axe clean
+        test-nlu test-browser test-production test-deploy test-security test-faults audit bench screenshots axe clean
 
 run: venv assets            ## train if the data changed, then start Rasa, actions and the web app
 	$(PY) -m bot run
@@ -58,7 +58,7 @@ train: venv
 
 # --- tests ----------------------------------------------------------------------------------------
 test: venv assets system-deps tools train validate audit test-unit test-conversations test-nlu test-browser \
-      test-production test-security test-deploy
+      test-production test-security test-faults test-deploy
 	@echo "== 全部测试通过"
 
 validate:
@@ -95,6 +95,9 @@ test-security:              ## tests/security: every door tried as a stranger, o
 
 audit: venv tools           ## known vulnerabilities of the pinned packages (security/*.yml); pip-audit lives in .venv-tools
 	$(PY) scripts/audit_dependencies.py
+
+test-faults:                ## issue 10: database, action server, Redis and RabbitMQ faults
+	$(PY) -m pytest tests/faults -q
 
 bench:
 	$(PY) bench/eligibility.py

@@ -366,7 +366,6 @@ class ActionStopCheck(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list:
         dispatcher.utter_message(**message("stopped"))
-        cleared = CASE_SLOTS + ["hr_place", "hr_category", "hr_description", "hr_urgency", "hr_confirm",
-                                "person_name", "phone", "phone_last4", "elig_program", "offered_check",
-                                "requested_slot"]
+        cleared = CASE_SLOTS + ["hr_consent", "hr_place", "hr_category", "hr_description", "hr_urgency",
+                                "hr_confirm", "person_name", "phone", "phone_last4", "elig_program", "offered_check", "requested_slot"]
         return [ActiveLoop(None)] + [SlotSet(s, None) for s in cleared]

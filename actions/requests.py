@@ -7,21 +7,25 @@ import logging
 from typing import Any
 
 from rasa_sdk import Action, FormValidationAction, Tracker
-from rasa_sdk.events import SlotSet
+from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import parsing
-from actions.common import closed_choice, latest_entities, latest_intent, read_back_answer
+from actions.common import closed_choice, latest_entities, latest_intent, latest_text, read_back_answer
+from actions.texts import message
 from bot.metrics import saved_request
 from bot.nlu.places import district_of
 from bot.privacy import mask_phone, normalise_phone
 from bot.rulebook import default_rulebook
+from bot.store import outbox
 from bot.store import requests as help_requests
 from bot.store.categories import CATEGORIES
 from bot.topics import category_for_text
 
 log = logging.getLogger(__name__)
+
+outbox.resume_pending()
 
 NOT_NAME_INTENTS = {"greet", "goodbye", "thank", "affirm", "deny", "bot_challenge", "out_of_scope"}
 QUESTION_MARKS = ("吗", "？", "?", "什么", "怎么", "咋", "多少", "能不能")
@@ -47,9 +51,56 @@ class ActionStartHelpRequest(Action):
         return events
 
 
+class ActionAskHrConsent(Action):
+    """The notice before name and phone are asked (个人信息保护法): what is kept, why, how long, who sees it."""
+
+    def name(self) -> str:
+        return "action_ask_hr_consent"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list:
+        from bot.store.retention import RetentionPolicy
+
+        notice = message("hr_consent_notice")
+        dispatcher.utter_message(text=notice["text"].format(days=RetentionPolicy.from_env().closed_request_days),
+                                 buttons=notice["buttons"])
+        return []
+
+
+_CONSENT_YES = ("同意", "愿意", "可以", "好", "行", "没问题", "登记吧")
+_CONSENT_NO = ("不同意", "不愿意", "不要", "不行", "不用", "不登记", "算了")
+
+
+def consent_answer(value: Any, text: str) -> bool | None:
+    """True / False for a clear yes / no to the notice, None when the answer is neither."""
+    words = text.strip(" 。，,.!！~啊呀吧").strip()
+    if value is False or words.startswith(_CONSENT_NO):
+        return False
+    if value is True or words.startswith(_CONSENT_YES):
+        return True
+    return None
+
+
 class ValidateHelpRequestForm(FormValidationAction):
     def name(self) -> str:
         return "validate_help_request_form"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> list:
+        events = await super().run(dispatcher, tracker, domain)
+        if any(e.get("event") == "slot" and e.get("name") == "hr_consent" and e.get("value") is False for e in events):
+            # Declined: leave the form the way 「算了」 does; nothing was collected yet.
+            events.append(FollowupAction("action_stop"))
+        return events
+
+    def validate_hr_consent(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
+                            domain: DomainDict) -> dict[str, Any]:
+        answer = consent_answer(value, latest_text(tracker))
+        if answer is None:
+            dispatcher.utter_message(**message("hr_consent_again"))
+            return {"hr_consent": None}
+        if answer is False:
+            dispatcher.utter_message(**message("hr_consent_declined"))
+            return {"hr_consent": False, "requested_slot": None}
+        return {"hr_consent": True}
 
     def validate_person_name(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                              domain: DomainDict) -> dict[str, Any]:
@@ -128,23 +179,37 @@ def request_data(tracker: Tracker) -> dict[str, Any]:
     return {"sender_id": tracker.sender_id, "name": get("person_name"), "phone": get("phone"),
             "district": get("district") or district_of(get("hr_place") or ""),
             "township": get("hr_place"), "category": get("hr_category"), "description": get("hr_description"),
-            "urgency": get("hr_urgency") or "normal", "decision_snapshot": snapshot, "entered_by": "resident"}
+            "urgency": get("hr_urgency") or "normal", "decision_snapshot": snapshot, "entered_by": "resident",
+            "consent": get("hr_consent") is True}
 
 
-def idempotency_key(data: dict[str, Any]) -> str:
-    """Same conversation + same content = same request, so a retried save never makes a second record."""
-    content = "|".join(str(data.get(k) or "") for k in ("sender_id", "name", "phone", "category", "description"))
-    return hashlib.sha256(content.encode("utf-8")).hexdigest()[:32]
+def idempotency_key(tracker: Tracker, data: dict[str, Any]) -> str:
+    """One key per submission: the conversation plus the moment the resident confirmed the read-back.
+
+    A retried save of that submission (「重新提交」 after a fault, the action server restarted, the save
+    parked in the outbox) carries the same confirmation event and so the same key: one record. Two
+    genuine submissions with identical wording are two confirmations: two records. A tracker without the
+    confirmation event (a unit test, an old conversation) falls back to the content.
+    """
+    stamp = None
+    for event in reversed(tracker.events or []):  # the first "yes" since the read-back was last reset
+        if event.get("event") == "slot" and event.get("name") == "hr_confirm":
+            if event.get("value") is not True:
+                break
+            stamp = str(event.get("timestamp"))
+    if stamp is None:
+        stamp = "|".join(str(data.get(k) or "") for k in ("name", "phone", "category", "description"))
+    return hashlib.sha256(f"{tracker.sender_id}|{stamp}".encode("utf-8")).hexdigest()[:32]
 
 
 def _clear_form() -> list:
     # the name too: the next request (perhaps by someone else at the same phone or kiosk) asks again
     return [SlotSet(s, None) for s in ("hr_place", "hr_category", "hr_description", "hr_urgency", "hr_confirm",
-                                       "hr_duplicate_of", "person_name")]
+                                       "hr_duplicate_of", "person_name", "hr_consent")]
 
 
 class ActionSubmitHelpRequest(Action):
-    """Save the confirmed request; first offer to add to a similar one from the last days."""
+    """Save the confirmed request; first offer to add to a similar one this conversation made lately."""
 
     def name(self) -> str:
         return "action_submit_help_request"
@@ -152,30 +217,65 @@ class ActionSubmitHelpRequest(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list:
         data = request_data(tracker)
         try:
-            duplicate = await asyncio.to_thread(help_requests.find_duplicate, data["phone"], data["category"])
+            duplicate = await _own_duplicate(data, tracker.sender_id)
             if duplicate and not tracker.get_slot("hr_duplicate_of"):
                 dispatcher.utter_message(
                     text=f"您最近已经登记过同类求助（编号 {duplicate['reference_no']}）。要把这次的情况补充到那条里吗？",
                     buttons=[{"title": "补充到原来那条", "payload": "/affirm"}, {"title": "另外新登记", "payload": "/deny"}])
                 return [SlotSet("hr_duplicate_of", duplicate["reference_no"])]
-            return await save_new(dispatcher, data)
+            return await save_new(dispatcher, tracker, data)
         except ValueError as error:
             dispatcher.utter_message(text=f"求助没能登记：{error}。请改正后再说「确认」，或者说「转人工」。")
             return [SlotSet("hr_confirm", None)]
         except Exception:  # noqa: BLE001 - the resident must hear that nothing was saved
             log.exception("saving help request failed")
-            dispatcher.utter_message(text="抱歉，系统暂时没能保存您的求助，您说的内容还在。请过一会儿说「重新提交」，或者说「转人工」。")
+            dispatcher.utter_message(text=NOT_SAVED)
             return []
 
 
-async def save_new(dispatcher: CollectingDispatcher, data: dict[str, Any]) -> list:
-    record = await asyncio.to_thread(help_requests.create_request, data, actor="resident",
-                                     idempotency_key=idempotency_key(data))
-    saved_request()  # Prometheus: qhd_help_requests_saved_total
-    dispatcher.utter_message(text=f"已登记。您的求助编号是 {record['reference_no']}，请记好。工作人员会尽快和您联系；"
-                                  "查进度时说「查一下求助进度」，再报编号和手机号后四位。")
+NOT_SAVED = "抱歉，系统暂时没能保存您的求助，您说的内容还在。请过一会儿说「重新提交」，或者说「转人工」。"
+
+
+async def _own_duplicate(data: dict[str, Any], sender_id: str) -> dict[str, Any] | None:
+    """This conversation's similar recent request; None when the database cannot tell (the save that
+    follows then parks the request: an offer is a convenience, the request is not)."""
+    try:
+        return await asyncio.to_thread(help_requests.find_duplicate, data["phone"], data["category"], sender_id)
+    except ValueError:
+        raise
+    except Exception:  # noqa: BLE001
+        log.warning("duplicate check skipped: database unavailable")
+        return None
+
+
+async def save_new(dispatcher: CollectingDispatcher, tracker: Tracker, data: dict[str, Any]) -> list:
+    """Save the request; if the database cannot take it now, park it durably in the outbox and tell the
+    resident the number it will have, so a database fault never loses a confirmed request."""
+    key = idempotency_key(tracker, data)
+    try:
+        record = await asyncio.to_thread(help_requests.create_request, data, actor="resident", idempotency_key=key)
+        reference = record["reference_no"]
+        saved_request()  # Prometheus: qhd_help_requests_saved_total
+        dispatcher.utter_message(text=f"已登记。您的求助编号是 {reference}，请记好。工作人员会尽快和您联系；"
+                                      "查进度时说「查一下求助进度」，再报编号和手机号后四位。")
+    except ValueError:
+        raise
+    except Exception:  # noqa: BLE001 - the database is unavailable: the outbox keeps the request
+        log.exception("database unavailable while saving a help request: parking it in the outbox")
+        help_requests.validate_request(data)
+        reference = _parked_reference(tracker) or help_requests.reserve_reference()
+        await asyncio.to_thread(outbox.park, key, reference, data, "resident")
+        outbox.ensure_retrier()
+        dispatcher.utter_message(text=f"已记下您的求助，求助编号是 {reference}，请记好。系统正忙，几分钟后会自动存入，"
+                                      "工作人员会尽快和您联系；想确认时说「转人工」，或稍后说「查一下求助进度」。")
     # The record keeps the phone; the conversation need not (staff screens mask transcripts anyway).
     return _clear_form() + [SlotSet("last_result", None), SlotSet("phone", None)]
+
+
+def _parked_reference(tracker: Tracker) -> str | None:
+    """The number already promised for this submission when a retried save parks it again."""
+    key = idempotency_key(tracker, request_data(tracker))
+    return next((e["reference_no"] for e in outbox.pending() if e["key"] == key), None)
 
 
 async def resolve_duplicate(dispatcher: CollectingDispatcher, tracker: Tracker, add_to_existing: bool) -> list:
@@ -185,10 +285,10 @@ async def resolve_duplicate(dispatcher: CollectingDispatcher, tracker: Tracker, 
     try:
         if add_to_existing and existing:
             await asyncio.to_thread(help_requests.add_to_request, existing, f"居民补充：{data['description']}",
-                                    actor="resident")
+                                    actor="resident", sender_id=tracker.sender_id)
             dispatcher.utter_message(text=f"已补充到求助 {existing}，工作人员会一并处理。")
             return _clear_form()
-        return await save_new(dispatcher, data)
+        return await save_new(dispatcher, tracker, data)
     except Exception:  # noqa: BLE001
         log.exception("resolving duplicate help request failed")
         dispatcher.utter_message(text="抱歉，系统暂时没能保存，您说的内容还在。请过一会儿说「重新提交」，或者说「转人工」。")
@@ -201,12 +301,11 @@ class ValidateStatusForm(FormValidationAction):
 
     def validate_reference_no(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                               domain: DomainDict) -> dict[str, Any]:
-        import re
-        match = re.search(r"QHD\D{0,2}(\d{4})\D{0,2}(\d{1,6})", str(value or "").upper())
-        if not match:
-            dispatcher.utter_message(text="编号的格式是 QHD-年份-六位数字，比如 QHD-2026-000123。")
+        reference = find_reference(str(value or ""))
+        if reference is None:
+            dispatcher.utter_message(text="这个编号好像不对。编号形如 QHD-2026-7KM4Q9X（登记成功时告诉您的），请核对后再说一遍。")
             return {"reference_no": None}
-        return {"reference_no": f"QHD-{match.group(1)}-{int(match.group(2)):06d}"}
+        return {"reference_no": reference}
 
     def validate_phone_last4(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
                              domain: DomainDict) -> dict[str, Any]:
@@ -215,6 +314,22 @@ class ValidateStatusForm(FormValidationAction):
             dispatcher.utter_message(text="请说手机号的后四位数字。")
             return {"phone_last4": None}
         return {"phone_last4": digits[-4:]}
+
+
+def find_reference(text: str) -> str | None:
+    """The reference number in what the resident said (any case or spacing), None if there is none or its
+    check symbol is wrong."""
+    from bot.nlu.entity_rules import find_reference_numbers
+
+    found = find_reference_numbers(text)
+    return help_requests.normalise_reference(found[0].value) if found else None
+
+
+def client_address(tracker: Tracker) -> str | None:
+    """The client address the channel recorded in the message metadata (web widget), if any."""
+    metadata = (tracker.latest_message or {}).get("metadata") or {}
+    address = metadata.get("client_address") if isinstance(metadata, dict) else None
+    return str(address)[:64] if address else None
 
 
 class ActionCheckRequestStatus(Action):
@@ -226,7 +341,11 @@ class ActionCheckRequestStatus(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list:
         reference, last4 = tracker.get_slot("reference_no"), tracker.get_slot("phone_last4")
         try:
-            status = await asyncio.to_thread(help_requests.status_for_resident, reference, last4)
+            status = await asyncio.to_thread(help_requests.status_for_resident, reference, last4,
+                                             tracker.sender_id, client_address(tracker))
+        except help_requests.LookupThrottled as throttled:
+            dispatcher.utter_message(text=f"{throttled}。")
+            return [SlotSet("reference_no", None), SlotSet("phone_last4", None)]
         except Exception:  # noqa: BLE001
             log.exception("status lookup failed")
             dispatcher.utter_message(text="抱歉，暂时查不了，请稍后再试，或者说「转人工」。")

@@ -18,6 +18,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "backup": ("bot.backup", "copy both databases of the profile (SQLite backup API / pg_dump) to a folder"),
     "restore": ("bot.restore", "put a backup back (checks its digests; needs --yes)"),
     "rest-token": ("bot.secrets_cli", "print the REST webhook's integrator token (generated on first use)"),
+    "outbox": ("bot.store.outbox", "help requests waiting for the database: list, flush"),
 }
 
 

@@ -5,9 +5,15 @@ drops that action's events and sends nothing: the resident sees silence and may 
 saved. Channels wrap `on_new_message` with `never_silent`, which counts what the bot sent for the
 message and, if it sent nothing while the conversation is not paused (a paused conversation is silent
 on purpose, waiting for an operator), tells the resident that nothing was lost and what to do.
+
+The same holds when handling the message raises: the lock store (Redis), the tracker store (the
+database) or the event broker (RabbitMQ) can fail before or after the bot answered. Rasa's channels
+then log the error and answer with nothing; the guard catches it, logs it once, and still says the
+notice (unless the answer was already sent, in which case the resident heard the bot).
 """
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any, Awaitable, Callable, Dict, Text
 
@@ -49,6 +55,13 @@ async def _paused(sender_id: Text) -> bool:
         return False
 
 
+async def _tell(channel: OutputChannel, sender_id: Text) -> None:
+    try:
+        await channel.send_text_message(sender_id, NOTICE_ZH)
+    except Exception:  # noqa: BLE001 - the channel itself is gone; nothing more we can do here
+        log.exception("could not send the notice to %s", sender_id)
+
+
 def never_silent(on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Callable[[UserMessage], Awaitable[Any]]:
     from bot import metrics
 
@@ -57,11 +70,20 @@ def never_silent(on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Cal
     async def handle(message: UserMessage) -> Any:
         counting = CountingOutputChannel(message.output_channel)
         message.output_channel = counting
-        with metrics.turn(message.input_channel or "unknown"):
-            result = await on_new_message(message)
+        result = None
+        try:
+            with metrics.turn(message.input_channel or "unknown"):
+                result = await on_new_message(message)
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # noqa: BLE001 - lock store, tracker store or broker down: still answer
+            log.exception("handling a message of %s failed", message.sender_id)
+            if counting.sent == 0:
+                await _tell(counting.inner, message.sender_id)
+            return result
         if counting.sent == 0 and not await _paused(message.sender_id):
             log.warning("no reply for a message of %s: telling the resident", message.sender_id)
-            await counting.inner.send_text_message(message.sender_id, NOTICE_ZH)
+            await _tell(counting.inner, message.sender_id)
         return result
 
     return handle

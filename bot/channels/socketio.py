@@ -162,7 +162,9 @@ class BoundSocketIOInput(InputChannel):
             if sender_id is None:
                 logger.info("socket.io connection %s refused: missing or invalid widget token", sid)
                 raise SocketRefused("invalid_token")
-            await sio.save_session(sid, {"sender_id": sender_id})
+            # The client's address (set by our proxy in front, else the peer) limits status look-ups per address.
+            address = environ.get("HTTP_X_REAL_IP") or environ.get("REMOTE_ADDR")
+            await sio.save_session(sid, {"sender_id": sender_id, "address": address})
             await _maybe_await(sio.enter_room(sid, sender_id))
             return True
 
@@ -190,7 +192,7 @@ class BoundSocketIOInput(InputChannel):
                 output,
                 sender_id,
                 input_channel=self.name(),
-                metadata={"channel": "web_widget"},
+                metadata={"channel": "web_widget", "client_address": (await sio.get_session(sid)).get("address")},
             )
             await on_new_message(message)
 

@@ -9,7 +9,7 @@ entities whose value can be read off the text itself and give their canonical va
 - household_size: int (3口人, 三口人, 仨人, 四口之家, 家里五个人, 就我一个人 ...)
 - amount: yuan per month; yearly phrasing is divided by 12 and marked ``period: year``
 - disability_level: 1-4, only next to a disability word or as a bare answer (一级, 二级的)
-- phone: 11-digit mobile number as digits; reference_no: QHD-YYYY-NNNNNN
+- phone: 11-digit mobile number as digits; reference_no: QHD-YYYY-NNNNNN or QHD-YYYY-XXXXXXC
 
 When a resident corrects themself (「三口人，不对不对，是四口人」), only the mention after the
 correction is kept.
@@ -57,7 +57,9 @@ _N = r"[0-9一二两三四五六七八九十俩仨]{1,2}"
 _NOT_EARNING = r"(?!人?(?:挣|赚|干活|上班|打工|工作|有收入|劳动|能干|种地|出去|有病|生病|残疾|得了|瘫|上学|病))"
 
 PHONE_RE = re.compile(r"(?<![0-9A-Za-z])(1[3-9]\d)[\s-]?(\d{4})[\s-]?(\d{4})(?!\d)")
-REFERENCE_RE = re.compile(r"(?<![A-Za-z])qhd[\s\-_—–]*(\d{4})[\s\-_—–]*(\d{6})(?!\d)", re.IGNORECASE)
+# Old numbers: six digits; numbers since issue 10: six random symbols and a check symbol (bot.store.references).
+REFERENCE_RE = re.compile(r"(?<![A-Za-z])qhd[\s\-_—–]*(\d{4})[\s\-_—–]*(\d{6}(?![0-9A-Za-z])|[0-9A-Za-z]{7}(?![0-9A-Za-z]))",
+                          re.IGNORECASE)
 
 _HOUSEHOLD_RES: Sequence[Tuple[re.Pattern, Optional[int]]] = (
     (re.compile(rf"(?P<n>{_N})\s*口(?:人|之家)"), None),
@@ -141,9 +143,9 @@ def find_phones(text: str) -> List[Found]:
 
 
 def find_reference_numbers(text: str) -> List[Found]:
-    """Help-request numbers in any case and spacing, normalised to QHD-YYYY-NNNNNN."""
+    """Help-request numbers in any case and spacing, normalised to QHD-YYYY-NNNNNN / QHD-YYYY-XXXXXXC."""
     return [
-        Found("reference_no", m.start(), m.end(), f"QHD-{m.group(1)}-{m.group(2)}")
+        Found("reference_no", m.start(), m.end(), f"QHD-{m.group(1)}-{m.group(2).upper()}")
         for m in REFERENCE_RE.finditer(text)
     ]
 

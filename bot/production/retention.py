@@ -1,4 +1,4 @@
-"""Run the tracker retention purge (`python -m bot db purge-tracker --days N`) on a schedule.
+"""Run the retention purge (`python -m bot db purge --tracker-days N`) on a schedule.
 
 The purge itself belongs to the store (bot.store.cli_db); the launcher only decides when: once at
 start and then every RETENTION_EVERY_HOURS. It runs as a separate short process so a slow DELETE never
@@ -19,8 +19,9 @@ logger = logging.getLogger(__name__)
 
 
 def purge_command(days: int, tracker_url: str | None = None) -> list[str]:
-    cmd = [sys.executable, "-m", "bot", "db", "purge-tracker", "--days", str(days)]
-    return cmd + (["--url", tracker_url] if tracker_url else [])
+    """Every retention period (our tables and the tracker's events), see bot/store/retention.py."""
+    cmd = [sys.executable, "-m", "bot", "db", "purge", "--tracker-days", str(days)]
+    return cmd + (["--tracker-url", tracker_url] if tracker_url else [])
 
 
 def run_purge(days: int, env: dict[str, str], tracker_url: str | None = None,

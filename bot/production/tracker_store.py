@@ -29,6 +29,8 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import sessionmaker
 
+from bot.tracker_privacy import MaskingMixin
+
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
 _streamed: contextvars.ContextVar[bool] = contextvars.ContextVar("qhd_tracker_streamed", default=False)
@@ -99,3 +101,7 @@ class ResilientSQLTrackerStore(SQLTrackerStore):
             await self._retrying("write", attempt)
         finally:
             _streamed.reset(token)
+
+
+class MaskingResilientSQLTrackerStore(MaskingMixin, ResilientSQLTrackerStore):
+    """The production tracker store: resilient, and storing masked events (bot/tracker_privacy.py)."""

@@ -1,10 +1,14 @@
-"""Operator, staff and admin accounts: argon2 password hashes, disabling, and a short lock after repeated
-wrong passwords (the web app's login is reachable by anyone who can reach the console).
+"""Operator, staff and admin accounts: argon2 password hashes, disabling, and the session cut-off.
+
+Wrong passwords never lock an account (a stranger could take an operator off the hotline by typing five
+of them); the web app slows callers down instead (bot.web.security.LoginThrottle). `failed_logins` still
+counts them for the record. Logout, disabling and a new password set `sessions_valid_after`, which voids
+every session issued before it (the web app asks `session_role` on each request).
 """
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import timezone
 from functools import lru_cache
 from typing import Any
 
@@ -21,8 +25,6 @@ from bot.store.models import Account
 _USERNAME = re.compile(r"[a-z0-9_.-]{3,32}")
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 256
-MAX_FAILED_LOGINS = 5
-LOCK_DURATION = timedelta(minutes=15)
 
 _hasher = PasswordHasher()
 
@@ -85,11 +87,8 @@ def create_account(username: str, password: str, role: str, actor: str = "system
 
 
 def verify(username: str, password: str, url: str | None = None) -> dict[str, Any] | None:
-    """The account if `password` is right and the account is active and not locked, else None.
-
-    Five wrong passwords in a row lock the account for a quarter of an hour (even the right password is
-    refused meanwhile). A successful login resets the count and upgrades an outdated hash.
-    """
+    """The account if `password` is right and the account is active, else None. A success resets the
+    failure count and upgrades an outdated hash; a failure only counts (no lock: see the module doc)."""
     try:
         name = normalise_username(username)
     except ValueError:
@@ -104,19 +103,46 @@ def verify(username: str, password: str, url: str | None = None) -> dict[str, An
         if row is None:
             _safe_verify(_dummy_hash(), password)
             return None
-        now = utcnow()
-        locked = row.locked_until is not None and row.locked_until > now
-        if not _safe_verify(row.password_hash, password) or locked or not row.active:
-            if not locked and row.active:
-                row.failed_logins = (row.failed_logins or 0) + 1
-                if row.failed_logins >= MAX_FAILED_LOGINS:
-                    row.locked_until, row.failed_logins = now + LOCK_DURATION, 0
-                    write_audit(session, name, "account_locked", None, {"username": name})
+        if not _safe_verify(row.password_hash, password) or not row.active:
+            row.failed_logins = (row.failed_logins or 0) + 1
             return None
-        row.failed_logins, row.locked_until, row.last_login_at = 0, None, now
+        row.failed_logins, row.locked_until, row.last_login_at = 0, None, utcnow()
         if _hasher.check_needs_rehash(row.password_hash):
             row.password_hash = _hasher.hash(password)
         return _record(row)
+
+
+def session_role(username: str, issued_at: float, url: str | None = None) -> str | None:
+    """The account's current role if a session issued at `issued_at` (epoch seconds) is still good: the
+    account exists, is active, and was not logged out / disabled / given a new password since."""
+    try:
+        name = normalise_username(username)
+    except ValueError:
+        return None
+    with session_scope(url) as session:
+        row = session.execute(sa.select(Account.role, Account.active, Account.sessions_valid_after)
+                              .where(Account.username == name)).one_or_none()
+    if row is None or not row.active:
+        return None
+    if row.sessions_valid_after is not None:
+        cutoff = row.sessions_valid_after.replace(tzinfo=timezone.utc).timestamp()
+        if issued_at <= cutoff:
+            return None
+    return str(row.role)
+
+
+def end_sessions(username: str, url: str | None = None) -> None:
+    """Void every session of `username` issued until now (logout)."""
+    name = normalise_username(username)
+    with session_scope(url) as session:
+        session.execute(sa.update(Account).where(Account.username == name).values(sessions_valid_after=utcnow()))
+
+
+def record_login_throttled(username: str, address: str, failures: int, url: str | None = None) -> None:
+    """Audit that a caller is being slowed down (the web app also logs it at WARNING)."""
+    with session_scope(url) as session:
+        write_audit(session, "system", "login_throttled", None,
+                    {"username": str(username)[:64], "address": str(address)[:64], "failures": int(failures)})
 
 
 def _safe_verify(password_hash: str, password: str) -> bool:
@@ -153,6 +179,8 @@ def set_active(username: str, active: bool, actor: str = "system", url: str | No
         row.active = bool(active)
         if active:
             row.failed_logins, row.locked_until = 0, None
+        else:
+            row.sessions_valid_after = utcnow()
         write_audit(session, actor, "account_enable" if active else "account_disable", None, {"username": name})
         return _record(row)
 
@@ -166,5 +194,6 @@ def set_password(username: str, password: str, actor: str = "system", url: str |
         if row is None:
             raise ValueError(f"用户 {name} 不存在")
         row.password_hash, row.failed_logins, row.locked_until = password_hash, 0, None
+        row.sessions_valid_after = utcnow()
         write_audit(session, actor, "account_password", None, {"username": name})
         return _record(row)

@@ -2,6 +2,8 @@
 
     python -m bot db upgrade [--url URL]                  # Alembic migrations to head (DATABASE_URL)
     python -m bot db purge-tracker --days N [--url URL]   # delete Rasa tracker events older than N days
+    python -m bot db purge [--tracker-days N] [--tracker-url URL]
+                                                          # every retention period (bot/store/retention.py)
 
 Why purge here: Rasa's SQL tracker store keeps every event of every conversation forever, and those
 events contain what residents typed (names, phone numbers). The retention period is an operating
@@ -63,12 +65,29 @@ def main(argv: list[str]) -> int:
     purge = sub.add_parser("purge-tracker", help="删除 Rasa 追踪库中早于 N 天的对话事件")
     purge.add_argument("--days", type=int, required=True, help="保留最近多少天")
     purge.add_argument("--url", help="追踪库地址（默认读取 TRACKER_DB_URL）")
+    purge_all = sub.add_parser("purge", help="按保留期限删除所有个人信息（求助、测算、分析、会话状态、审计、对话事件）")
+    purge_all.add_argument("--tracker-days", type=int, help="对话事件保留天数（默认 TRACKER_RETENTION_DAYS）")
+    purge_all.add_argument("--tracker-url", help="追踪库地址（默认读取 TRACKER_DB_URL）")
     try:
         args = parser.parse_args(argv)
         if args.command == "upgrade":
             url = args.url or database_url()
             head = upgrade_database(url)
             print(f"数据库已是最新结构（版本 {head}）：{sa.engine.make_url(url).render_as_string(hide_password=True)}")
+        elif args.command == "purge":
+            from bot.store.retention import RetentionPolicy, purge as purge_tables
+
+            policy = RetentionPolicy.from_env()
+            days = args.tracker_days or policy.tracker_days
+            deleted = purge_tracker_events(args.tracker_url or tracker_db_url(), days)
+            print(f"已删除 {deleted} 条早于 {days} 天的对话事件")
+            from bot.store.db import engine_for
+
+            if sa.inspect(engine_for()).has_table("qhd_help_requests"):
+                counts = purge_tables(policy)
+                print("按保留期限删除：" + "，".join(f"{k} {v}" for k, v in counts.items()))
+            else:
+                print("业务数据库尚未建立（python -m bot db upgrade），跳过")
         elif args.command == "purge-tracker":
             deleted = purge_tracker_events(args.url or tracker_db_url(), args.days)
             print(f"已删除 {deleted} 条早于 {args.days} 天的对话事件")

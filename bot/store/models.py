@@ -68,6 +68,8 @@ class HelpRequest(Base):
     idempotency_key = sa.Column(sa.String(128), nullable=True, unique=True)
     created_at = sa.Column(sa.DateTime, nullable=False, default=utcnow, index=True)
     updated_at = sa.Column(sa.DateTime, nullable=False, default=utcnow)
+    # When the resident agreed to the notice (个人信息保护法); None for rows from before the notice existed.
+    consent_at = sa.Column(sa.DateTime, nullable=True)
 
     notes = relationship("RequestNote", back_populates="request", order_by="RequestNote.id",
                          cascade="all, delete-orphan")
@@ -118,6 +120,8 @@ class Account(Base):
     failed_logins = sa.Column(sa.Integer, nullable=False, default=0)
     locked_until = sa.Column(sa.DateTime, nullable=True)
     last_login_at = sa.Column(sa.DateTime, nullable=True)
+    # Sessions issued before this instant are void: logout and disabling set it (bot/web/security.py).
+    sessions_valid_after = sa.Column(sa.DateTime, nullable=True)
 
 
 class ConversationState(Base):
@@ -213,3 +217,14 @@ class RulebookLayerVersion(Base):
     id = sa.Column(sa.Integer, primary_key=True, autoincrement=False)
     version = sa.Column(sa.Integer, nullable=False, default=0)
     changed_at = sa.Column(sa.DateTime, nullable=True)
+
+
+class RateLimit(Base):
+    """A fixed-window counter per key ("lookup:sender:<id>", "lookup:ref:<no>" ...), updated with one
+    conditional UPDATE so two concurrent attempts can never both take the last allowed try."""
+
+    __tablename__ = "qhd_rate_limits"
+
+    key = sa.Column(sa.String(300), primary_key=True)
+    window_start = sa.Column(sa.DateTime, nullable=False, index=True)
+    count = sa.Column(sa.Integer, nullable=False, default=0)

@@ -4,10 +4,14 @@ resolved | referred.
 Why it is shaped this way:
 - A request and its audit entry are written in one transaction, and the reference number is handed back
   only after that transaction committed, so a resident never holds a number that does not exist.
-- Reference numbers come from a per-year counter row incremented inside the same transaction; the row
-  lock (PostgreSQL) or the immediate write lock (SQLite) makes concurrent creations queue, never collide.
+- Reference numbers are random with a check symbol (bot.store.references): a neighbour's number cannot be
+  derived from one's own. The unique constraint settles the (rare) clash; creation then retries.
 - A resident may see a request's status only with its reference number AND the last four digits of its
-  phone number; repeated wrong guesses block the lookup for a while (reference numbers are sequential).
+  phone number. Wrong guesses are limited per conversation, per client address and per reference number
+  (bot.store.limits, one atomic UPDATE each); the conversation that created a request is never locked out
+  by the per-number limit, so strangers' guesses cannot take the owner's look-up away.
+- The duplicate offer and additions to an existing request stay inside the conversation that created it:
+  a phone number typed by a stranger never reveals or opens someone else's request.
 
 Functions are synchronous; async callers (the action server) should run them in a thread.
 """
@@ -27,19 +31,26 @@ from bot.privacy import mask_phone, normalise_phone, phone_last4
 from bot.store.categories import CATEGORIES, STATUSES, TRANSITIONS, URGENCIES, category_label
 from bot.store.common import (clean_text, day_start_utc, ensure_json, iso, local_now, parse_day,
                               utcnow, write_audit)
+from bot.store import limits
 from bot.store.db import session_scope
-from bot.store.models import AuditEntry, HelpRequest, ReferenceCounter, RequestNote
+from bot.store.models import AuditEntry, HelpRequest, RequestNote
+from bot.store.references import new_reference, normalise_reference
 
-REFERENCE_PREFIX = "QHD"
-_REFERENCE = re.compile(r"QHD[-_ ]?(\d{4})[-_ ]?(\d{6})")
 _ENTERED_BY = re.compile(r"resident|(?:operator|staff|admin):[^\s:]{1,64}")
 DUPLICATE_WINDOW_DAYS = 7
-# Status lookups with a wrong phone ending: after this many within the window the lookup is refused
-# even with the right digits, so nobody can walk through the 10 000 endings of a sequential number.
-MAX_FAILED_LOOKUPS = 10
+# Failed status look-ups allowed within the window, per conversation, per client address and per
+# reference number; beyond them the look-up is refused even with the right digits.
+FAILED_LOOKUP_LIMITS = {"sender": 5, "address": 20, "reference": 10}
 FAILED_LOOKUP_WINDOW = timedelta(hours=1)
 MAX_LIST_LIMIT = 1000
 _CREATE_ATTEMPTS = 3
+
+
+class LookupThrottled(ValueError):
+    """Too many failed status look-ups from this conversation or address (or for this number)."""
+
+    def __init__(self) -> None:
+        super().__init__("查询失败次数太多，请一小时后再试，或者说「转人工」")
 
 
 class RequestNotFound(ValueError):
@@ -48,15 +59,6 @@ class RequestNotFound(ValueError):
     def __init__(self, reference_no: str) -> None:
         super().__init__(f"未找到受理编号为 {reference_no} 的求助记录，请核对编号")
         self.reference_no = reference_no
-
-
-def normalise_reference(text: str | None) -> str | None:
-    """'qhd 2026 000123' / full-width forms -> 'QHD-2026-000123'; None if it is not a reference number."""
-    if not isinstance(text, str):
-        return None
-    compact = unicodedata.normalize("NFKC", text).strip().upper()
-    match = _REFERENCE.fullmatch(compact)
-    return f"{REFERENCE_PREFIX}-{match.group(1)}-{match.group(2)}" if match else None
 
 
 def _normalise_district(text: str) -> str | None:
@@ -102,7 +104,18 @@ def _validate(data: dict[str, Any]) -> dict[str, Any]:
         "urgency": urgency,
         "entered_by": entered_by,
         "decision_snapshot": ensure_json(snapshot, "资格测算结果"),
+        "consent_at": _consent_time(data.get("consent"), entered_by),
     }
+
+
+def _consent_time(consent: Any, entered_by: str) -> datetime | None:
+    """A resident's own request needs their recorded consent to the notice (个人信息保护法); staff entering a
+    request from a call record the consent they asked for on the phone when they have it."""
+    if consent is True:
+        return utcnow()
+    if entered_by == "resident":
+        raise ValueError("需要先同意个人信息告知，才能登记姓名和电话")
+    return None
 
 
 def _actor(actor: Any) -> str:
@@ -133,6 +146,7 @@ def _record(row: HelpRequest) -> dict[str, Any]:
         "decision_snapshot": row.decision_snapshot,
         "created_at": iso(row.created_at),
         "updated_at": iso(row.updated_at),
+        "consent_at": iso(row.consent_at),
     }
 
 
@@ -152,22 +166,13 @@ def _full_record(session: Session, row: HelpRequest) -> dict[str, Any]:
 
 
 def _next_reference(session: Session, now_utc: datetime) -> str:
-    """Take the next number of the current (Chinese calendar) year inside the caller's transaction."""
+    """A random reference number of the current (Chinese calendar) year not yet in use."""
     year = local_now(now_utc).year
-    counter = ReferenceCounter.__table__
     for _ in range(5):
-        bumped = session.execute(
-            sa.update(counter).where(counter.c.year == year).values(last_value=counter.c.last_value + 1)
-        )
-        if bumped.rowcount == 1:
-            value = session.execute(sa.select(counter.c.last_value).where(counter.c.year == year)).scalar_one()
-            return f"{REFERENCE_PREFIX}-{year}-{value:06d}"
-        try:  # first request of the year: create the row; a concurrent creator may beat us to it
-            with session.begin_nested():
-                session.execute(sa.insert(counter).values(year=year, last_value=1))
-            return f"{REFERENCE_PREFIX}-{year}-{1:06d}"
-        except IntegrityError:
-            continue
+        candidate = new_reference(year)
+        taken = session.execute(sa.select(HelpRequest.id).where(HelpRequest.reference_no == candidate)).first()
+        if taken is None:
+            return candidate  # a concurrent clash is still caught by the unique constraint (create retries)
     raise RuntimeError("could not allocate a reference number")
 
 
@@ -178,7 +183,7 @@ def _by_key(session: Session, key: str) -> HelpRequest | None:
 def _by_reference(session: Session, reference_no: str, for_update: bool = False) -> HelpRequest:
     normal = normalise_reference(reference_no)
     if normal is None:
-        raise ValueError("受理编号格式不正确，应类似 QHD-2026-000123")
+        raise ValueError("受理编号格式不正确，应类似 QHD-2026-7KM4Q9X")
     query = sa.select(HelpRequest).where(HelpRequest.reference_no == normal)
     if for_update:
         query = query.with_for_update()
@@ -198,13 +203,27 @@ def _add_note(session: Session, row: HelpRequest, text: Any, actor: str) -> Requ
     return note
 
 
+def validate_request(data: dict[str, Any]) -> dict[str, Any]:
+    """Check a request without saving it (Chinese ValueError when something is wrong); the outbox parks
+    only requests that passed, so a parked request can always be saved later."""
+    return _validate(data)
+
+
+def reserve_reference() -> str:
+    """A reference number to promise before the database can be asked (the outbox); `create_request`
+    keeps it unless another request took it meanwhile."""
+    return new_reference(local_now().year)
+
+
 def create_request(data: dict[str, Any], actor: str, idempotency_key: str | None = None,
-                   url: str | None = None) -> dict[str, Any]:
+                   reference_no: str | None = None, url: str | None = None) -> dict[str, Any]:
     """Store a new help request with its audit entry in one transaction and return the committed record
-    (with `reference_no`). The same `idempotency_key` again returns the first record unchanged."""
+    (with `reference_no`). The same `idempotency_key` again returns the first record unchanged.
+    `reference_no` (from `reserve_reference`) is used when still free."""
     fields = _validate(data)
     actor = _actor(actor)
     key = clean_text(idempotency_key, "幂等键", 128, required=False)
+    wanted = normalise_reference(reference_no) if reference_no else None
     for attempt in range(_CREATE_ATTEMPTS):
         try:
             with session_scope(url) as session:
@@ -212,7 +231,7 @@ def create_request(data: dict[str, Any], actor: str, idempotency_key: str | None
                 if existing is not None:
                     return _record(existing)
                 now = utcnow()
-                row = HelpRequest(**fields, reference_no=_next_reference(session, now), status="new",
+                row = HelpRequest(**fields, reference_no=wanted or _next_reference(session, now), status="new",
                                   idempotency_key=key, created_at=now, updated_at=now)
                 session.add(row)
                 session.flush()
@@ -228,65 +247,84 @@ def create_request(data: dict[str, Any], actor: str, idempotency_key: str | None
                     existing = _by_key(session, key)
                     if existing is not None:
                         return _record(existing)
+            wanted = None  # the promised number was taken by another request: take a fresh one
             if attempt == _CREATE_ATTEMPTS - 1:
                 raise
     raise AssertionError("unreachable")
 
 
-def find_duplicate(phone: str, category: str, within_days: int = DUPLICATE_WINDOW_DAYS,
+def find_duplicate(phone: str, category: str, sender_id: str | None, within_days: int = DUPLICATE_WINDOW_DAYS,
                    url: str | None = None) -> dict[str, Any] | None:
-    """The most recent request with the same phone and category created within `within_days` days."""
+    """The most recent request of this conversation (`sender_id`) with the same phone and category created
+    within `within_days` days. Only the conversation's own requests count: a phone number alone proves
+    nothing about who is asking, so it must never lead to someone else's request (None without sender)."""
     normal = normalise_phone(phone)
     if normal is None:
         raise ValueError("电话号码格式不正确：请填写11位手机号，或带区号的固定电话（如 0335-1234567）")
     if category not in CATEGORIES:
         raise ValueError("求助类别不正确，请从列出的类别中选择")
+    if not sender_id:
+        return None
     since = utcnow() - timedelta(days=within_days)
     with session_scope(url) as session:
         row = session.execute(
             sa.select(HelpRequest)
-            .where(HelpRequest.phone == normal, HelpRequest.category == category, HelpRequest.created_at >= since)
+            .where(HelpRequest.sender_id == sender_id, HelpRequest.phone == normal,
+                   HelpRequest.category == category, HelpRequest.created_at >= since)
             .order_by(HelpRequest.created_at.desc(), HelpRequest.id.desc())
             .limit(1)
         ).scalar_one_or_none()
         return _record(row) if row is not None else None
 
 
-def add_to_request(reference_no: str, text: str, actor: str, url: str | None = None) -> dict[str, Any]:
+def add_to_request(reference_no: str, text: str, actor: str, sender_id: str | None = None,
+                   url: str | None = None) -> dict[str, Any]:
     """Append a note (a resident's addition or a staff note) and its audit entry; returns the updated
-    request with notes and audit trail. Raises RequestNotFound / ValueError."""
+    request with notes and audit trail. With `sender_id` (a resident's conversation) only a request that
+    conversation created can be added to. Raises RequestNotFound / ValueError."""
     actor = _actor(actor)
     with session_scope(url) as session:
         row = _by_reference(session, reference_no, for_update=True)
+        if sender_id is not None and row.sender_id != sender_id:
+            raise RequestNotFound(row.reference_no)  # the same answer as for a number that does not exist
         _add_note(session, row, text, actor)
         session.flush()
         session.refresh(row)
         return _full_record(session, row)
 
 
-def status_for_resident(reference_no: str, phone_last4: str, url: str | None = None) -> dict[str, Any] | None:
+def _lookup_keys(normal: str, sender_id: str | None, address: str | None, owner: str | None) -> list[tuple[str, int]]:
+    is_owner = bool(sender_id) and sender_id == owner
+    keys = [] if is_owner else [(f"lookup:ref:{normal}", FAILED_LOOKUP_LIMITS["reference"])]
+    if sender_id:
+        keys.append((f"lookup:sender:{sender_id}", FAILED_LOOKUP_LIMITS["sender"]))
+    if address:
+        keys.append((f"lookup:address:{address}", FAILED_LOOKUP_LIMITS["address"]))
+    return keys
+
+
+def status_for_resident(reference_no: str, phone_last4: str, sender_id: str | None = None,
+                        address: str | None = None, url: str | None = None) -> dict[str, Any] | None:
     """What a resident may learn about a request: status, category, dates. None unless the reference
-    number exists AND the phone's last four digits match (and the lookup is not blocked)."""
+    number exists AND the phone's last four digits match; a number that does not exist and a wrong
+    ending look exactly the same. Raises LookupThrottled when this conversation, this address or (for
+    anyone but the conversation that created the request) this number used up its failed attempts."""
     normal = normalise_reference(reference_no)
     last4 = unicodedata.normalize("NFKC", phone_last4).strip() if isinstance(phone_last4, str) else ""
     if normal is None or not re.fullmatch(r"[0-9]{4}", last4):
         return None
     with session_scope(url) as session:
         row = session.execute(sa.select(HelpRequest).where(HelpRequest.reference_no == normal)).scalar_one_or_none()
-        if row is None:
+        keys = _lookup_keys(normal, sender_id, address, row.sender_id if row is not None else None)
+        # Every attempt takes a try first (atomically); a right answer gives them back below.
+        if not all(limits.take(session, key, limit, FAILED_LOOKUP_WINDOW) for key, limit in keys):
+            raise LookupThrottled()  # the block's rollback undoes the tries just taken
+        if row is None or not hmac.compare_digest(row.phone_last4, last4):
+            write_audit(session, "resident", "status_lookup_failed", row.id if row is not None else None,
+                        {"reference_no": normal, "sender": (sender_id or "")[:64]})
             return None
-        failures = session.execute(
-            sa.select(sa.func.count(AuditEntry.id)).where(
-                AuditEntry.request_id == row.id,
-                AuditEntry.action == "status_lookup_failed",
-                AuditEntry.at >= utcnow() - FAILED_LOOKUP_WINDOW,
-            )
-        ).scalar_one()
-        if failures >= MAX_FAILED_LOOKUPS:
-            return None
-        if not hmac.compare_digest(row.phone_last4, last4):
-            write_audit(session, "resident", "status_lookup_failed", row.id, {"reference_no": normal})
-            return None
+        for key, _ in keys:
+            limits.give_back(session, key)
         return {
             "reference_no": row.reference_no,
             "status": row.status,
@@ -334,8 +372,10 @@ def update_status(reference_no: str, status: str, actor: str, note: str | None =
         return _full_record(session, row)
 
 
-def get_request(reference_no: str, url: str | None = None) -> dict[str, Any] | None:
-    """The full record with notes and audit trail; None for an unknown (or malformed) reference."""
+def get_request(reference_no: str, url: str | None = None, revealed_to: str | None = None) -> dict[str, Any] | None:
+    """The full record with notes and audit trail; None for an unknown (or malformed) reference. With
+    `revealed_to` (a staff actor who asked to see the full phone number) the look is audited in the same
+    transaction: no audit entry, no record."""
     if normalise_reference(reference_no) is None:
         return None
     with session_scope(url) as session:
@@ -343,6 +383,9 @@ def get_request(reference_no: str, url: str | None = None) -> dict[str, Any] | N
             row = _by_reference(session, reference_no)
         except RequestNotFound:
             return None
+        if revealed_to is not None:
+            write_audit(session, _actor(revealed_to), "phone_revealed", row.id, {"reference_no": row.reference_no})
+            session.flush()
         return _full_record(session, row)
 
 

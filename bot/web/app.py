@@ -30,7 +30,7 @@ from bot.web import metrics_route, operator, staff, widget
 from bot.web.body_limit import BodySizeLimit
 from bot.web.rasa_api import RasaClient
 from bot.web.rasa_proxy import RasaProxy
-from bot.web.security import LoginRateLimiter, login_session, logout_session, public
+from bot.web.security import LoginThrottle, end_session, login_session, public
 from bot.web import rulebook_pages
 from bot.web.templating import render
 
@@ -103,18 +103,22 @@ async def login_submit(request: Request) -> Response:
     username = str(form.get("username", "")).strip()[:64]
     password = str(form.get("password", ""))[:256]
     next_url = _safe_next(str(form.get("next", "")))
-    limiter: LoginRateLimiter = request.app.state.limiter
+    limiter: LoginThrottle = request.app.state.limiter
     ip = _client_ip(request)
     ctx = {"next": next_url, "username": username}
-    if limiter.blocked(username, ip):
-        return render(request, "login.html", {**ctx, "error": "登录失败次数过多，请15分钟后再试。"}, 429)
+    wait = limiter.wait_seconds(username, ip)
+    if wait > 0:
+        return render(request, "login.html", {**ctx, "error": f"尝试太频繁，请 {int(wait) + 1} 秒后再试。"}, 429)
     if not username or not password:
         return render(request, "login.html", {**ctx, "error": "请输入用户名和密码。"}, 400)
     from bot.store import accounts
 
     account = await run_in_threadpool(accounts.verify, username, password)
     if not account:
-        limiter.failed(username, ip)
+        failures = limiter.failed(username, ip)
+        if limiter.should_alert(failures):
+            logger.warning("login slowed down: %d wrong passwords for account %r or from %s", failures, username, ip)
+            await run_in_threadpool(accounts.record_login_throttled, username, ip, failures)
         return render(request, "login.html", {**ctx, "error": "用户名或密码不正确。"}, 401)
     limiter.succeeded(username, ip)
     role = str(account.get("role", ""))
@@ -127,7 +131,7 @@ async def login_submit(request: Request) -> Response:
 
 @public()
 async def logout(request: Request) -> Response:
-    logout_session(request)
+    await end_session(request)
     return RedirectResponse("/login", status_code=303)
 
 
@@ -184,7 +188,7 @@ def create_app(settings: Optional[Settings] = None, rasa: Optional[RasaClient] =
     )
     app.state.cfg = cfg
     app.state.rasa = rasa or RasaClient(cfg)
-    app.state.limiter = LoginRateLimiter()
+    app.state.limiter = LoginThrottle()
 
     return app
 

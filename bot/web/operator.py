@@ -94,7 +94,10 @@ async def _json_body(request: Request) -> Optional[dict]:
 
 @page("operator")
 async def console(request: Request) -> Response:
+    from bot.store import outbox
+
     return render(request, "operator.html", {
+        "outbox": await run_in_threadpool(outbox.pending_summary),
         "districts": _districts(),
         "topics": [(t, CATEGORIES[t]) for t in topic_intents()],
         "categories": list(CATEGORIES.items()),

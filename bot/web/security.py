@@ -8,22 +8,31 @@ that every non-public route refuses anonymous and wrong-role callers).
 - APIs answer 401 / 403 JSON.
 - Every unsafe method (POST, PUT, PATCH, DELETE) needs the session's CSRF token: a hidden form field
   `csrf_token` for forms, the `X-CSRF-Token` header for JSON requests from pages.
+- The session cookie is signed, not stored: a copy of it would outlive a logout. So every guarded request
+  asks the accounts table whether the account is still active and whether the session was issued after
+  the account's last logout / disabling / password change (`accounts.session_role`); the role comes from
+  the table too, so a changed role applies at once.
+- Wrong passwords slow the caller down (`LoginThrottle`), per address and per account, instead of locking
+  the account: a stranger cannot take an operator off the hotline by typing five wrong passwords.
 """
 from __future__ import annotations
 
 import hmac
+import logging
 import secrets
 import threading
 import time
-from collections import deque
+from collections import OrderedDict
 from dataclasses import dataclass
 from functools import wraps
 from typing import Any, Awaitable, Callable, Iterable, Optional
 
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 Endpoint = Callable[[Request], Awaitable[Response]]
+log = logging.getLogger(__name__)
 
 # Who may do what. admin inherits every role. An account has one main role and may hold the policy roles
 # besides (bot.store.rulelayer grants them; the store re-checks them at each rulebook action).
@@ -60,14 +69,42 @@ def current_user(request: Request) -> Optional[User]:
 
 def login_session(request: Request, username: str, role: str, extra_roles: Iterable[str] = ()) -> None:
     """Start a login session; a fresh CSRF token is issued so one from before login cannot be replayed."""
+    now = time.time()
     request.session["user"] = {"username": username, "role": role, "roles": sorted(set(extra_roles) - {role}),
-                               "exp": time.time() + LOGIN_TTL_SECONDS}
+                               "exp": now + LOGIN_TTL_SECONDS, "iat": now}
     request.session["csrf"] = secrets.token_urlsafe(32)
 
 
 def logout_session(request: Request) -> None:
     request.session.pop("user", None)
     request.session["csrf"] = secrets.token_urlsafe(32)
+
+
+async def end_session(request: Request) -> None:
+    """Log out for good: the account's sessions issued until now are void everywhere, so a copied cookie
+    stops working at the same moment as this browser's."""
+    user = current_user(request)
+    logout_session(request)
+    if user is not None:
+        from bot.store import accounts
+
+        await run_in_threadpool(accounts.end_sessions, user.username)
+
+
+async def _checked_user(request: Request) -> Optional[User]:
+    """The session's user if the account is still active and the session still valid; the role is the
+    account's current one. Ends the session otherwise."""
+    user = current_user(request)
+    if user is None:
+        return None
+    from bot.store import accounts
+
+    issued = float(request.session.get("user", {}).get("iat", 0))
+    role = await run_in_threadpool(accounts.session_role, user.username, issued)
+    if role is None:
+        logout_session(request)
+        return None
+    return User(user.username, role)
 
 
 def csrf_token(request: Request) -> str:
@@ -100,7 +137,7 @@ def _forbidden_page(request: Request, message_zh: str, status: int) -> Response:
 def _guard(roles: tuple[str, ...], as_api: bool, endpoint: Endpoint) -> Endpoint:
     @wraps(endpoint)
     async def guarded(request: Request) -> Response:
-        user = current_user(request)
+        user = await _checked_user(request) if roles else current_user(request)
         if roles:
             if user is None:
                 if as_api:
@@ -141,40 +178,76 @@ def public(as_api: bool = False) -> Callable[[Endpoint], Endpoint]:
     return lambda endpoint: _guard((), as_api, endpoint)
 
 
-class LoginRateLimiter:
-    """Failed logins allowed per (username, client IP) and per IP within a sliding window.
+class LoginThrottle:
+    """Exponential slow-down after wrong passwords, per client address and per account.
 
-    In memory, per process: right for the embedded profile (one web process). Several web processes
-    behind a load balancer would each count separately; a shared store (Redis) would be needed then.
+    The first `free` failures cost nothing; each further failure doubles the wait before the next attempt
+    is even checked (`base` seconds, then twice that, ...), up to `max_wait_address` for an address and
+    `max_wait_account` for an account. The account's cap is short on purpose: failures from strangers
+    slow its owner down by at most that much, never lock them out. A success clears the pair.
+    State is bounded: at most `max_keys` keys (least recently failed dropped first), and a key is
+    forgotten `forget_after` seconds after its last failure. In memory, per web process.
     """
 
-    def __init__(self, per_user_ip: int = 5, per_ip: int = 20, window_seconds: float = 15 * 60,
+    def __init__(self, free: int = 3, base: float = 1.0, max_wait_address: float = 15 * 60,
+                 max_wait_account: float = 60.0, forget_after: float = 60 * 60, max_keys: int = 10_000,
                  clock: Callable[[], float] = time.monotonic) -> None:
-        self.per_user_ip = per_user_ip
-        self.per_ip = per_ip
-        self.window = window_seconds
-        self.clock = clock
-        self._failures: dict[Any, deque] = {}
+        self.free, self.base = free, base
+        self.max_wait = {"address": max_wait_address, "account": max_wait_account}
+        self.forget_after, self.max_keys, self.clock = forget_after, max_keys, clock
+        self._state: OrderedDict[tuple[str, str], tuple[int, float]] = OrderedDict()  # key -> (failures, last)
         self._lock = threading.Lock()
 
-    def _recent(self, key: Any) -> deque:
-        now = self.clock()
-        q = self._failures.setdefault(key, deque())
-        while q and now - q[0] > self.window:
-            q.popleft()
-        return q
+    def _keys(self, username: str, address: str) -> list[tuple[str, str]]:
+        return [("address", address), ("account", username.strip().lower())]
 
-    def blocked(self, username: str, ip: str) -> bool:
-        with self._lock:
-            return (len(self._recent((username.lower(), ip))) >= self.per_user_ip
-                    or len(self._recent(ip)) >= self.per_ip)
+    def _entry(self, key: tuple[str, str], now: float) -> tuple[int, float]:
+        entry = self._state.get(key)
+        if entry is None or now - entry[1] > self.forget_after:
+            self._state.pop(key, None)
+            return 0, now
+        return entry
 
-    def failed(self, username: str, ip: str) -> None:
+    def _delay(self, kind: str, failures: int) -> float:
+        over = failures - self.free
+        return 0.0 if over <= 0 else min(self.base * (2 ** (over - 1)), self.max_wait[kind])
+
+    def wait_seconds(self, username: str, address: str) -> float:
+        """How long this caller must wait before a login attempt is checked (0 = now)."""
         with self._lock:
             now = self.clock()
-            self._recent((username.lower(), ip)).append(now)
-            self._recent(ip).append(now)
+            waits = []
+            for key in self._keys(username, address):
+                failures, last = self._entry(key, now)
+                if failures:
+                    waits.append(last + self._delay(key[0], failures) - now)
+            return max([0.0, *waits])
 
-    def succeeded(self, username: str, ip: str) -> None:
+    def failed(self, username: str, address: str) -> int:
+        """Count a wrong password; returns the larger failure count of the two keys (for alerting)."""
         with self._lock:
-            self._failures.pop((username.lower(), ip), None)
+            now = self.clock()
+            worst = 0
+            for key in self._keys(username, address):
+                failures = self._entry(key, now)[0] + 1
+                self._state[key] = (failures, now)
+                self._state.move_to_end(key)
+                worst = max(worst, failures)
+            while len(self._state) > self.max_keys:
+                self._state.popitem(last=False)
+            return worst
+
+    def succeeded(self, username: str, address: str) -> None:
+        with self._lock:
+            for key in self._keys(username, address):
+                self._state.pop(key, None)
+
+    def __len__(self) -> int:
+        return len(self._state)
+
+    def should_alert(self, failures: int) -> bool:
+        """Alert when a caller first gets slowed down and at every doubling after that (5, 10, 20 ...)
+        rather than on every failure, so an attack leaves a readable trail, not a flood."""
+        threshold = self.free + 2
+        return failures >= threshold and (failures // threshold) & ((failures // threshold) - 1) == 0 \
+            and failures % threshold == 0

@@ -129,6 +129,59 @@ async def detail(request: Request) -> Response:
 
 
 @page("staff")
+async def reveal_phone(request: Request) -> Response:
+    """The detail page with the full phone number, once, with an audit entry naming who looked."""
+    from bot.store import requests as help_requests
+
+    ref = request.path_params["ref"]
+    record = await run_in_threadpool(help_requests.get_request, ref, None, f"staff:{request.state.user.username}")
+    if not record:
+        return render(request, "error.html", {"message": f"没有找到编号为 {ref} 的求助。"}, 404)
+    ctx = await run_in_threadpool(_detail_context, record, request.app.state.rasa)
+    ctx["revealed"] = True
+    response = render(request, "staff_detail.html", ctx)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@page("staff")
+async def privacy_page(request: Request) -> Response:
+    return render(request, "staff_privacy.html", {})
+
+
+@page("staff")
+async def privacy_action(request: Request) -> Response:
+    """Export (JSON download) or erase one person's data, by phone number or reference number. Audited."""
+    import json
+
+    from bot.store import erasure
+
+    form = await request.form()
+    phone = str(form.get("phone") or "").strip()[:32] or None
+    reference = str(form.get("reference_no") or "").strip()[:32] or None
+    action = str(form.get("action") or "")
+    actor = f"staff:{request.state.user.username}"
+    ctx: dict[str, Any] = {"form": {"phone": phone or "", "reference_no": reference or ""}}
+    try:
+        if action == "export":
+            data = await run_in_threadpool(erasure.export_person, actor, phone, reference)
+            return Response(json.dumps(data, ensure_ascii=False, indent=1, default=str),
+                            media_type="application/json; charset=utf-8",
+                            headers={"Content-Disposition": 'attachment; filename="personal-data.json"',
+                                     "Cache-Control": "no-store"})
+        if action == "erase":
+            if str(form.get("confirm") or "") != "删除":
+                raise ValueError("删除不可恢复：请在确认框里输入「删除」两个字。")
+            counts = await run_in_threadpool(erasure.erase_person, actor, phone, reference)
+            ctx["done"] = counts
+            return render(request, "staff_privacy.html", ctx)
+        raise ValueError("请选择导出或删除。")
+    except ValueError as exc:
+        ctx["error"] = str(exc)
+        return render(request, "staff_privacy.html", ctx, 400)
+
+
+@page("staff")
 async def change_status(request: Request) -> Response:
     from bot.store import requests as help_requests
 
@@ -231,6 +284,9 @@ def routes() -> list[Route]:
         Route("/staff", desk, methods=["GET"]),
         Route("/staff/requests/{ref}", detail, methods=["GET"]),
         Route("/staff/requests/{ref}/status", change_status, methods=["POST"]),
+        Route("/staff/requests/{ref}/reveal", reveal_phone, methods=["POST"]),
+        Route("/staff/privacy", privacy_page, methods=["GET"]),
+        Route("/staff/privacy", privacy_action, methods=["POST"]),
         Route("/staff/export.{fmt:str}", export, methods=["GET"]),
         Route("/staff/charts", chart_page, methods=["GET"]),
         Route("/staff/review", review, methods=["GET"]),

@@ -28,7 +28,8 @@ def seed_requests() -> list[str]:
         record = help_requests.create_request({
             "sender_id": f"seed-{i}", "name": ["王秀兰", "李建国", "张伟", "赵淑芬"][i],
             "phone": f"1381234{i:04d}", "district": district, "category": category,
-            "description": text, "urgency": urgency, "entered_by": "resident"}, actor="resident")
+            "description": text, "urgency": urgency, "entered_by": "resident", "consent": True},
+            actor="resident")
         refs.append(record["reference_no"])
     from bot.store.checks import record_check
 

@@ -12,7 +12,7 @@ import pytest
 
 from browser_helpers import ANSWER_WAIT_MS, Widget, login, shot
 
-REF_RE = re.compile(r"QHD-\d{4}-\d{6}")
+REF_RE = re.compile(r"QHD-\d{4}-(?:\d{6}|[0-9A-Z]{7})")
 XSS = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>'
 PHONE = "13912345678"
 
@@ -24,6 +24,9 @@ def answer_form_question(widget: Widget, question: str) -> str:
     def pick(*words: str) -> str | None:
         return next((b for b in buttons for w in words if w in b), None)
 
+    if "同意" in question:  # the personal-data notice comes first
+        choice = pick("同意登记")
+        return widget.click_reply(choice) if choice else widget.say("同意")
     if re.search(r"确认|核对|对吗|是否正确|无误|提交", question):
         choice = pick("确认", "对", "是", "提交")
         return widget.click_reply(choice) if choice else widget.say("对")
@@ -134,7 +137,8 @@ def test_staff_status_change_is_what_the_resident_status_query_reports(bot_stack
     record = help_requests.create_request({
         "sender_id": "seed-status", "name": "刘桂英", "phone": "13700001234",
         "district": list(default_rulebook().districts)[0], "category": "ask_medical_assistance",
-        "description": "住院费用报销后仍负担不起", "urgency": "normal", "entered_by": "resident"}, actor="resident")
+        "description": "住院费用报销后仍负担不起", "urgency": "normal", "entered_by": "resident",
+        "consent": True}, actor="resident")
     ref = record["reference_no"]
 
     staff_ctx = browser.new_context(viewport={"width": 1280, "height": 900})

@@ -100,8 +100,7 @@ def test_twenty_concurrent_creations_get_twenty_distinct_numbers(pg_url: str) ->
         thread.join()
     assert errors == []
     assert len(results) == 20 and len(set(results)) == 20
-    numbers = sorted(int(r[-6:]) for r in results)
-    assert numbers == list(range(numbers[0], numbers[0] + 20))  # consecutive: no gaps, no repeats
+    assert all(help_requests.normalise_reference(r) == r for r in results)  # random, with a valid check symbol
 
 
 def test_concurrent_calls_with_one_idempotency_key_store_one_request(pg_url: str) -> None:
@@ -130,7 +129,9 @@ def test_privacy_workflow_notes_duplicates_and_search(pg_url: str) -> None:
     ref = record["reference_no"]
     assert help_requests.status_for_resident(ref, "6789", url=pg_url)["status"] == "new"
     assert help_requests.status_for_resident(ref, "6788", url=pg_url) is None
-    assert help_requests.find_duplicate("03353056789", "ask_temporary_assistance", url=pg_url)["reference_no"] == ref
+    sender = record["sender_id"]
+    assert help_requests.find_duplicate("03353056789", "ask_temporary_assistance", sender, url=pg_url)["reference_no"] == ref
+    assert help_requests.find_duplicate("03353056789", "ask_temporary_assistance", "stranger", url=pg_url) is None
     with pytest.raises(ValueError):
         help_requests.update_status(ref, "resolved", "staff:li", url=pg_url)
     help_requests.update_status(ref, "in_progress", "staff:li", assignee="li", url=pg_url)
@@ -180,3 +181,25 @@ def test_purge_tracker_on_postgresql(pg_url: str) -> None:
         with engine.begin() as connection:
             connection.exec_driver_sql("DROP TABLE IF EXISTS events")
         engine.dispose()
+
+
+def test_attempt_limit_holds_under_concurrent_guesses(pg_url: str) -> None:
+    """Twenty simultaneous guesses against a limit of five: exactly five are counted, never six."""
+    from datetime import timedelta
+
+    from bot.store import limits
+
+    barrier = threading.Barrier(20)
+    outcomes: list[bool] = []
+
+    def guess() -> None:
+        barrier.wait()
+        with session_scope(pg_url) as session:
+            outcomes.append(limits.take(session, "lookup:ref:QHD-2026-CONCUR1", 5, timedelta(hours=1)))
+
+    threads = [threading.Thread(target=guess) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(outcomes) == [False] * 15 + [True] * 5

@@ -41,11 +41,11 @@ def test_endpoints_file_expands_to_the_configured_services(base_config: Producti
     endpoints = read_endpoints_from_path(str(ENDPOINTS_FILE))
     assert endpoints.action.headers == {"X-Action-Token": "a-random-action-token-of-this-test"}
     assert endpoints.tracker_store.url == base_config.tracker_db_url
-    assert endpoints.tracker_store.type.endswith("ResilientSQLTrackerStore")
+    assert endpoints.tracker_store.type.endswith("MaskingResilientSQLTrackerStore")
     assert endpoints.lock_store.type.endswith("AtomicRedisLockStore")
     assert endpoints.lock_store.kwargs["key_prefix"] == base_config.lock_key_prefix
     assert int(endpoints.lock_store.kwargs["port"]) == base_config.redis_port
-    assert endpoints.event_broker.type == "pika"
+    assert endpoints.event_broker.type.endswith("MaskingPikaEventBroker")  # names and phones never on the wire
     assert endpoints.event_broker.kwargs["queues"] == [base_config.events_queue]
     assert endpoints.event_broker.kwargs["exchange_name"] == base_config.events_exchange
     assert endpoints.action.url == base_config.action_endpoint_url

@@ -39,7 +39,7 @@ def app_db(base_config: ProductionConfig) -> Iterator[str]:
 def _request(i: int) -> dict:
     return {"sender_id": f"pgr-{i}", "name": "王秀英", "phone": "13812345678", "district": "海港区",
             "category": "ask_temporary_assistance", "description": f"测试求助 {i}", "urgency": "normal",
-            "decision_snapshot": None, "entered_by": "resident"}
+            "decision_snapshot": None, "entered_by": "resident", "consent": True}
 
 
 def test_help_requests_during_a_restart_are_saved_or_refused(app_db: str) -> None:

@@ -178,7 +178,7 @@ def test_second_clarification_in_a_row_hands_over(app_db):
 
 HR_SLOTS = {"person_name": "王秀兰", "phone": "13812345678", "hr_place": "青龙木头凳镇", "district": "青龙满族自治县",
             "hr_category": "ask_dibao_eligibility", "hr_description": "老伴瘫痪在床想办低保", "hr_urgency": "urgent",
-            "hr_confirm": True}
+            "hr_confirm": True, "hr_consent": True}
 
 
 def test_submit_saves_once_and_offers_to_add_to_a_duplicate(app_db):
@@ -188,11 +188,17 @@ def test_submit_saves_once_and_offers_to_add_to_a_duplicate(app_db):
     assert reference in texts(messages)
     # the same conversation retried (action server restarted): still one record
     run(request_actions.ActionSubmitHelpRequest(), make_tracker(HR_SLOTS, sender="r1"))
-    # another conversation, same phone and category within the window: offered to add
-    events, messages = run(request_actions.ActionSubmitHelpRequest(), make_tracker(HR_SLOTS, sender="r2"))
+    # the same conversation asks again with the same phone and category: offered to add
+    again = dict(HR_SLOTS, hr_description="又想起来一件事")
+    events, messages = run(request_actions.ActionSubmitHelpRequest(), make_tracker(again, sender="r1"))
     assert reference in texts(messages)
     assert any(e.get("name") == "hr_duplicate_of" and e.get("value") == reference for e in events)
     assert len(store.list_requests()) == 1
+    # another conversation typing the same phone learns nothing about r1's request: its own is saved
+    events, messages = run(request_actions.ActionSubmitHelpRequest(), make_tracker(HR_SLOTS, sender="r2"))
+    assert reference not in texts(messages)
+    assert not any(e.get("name") == "hr_duplicate_of" and e.get("value") for e in events)
+    assert len(store.list_requests()) == 2
 
 
 def test_status_needs_the_right_last_four_digits(app_db):
@@ -201,7 +207,8 @@ def test_status_needs_the_right_last_four_digits(app_db):
                                    "description": HR_SLOTS["hr_description"],
                                    "sender_id": "s1", "name": "王秀兰", "township": "木头凳镇",
                                    "category": "ask_dibao_eligibility", "urgency": "normal",
-                                   "decision_snapshot": None, "entered_by": "resident"}, actor="resident")
+                                   "decision_snapshot": None, "entered_by": "resident", "consent": True},
+                                  actor="resident")
     ok = make_tracker({"reference_no": record["reference_no"], "phone_last4": "5678"})
     _, messages = run(request_actions.ActionCheckRequestStatus(), ok)
     from bot.store.categories import STATUSES

@@ -37,6 +37,28 @@ def test_an_answered_turn_is_left_alone(monkeypatch):
     assert [m["text"] for m in messages] == ["您好"]
 
 
+@pytest.mark.parametrize("failure", [
+    ConnectionError("lock store: Redis connection refused"),
+    OSError("tracker store: database is unavailable"),
+    RuntimeError("event broker: channel closed"),
+])
+def test_a_turn_that_raises_still_gets_the_notice(monkeypatch, failure):
+    async def raising_turn(message: UserMessage) -> None:
+        raise failure
+
+    messages = deliver(raising_turn, paused=True, monkeypatch=monkeypatch)  # even "paused": we cannot tell
+    assert [m["text"] for m in messages] == [guard.NOTICE_ZH]
+
+
+def test_a_turn_that_raises_after_answering_adds_nothing(monkeypatch):
+    async def answered_then_broker_failed(message: UserMessage) -> None:
+        await answered_turn(message)
+        raise RuntimeError("event broker: channel closed")
+
+    messages = deliver(answered_then_broker_failed, paused=False, monkeypatch=monkeypatch)
+    assert [m["text"] for m in messages] == ["您好"]
+
+
 def test_a_paused_conversation_stays_silent(monkeypatch):
     assert deliver(failing_turn, paused=True, monkeypatch=monkeypatch) == []
 

@@ -34,7 +34,7 @@ def test_every_topic_has_an_answer_text_with_figures_and_contact():
 
 
 def test_every_form_slot_has_a_question():
-    asked_by_actions = {"elig_confirm", "hr_confirm"}
+    asked_by_actions = {"elig_confirm", "hr_confirm", "hr_consent"}
     for form in DOMAIN["forms"].values():
         for slot in form["required_slots"]:
             assert slot in texts()["questions"] or slot in asked_by_actions, slot

@@ -13,7 +13,8 @@ from bot.store import requests as help_requests
 from bot.store.categories import CATEGORIES
 from bot.store.common import local_now
 from bot.store.db import REPO_ROOT, session_scope
-from bot.store.models import AuditEntry, HelpRequest, ReferenceCounter, RequestNote
+from bot.store.models import AuditEntry, HelpRequest, RequestNote
+from bot.store.references import check_symbol, new_reference
 from test_store_support import count, request_data, store_url  # noqa: F401
 
 CHINESE = re.compile(r"[\u4e00-\u9fff]")
@@ -27,7 +28,10 @@ def _backdate(url: str, reference_no: str, days: int) -> None:
 
 def test_create_returns_committed_record_with_audit(store_url: str) -> None:
     record = help_requests.create_request(request_data(phone="138 1234 5678"), actor="resident", url=store_url)
-    assert re.fullmatch(rf"QHD-{local_now().year}-\d{{6}}", record["reference_no"])
+    assert re.fullmatch(rf"QHD-{local_now().year}-[0-9A-Z]{{7}}", record["reference_no"])
+    body = record["reference_no"][-7:]
+    assert check_symbol(body[:-1]) == body[-1]
+    assert record["consent_at"] is not None
     assert record["phone"] == "13812345678" and record["phone_last4"] == "5678"
     assert record["status"] == "new" and record["decision_snapshot"] == {"program": "dibao", "eligible": None}
     stored = help_requests.get_request(record["reference_no"], url=store_url)
@@ -50,9 +54,8 @@ def test_failure_mid_transaction_leaves_nothing(store_url: str, monkeypatch: pyt
         help_requests.create_request(request_data(), actor="resident", url=store_url)
     assert count(store_url, HelpRequest) == 0
     assert count(store_url, AuditEntry) == 0
-    assert count(store_url, ReferenceCounter) == 0  # the counter increment was rolled back as well
     record = help_requests.create_request(request_data(), actor="resident", url=store_url)
-    assert record["reference_no"].endswith("-000001")  # no number was burnt by the failed attempt
+    assert help_requests.get_request(record["reference_no"], url=store_url) is not None
     assert count(store_url, AuditEntry) == 1
 
 
@@ -77,7 +80,7 @@ def test_reference_numbers_unique_under_concurrent_threads(store_url: str) -> No
         thread.join()
     assert errors == []
     assert len(set(results)) == 12
-    assert sorted(int(r[-6:]) for r in results) == list(range(1, 13))
+    assert all(help_requests.normalise_reference(r) == r for r in results)
 
 
 def test_idempotency_key_returns_first_record(store_url: str) -> None:
@@ -101,6 +104,7 @@ def test_idempotency_key_returns_first_record(store_url: str) -> None:
     {"district": "北京市朝阳区"},
     {"entered_by": "hacker"},
     {"description": "长" * 2001},
+    {"consent": False},  # a resident's own request needs the recorded consent
 ])
 def test_invalid_data_is_refused_in_chinese_and_nothing_is_written(store_url: str, overrides: dict) -> None:
     with pytest.raises(ValueError) as error:
@@ -109,18 +113,21 @@ def test_invalid_data_is_refused_in_chinese_and_nothing_is_written(store_url: st
     assert count(store_url, HelpRequest) == 0 and count(store_url, AuditEntry) == 0
 
 
-def test_duplicate_detection_same_phone_and_category_within_seven_days(store_url: str) -> None:
+def test_duplicate_detection_same_conversation_phone_and_category_within_seven_days(store_url: str) -> None:
     record = help_requests.create_request(request_data(), actor="resident", url=store_url)
-    found = help_requests.find_duplicate("138-1234-5678", "ask_dibao_eligibility", url=store_url)
+    found = help_requests.find_duplicate("138-1234-5678", "ask_dibao_eligibility", "sender-1", url=store_url)
     assert found is not None and found["reference_no"] == record["reference_no"]
-    assert help_requests.find_duplicate("13812345678", "ask_job_subsidy", url=store_url) is None
-    assert help_requests.find_duplicate("13912345678", "ask_dibao_eligibility", url=store_url) is None
+    # Another conversation typing the same phone number learns nothing.
+    assert help_requests.find_duplicate("13812345678", "ask_dibao_eligibility", "stranger", url=store_url) is None
+    assert help_requests.find_duplicate("13812345678", "ask_dibao_eligibility", None, url=store_url) is None
+    assert help_requests.find_duplicate("13812345678", "ask_job_subsidy", "sender-1", url=store_url) is None
+    assert help_requests.find_duplicate("13912345678", "ask_dibao_eligibility", "sender-1", url=store_url) is None
     _backdate(store_url, record["reference_no"], days=8)
-    assert help_requests.find_duplicate("13812345678", "ask_dibao_eligibility", url=store_url) is None
-    assert help_requests.find_duplicate("13812345678", "ask_dibao_eligibility", within_days=10,
+    assert help_requests.find_duplicate("13812345678", "ask_dibao_eligibility", "sender-1", url=store_url) is None
+    assert help_requests.find_duplicate("13812345678", "ask_dibao_eligibility", "sender-1", within_days=10,
                                         url=store_url) is not None
     with pytest.raises(ValueError):
-        help_requests.find_duplicate("not a phone", "ask_dibao_eligibility", url=store_url)
+        help_requests.find_duplicate("not a phone", "ask_dibao_eligibility", "sender-1", url=store_url)
 
 
 def test_status_for_resident_reveals_nothing_without_matching_phone_ending(store_url: str) -> None:
@@ -132,18 +139,41 @@ def test_status_for_resident_reveals_nothing_without_matching_phone_ending(store
     assert "13812345678" not in str(status) and "张三" not in str(status)
     assert help_requests.status_for_resident(ref, "5679", url=store_url) is None
     assert help_requests.status_for_resident(ref, "", url=store_url) is None
-    assert help_requests.status_for_resident(ref[:-1] + "9", "5678", url=store_url) is None
+    wrong_check = ref[:-1] + next(c for c in "0123456789" if c != ref[-1])
+    assert help_requests.normalise_reference(wrong_check) is None
+    assert help_requests.status_for_resident(wrong_check, "5678", url=store_url) is None
     assert help_requests.status_for_resident("not-a-reference", "5678", url=store_url) is None
 
 
-def test_status_lookup_blocked_after_repeated_wrong_endings(store_url: str) -> None:
+def test_wrong_guesses_are_limited_per_conversation_and_address_not_against_the_owner(store_url: str) -> None:
     ref = help_requests.create_request(request_data(), actor="resident", url=store_url)["reference_no"]
-    for guess in range(help_requests.MAX_FAILED_LOOKUPS):
-        assert help_requests.status_for_resident(ref, f"{guess:04d}", url=store_url) is None
-    assert help_requests.status_for_resident(ref, "5678", url=store_url) is None  # blocked even when right
-    stored = help_requests.get_request(ref, url=store_url)
-    failed = [a for a in stored["audit"] if a["action"] == "status_lookup_failed"]
-    assert len(failed) == help_requests.MAX_FAILED_LOOKUPS
+    limits = help_requests.FAILED_LOOKUP_LIMITS
+    for guess in range(limits["sender"]):
+        assert help_requests.status_for_resident(ref, f"{guess:04d}", "stranger", url=store_url) is None
+    with pytest.raises(help_requests.LookupThrottled):  # blocked even with the right digits
+        help_requests.status_for_resident(ref, "5678", "stranger", url=store_url)
+    # Many conversations from one address, each guessing a different number: the address limit stops them.
+    for i in range(limits["address"]):
+        guess = help_requests.normalise_reference(new_reference(2026))
+        assert help_requests.status_for_resident(guess, "0000", f"bot-{i}", "203.0.113.9", url=store_url) is None
+    with pytest.raises(help_requests.LookupThrottled):
+        help_requests.status_for_resident(ref, "5678", "bot-new", "203.0.113.9", url=store_url)
+    # Five more strangers on the owner's number: now it is blocked for other conversations...
+    for i in range(limits["reference"] - limits["sender"]):
+        assert help_requests.status_for_resident(ref, "1111", f"other-{i}", url=store_url) is None
+    # The number itself is now blocked for other conversations, but never for the one that created it.
+    with pytest.raises(help_requests.LookupThrottled):
+        help_requests.status_for_resident(ref, "5678", "someone-new", url=store_url)
+    status = help_requests.status_for_resident(ref, "5678", "sender-1", url=store_url)
+    assert status is not None and status["reference_no"] == ref
+    failed = [a for a in help_requests.get_request(ref, url=store_url)["audit"] if a["action"] == "status_lookup_failed"]
+    assert len(failed) == limits["reference"]
+
+
+def test_a_right_answer_does_not_use_up_tries(store_url: str) -> None:
+    ref = help_requests.create_request(request_data(), actor="resident", url=store_url)["reference_no"]
+    for _ in range(help_requests.FAILED_LOOKUP_LIMITS["sender"] * 2):
+        assert help_requests.status_for_resident(ref, "5678", "visitor", "198.51.100.1", url=store_url) is not None
 
 
 def test_workflow_transitions_and_audit(store_url: str) -> None:
@@ -175,6 +205,8 @@ def test_notes_are_added_with_author_and_audit(store_url: str) -> None:
         help_requests.add_to_request(ref, "  ", "resident", url=store_url)
     with pytest.raises(help_requests.RequestNotFound):
         help_requests.add_to_request("QHD-2000-000009", "文字", "resident", url=store_url)
+    with pytest.raises(help_requests.RequestNotFound):  # a resident adds only to their conversation's request
+        help_requests.add_to_request(ref, "陌生人的补充", "resident", sender_id="stranger", url=store_url)
     assert count(store_url, RequestNote) == 1
 
 

@@ -34,6 +34,7 @@ def request_data(**overrides: Any) -> dict[str, Any]:
         "urgency": "normal",
         "decision_snapshot": {"program": "dibao", "eligible": None},
         "entered_by": "resident",
+        "consent": True,
     }
     data.update(overrides)
     return data

@@ -26,7 +26,7 @@ def make_request(**over) -> dict:
 
     data = {"sender_id": SENDER, "name": "张三", "phone": "13812345678", "district": districts()[0],
             "category": "ask_temporary_assistance", "description": "家里老人住院，想问临时救助",
-            "urgency": "normal", "entered_by": "resident"}
+            "urgency": "normal", "entered_by": "resident", "consent": True}
     data.update(over)
     return help_requests.create_request(data, actor="resident")
 
@@ -176,7 +176,10 @@ def test_status_workflow_with_note_assignee_and_audit(web):
     assert {a["action"] for a in record["audit"]} >= {"create", "status", "assign", "note"}
     assert all(a["actor"] == "staff:st1" for a in record["audit"] if a["action"] != "create")
     detail = client.get(f"/staff/requests/{ref}").text
-    assert "已电话联系" in detail and "13812345678" in detail  # the record itself shows the full number
+    assert "已电话联系" in detail and "13812345678" not in detail and "138****5678" in detail
+    revealed = client.post(f"/staff/requests/{ref}/reveal", data={"csrf_token": csrf}).text
+    assert "13812345678" in revealed  # on request, and audited
+    assert help_requests.get_request(ref)["audit"][-1]["action"] == "phone_revealed"
 
 
 def test_user_text_is_escaped_in_pages(web):

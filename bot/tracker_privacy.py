@@ -1,0 +1,63 @@
+"""Rasa SQL tracker stores that write events masked (bot.privacy_events.for_tracker) and can forget a
+conversation on request.
+
+Why a subclass: Rasa's SQLTrackerStore serialises each new event inside `save`; the only seam that sees
+every event on its way to the table is `_additional_events`, so that is where the masked copies are made.
+The tracker held in memory during a turn keeps the raw values (the running form needs them); only what
+is stored is masked.
+
+    tracker_store:                                     # endpoints.yml (embedded profile, SQLite)
+      type: bot.tracker_privacy.MaskingSQLTrackerStore
+"""
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any, Iterator
+
+from rasa.core.tracker_store import SQLTrackerStore
+from rasa.shared.core.events import Event, SlotSet
+
+from bot.privacy_events import FORM_SLOTS_KEPT, for_tracker, mask_slot
+
+RECENT_EVENTS = 40
+logger = logging.getLogger(__name__)
+
+
+class MaskingMixin:
+    """Mask every event on its way into the store; once the form has let go of a kept slot (set it to
+    None), mask the raw values stored earlier for it as well."""
+
+    def _additional_events(self, session: Any, tracker: Any) -> Iterator[Event]:  # type: ignore[override]
+        for event in super()._additional_events(session, tracker):  # type: ignore[misc]
+            masked = Event.from_parameters(for_tracker(event.as_dict()))
+            yield masked if masked is not None else event
+
+    async def save(self, tracker: Any) -> None:
+        await super().save(tracker)  # type: ignore[misc]
+        recent = list(tracker.events)[-RECENT_EVENTS:]  # a deque: no slicing
+        released = {e.key for e in recent if isinstance(e, SlotSet) and e.key in FORM_SLOTS_KEPT and e.value is None}
+        released = {name for name in released if tracker.get_slot(name) is None}
+        if released:
+            try:
+                self._mask_stored_slots(tracker.sender_id, released)
+            except Exception:  # noqa: BLE001 - the turn is saved; retention still covers these values
+                logger.exception("could not mask the stored values of %s", sorted(released))
+
+    def _mask_stored_slots(self, sender_id: str, names: set[str]) -> None:
+        sql_event = self.SQLEvent  # type: ignore[attr-defined]
+        with self.session_scope() as session:  # type: ignore[attr-defined]
+            rows = session.query(sql_event).filter(sql_event.sender_id == sender_id,
+                                                   sql_event.type_name == SlotSet.type_name).all()
+            for row in rows:
+                data = json.loads(row.data)
+                if data.get("name") in names and data.get("value") is not None:
+                    masked = mask_slot(data["name"], data["value"])
+                    if masked != data["value"]:
+                        data["value"] = masked
+                        row.data = json.dumps(data)
+            session.commit()
+
+
+class MaskingSQLTrackerStore(MaskingMixin, SQLTrackerStore):
+    """Rasa's SQL tracker store, storing masked events."""

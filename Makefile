@@ -64,7 +64,7 @@ test-production:
 
 bench:
 	$(PY) bench/eligibility.py
-	$(PY) bench/nlu.py
+	$(PY) bench/nlu.py --write-results
 	$(PY) bench/latency.py
 	$(PY) bench/load.py
 

@@ -52,3 +52,11 @@ def test_a_person_in_other_words_inside_a_form(stack, opening, answers, words):
     reply = joined(stack.say(sender, words))
     assert HANDED_OVER in reply
     assert stack.say(sender, "你好") == []  # paused for the operator, the form no longer asks
+
+
+def test_another_government_errand_gets_a_pointer_not_a_topic(stack):
+    from bot.rulebook import default_rulebook
+
+    reply = joined(stack.say(_sender(), "俺的驾驶证快到期了 上哪儿去换个新的"))
+    assert default_rulebook().value("contact.government_service_hotline").value in reply
+    assert "政务服务大厅" in reply and "低保标准" not in reply

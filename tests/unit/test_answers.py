@@ -89,3 +89,13 @@ def test_the_trace_check_catches_a_figure_written_outside_the_rulebook() -> None
     cite = rb.value("dibao.standard.urban_monthly", date(2026, 11, 29)).cite_zh()
     quoted = _quoted_numbers(f"城市低保每人每月不低于987.65元{cite}")
     assert quoted == [987.65] and 987.65 not in _rulebook_numbers()
+
+
+def test_out_of_scope_points_other_errands_to_the_rulebook_hotline_and_the_service_hall():
+    from actions.answers import GOVERNMENT_HOTLINE, out_of_scope_text
+    from bot.rulebook import default_rulebook
+
+    hotline = default_rulebook().value(GOVERNMENT_HOTLINE)
+    text = out_of_scope_text()
+    assert hotline.value and hotline.value in text
+    assert "政务服务大厅" in text and "驾照" in text and "{" not in text

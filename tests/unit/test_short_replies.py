@@ -44,3 +44,4 @@ def test_override_puts_the_reply_first_and_keeps_the_rest_below():
     assert result[0] == {"name": "deny", "confidence": 1.0}
     assert [r["name"] for r in result[1:]] == ["stop", "affirm"]
     assert all(r["confidence"] == 0.0 for r in result[1:])
+

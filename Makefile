@@ -101,7 +101,7 @@ test-faults:                ## issue 10: database, action server, Redis and Rabb
 
 bench:
 	$(PY) bench/eligibility.py
-	$(PY) bench/nlu.py
+	$(PY) bench/nlu.py --write-results
 	$(PY) bench/latency.py
 	$(PY) bench/load.py
 

@@ -10,6 +10,9 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.common import CHECK_PROGRAM_BY_INTENT, latest_intent, topic_intents
 from actions.texts import message, topic_answer
 from bot.answers import answer_card, topic_figures
+from bot.rulebook import default_rulebook
+
+GOVERNMENT_HOTLINE = "contact.government_service_hotline"
 
 
 def utter_topic(dispatcher: CollectingDispatcher, tracker: Tracker, intent: str) -> None:
@@ -32,7 +35,7 @@ class ActionAnswerTopic(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list:
         intent = latest_intent(tracker)
         if intent not in topic_intents():
-            dispatcher.utter_message(response="utter_out_of_scope")  # a domain response
+            dispatcher.utter_message(text=out_of_scope_text())
             return []
         utter_topic(dispatcher, tracker, intent)
         events: list = [SlotSet("last_topic", intent)]
@@ -43,6 +46,29 @@ class ActionAnswerTopic(Action):
         elif not program and not tracker.active_loop.get("name"):
             events.append(SlotSet("offered_check", None))
         return events
+
+
+def out_of_scope_text() -> str:
+    """What we cannot answer, and where other government errands go: the hotline's number from the
+    rulebook (policies/contacts.yml, with its source); without a number, the service hall only."""
+    try:
+        hotline = default_rulebook().value(GOVERNMENT_HOTLINE).value
+    except KeyError:
+        hotline = None
+    errands = (message("out_of_scope_errands_hotline")["text"].format(hotline=hotline) if hotline
+               else message("out_of_scope_errands")["text"])
+    return message("out_of_scope")["text"].format(errands=errands)
+
+
+class ActionOutOfScope(Action):
+    """Outside social assistance and employment support (weather, a driving licence, a 户口 move)."""
+
+    def name(self) -> str:
+        return "action_out_of_scope"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list:
+        dispatcher.utter_message(text=out_of_scope_text())
+        return []
 
 
 class ActionAcknowledgeFacts(Action):

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 
-from bot.nlu import entity_rules
+from bot.nlu import entity_rules, short_replies
 from bot.nlu.numerals import find_numbers
 
 _NONE_WORDS = ("没有", "没", "无", "不用", "零", "0")
@@ -25,13 +25,14 @@ def says_none(text: str) -> bool:
     return stripped.startswith(_NONE_WORDS) or stripped in {"没", "无", "没有", "木有"}
 
 
-_YES = {"对", "对的", "对对", "对对对", "是", "是的", "没错", "确认", "确定", "嗯", "嗯嗯", "好", "好的", "行", "可以", "中", "没问题", "正确",
-        "提交", "重新提交", "再提交一次", "确认提交", "确认登记"}
+# Read-back words beyond a plain yes: the read-back's own button titles, typed.
+_CONFIRM_WORDS = {"提交", "重新提交", "再提交一次", "确认提交", "确认登记"}
 
 
 def says_yes(text: str) -> bool:
-    """A bare yes (「对」「是的」「确认」「重新提交」): the answer to a read-back, whatever the classifier thought."""
-    return text.strip(" 。，,.!！~啊呀吧").strip() in _YES
+    """A bare yes (「对」「是的」「嗯呐」「可不是嘛」「得嘞」「重新提交」): the answer to a read-back, whatever
+    the classifier thought. The colloquial list is shared with the NLU (bot.nlu.short_replies)."""
+    return short_replies.is_yes(text) or text.strip(" 。，,.!！~啊呀吧").strip() in _CONFIRM_WORDS
 
 
 def first_listed(table: tuple[tuple[str, tuple[str, ...]], ...], text: str) -> str | None:

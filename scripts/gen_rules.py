@@ -17,7 +17,7 @@ OUT = ROOT / "data" / "rules" / "topics.yml"
 STARTS_A_CHECK = {"ask_dibao_eligibility"}
 # Small talk answered inside a form before the form asks its question again.
 SMALL_TALK = {"greet": "utter_greet", "thank": "utter_thank", "bot_challenge": "utter_bot_challenge",
-              "out_of_scope": "utter_out_of_scope"}
+              "out_of_scope": "action_out_of_scope"}
 
 
 def render() -> str:

@@ -136,3 +136,13 @@ def test_every_topic_card_keeps_every_line_of_the_answer(intent):
     for fig in card["figures"]:  # every figure on the card is quoted with its source in the details
         assert any(line.startswith(f"{fig['label']}：{fig['value'].replace('（未经本地确认）', '')}（")
                    for line in card["details"])
+
+
+def test_out_of_scope_points_other_errands_to_the_rulebook_hotline_and_the_service_hall():
+    from actions.answers import GOVERNMENT_HOTLINE, out_of_scope_text
+    from bot.rulebook import default_rulebook
+
+    hotline = default_rulebook().value(GOVERNMENT_HOTLINE)
+    text = out_of_scope_text()
+    assert hotline.value and hotline.value in text
+    assert "政务服务大厅" in text and "驾照" in text and "{" not in text

@@ -70,7 +70,8 @@ def ensure_model(force: bool = False) -> Path:
 
 
 def actions_command(port: int | str) -> list[str]:
-    return [PYTHON, "-m", "rasa_sdk", "--actions", "actions", "--port", str(port)]
+    """The action server with its start-up (masked logs, metrics; bot.action_server); one definition."""
+    return [PYTHON, "-m", "bot.action_server", "--actions", "actions", "--port", str(port)]
 
 
 def rasa_command(model: Path, host: str, port: int | str, token: str, cors: str,

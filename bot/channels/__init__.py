@@ -1,8 +1,6 @@
 """Rasa input channels of this assistant (rest.GuardedRestInput, socketio.BoundSocketIOInput).
 
-Rasa imports this package when it reads credentials.yml, so the Rasa process also gets the
-action-call speed-up of bot.rasa_speedups here.
+Importing the package changes nothing. When Rasa starts serving a channel it asks for the channel's
+blueprint; both blueprints go through bot.channels.guard.never_silent, which is where the Rasa process
+gets its start-up: masked logs, the metrics port and the action-call speed-up of bot.rasa_speedups.
 """
-from bot import rasa_speedups
-
-rasa_speedups.install()

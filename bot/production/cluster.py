@@ -112,7 +112,7 @@ class Cluster:
     # --- what each child runs (shared with the supervisord config, bot.production.supervisor) ---
     def actions_command(self) -> tuple[list[str], str]:
         port = str(self.config.action_port)
-        return ([PYTHON, "-m", "rasa_sdk", "--actions", "actions", "--port", port],
+        return ([PYTHON, "-m", "bot.action_server", "--actions", "actions", "--port", port],
                 f"http://127.0.0.1:{port}/health")
 
     def rasa_command(self, index: int) -> tuple[list[str], str]:

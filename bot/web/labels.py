@@ -10,7 +10,6 @@ from bot.eligibility.present import PROGRAM_ZH, verdict_word
 from bot.store.categories import TRANSITIONS
 from bot.vocabulary import CATEGORIES, CONVERSATION_STATES, SPEAKERS, STATUSES, TOPIC_INTENTS, URGENCIES, console_labels
 
-
 __all__ = ["CATEGORIES", "CONVERSATION_STATES", "SPEAKERS", "STATUSES", "TRANSITIONS", "URGENCIES", "PROGRAM_ZH",
            "console_labels", "topic_intents", "eligible_zh", "local_time"]
 

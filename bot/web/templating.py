@@ -30,7 +30,8 @@ _env = Environment(
 )
 _env.filters["local_time"] = local_time
 _env.globals.update(STATES=CONVERSATION_STATES, STATUSES=STATUSES, URGENCIES=URGENCIES, CATEGORIES=CATEGORIES,
-                    SPEAKERS=SPEAKERS, CONSOLE_LABELS=console_labels(), PROGRAMS=PROGRAM_ZH, eligible_zh=eligible_zh, mask_phone=_mask_phone, verdict_card=present.card)
+                    SPEAKERS=SPEAKERS, CONSOLE_LABELS=console_labels(), PROGRAMS=PROGRAM_ZH, eligible_zh=eligible_zh,
+                    mask_phone=_mask_phone, verdict_card=present.card)
 
 
 def render(request: Request, name: str, context: Optional[dict[str, Any]] = None,

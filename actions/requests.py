@@ -18,9 +18,8 @@ from bot.nlu.places import district_of
 from bot.privacy import mask_phone, normalise_phone
 from bot.rulebook import default_rulebook
 from bot.store import requests as help_requests
-from bot.store.categories import CATEGORIES
 from bot.topics import category_for_text
-from bot.vocabulary import RESIDENT_URGENCIES
+from bot.vocabulary import CATEGORIES, RESIDENT_URGENCIES
 
 log = logging.getLogger(__name__)
 

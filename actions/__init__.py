@@ -1,17 +1,6 @@
 """Custom actions (rasa_sdk): thin doors onto bot.eligibility, bot.answers and bot.store.
 
-Importing the package masks phone and ID numbers in every log line the action server writes: the
-help-request record is the only place a resident's full phone number is kept.
+Importing the package changes nothing. The action server is started by `python -m bot.action_server`,
+which masks phone and ID numbers in every log line it writes (the help-request record is the only place
+a resident's full phone number is kept) and counts action runs for Prometheus.
 """
-import logging
-
-from bot.privacy import MaskingLogFilter
-
-for _handler in logging.getLogger().handlers or []:
-    _handler.addFilter(MaskingLogFilter())
-logging.getLogger().addFilter(MaskingLogFilter())
-
-# Action errors, fallbacks and handoffs counted for Prometheus; metrics port and JSON logs when configured.
-from bot.metrics import instrument_action_server  # noqa: E402
-
-instrument_action_server()

@@ -1,4 +1,4 @@
-"""Topic answers: the domain holds the wording, the rulebook (through bot.answers) the figures."""
+"""Topic answers: actions/texts.yml holds the wording, the rulebook (through bot.answers) the figures."""
 from __future__ import annotations
 
 from typing import Any

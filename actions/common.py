@@ -1,15 +1,11 @@
 """Small helpers shared by the actions: what the resident just said, and which intents are topics."""
 from __future__ import annotations
 
-from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
-import yaml
 from rasa_sdk import Tracker
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
-DOMAIN_FILE = REPO_ROOT / "domain.yml"
+from bot.vocabulary import TOPIC_INTENTS
 
 # Topic intents whose answer starts (or offers) an eligibility check, and the programme it runs.
 CHECK_PROGRAM_BY_INTENT: dict[str, str] = {
@@ -20,11 +16,11 @@ CHECK_PROGRAM_BY_INTENT: dict[str, str] = {
 }
 
 
-@lru_cache(maxsize=1)
 def topic_intents() -> frozenset[str]:
-    """Intents answered from the rulebook: every `ask_*` intent of the domain."""
-    domain = yaml.safe_load(DOMAIN_FILE.read_text(encoding="utf-8"))
-    return frozenset(i for i in domain["intents"] if isinstance(i, str) and i.startswith("ask_"))
+    """Intents answered from the rulebook (bot.vocabulary; the same as the domain's `ask_*` intents, which
+    tests/unit/test_vocabulary.py checks). Not read from the domain Rasa sends: with the selective domain
+    of endpoints.yml, action_answer_topic is not sent one."""
+    return frozenset(TOPIC_INTENTS)
 
 
 def latest_intent(tracker: Tracker) -> str | None:

@@ -16,7 +16,7 @@ from actions.texts import question, texts
 
 
 class AskSlot(Action, ABC):
-    """Send the question for `slot` (set by each generated subclass; abstract, so never registered itself)."""
+    """Send the question for `slot` (set by each subclass in QUESTION_ACTIONS; abstract, so never registered itself)."""
 
     @property
     @abstractmethod
@@ -31,6 +31,12 @@ class AskSlot(Action, ABC):
         return []
 
 
-# rasa_sdk registers every Action subclass it finds in the actions package: one per question.
-for _slot in texts()["questions"]:
-    globals()[f"Ask_{_slot}"] = type(f"Ask_{_slot}", (AskSlot,), {"slot": _slot})
+def question_action(slot: str) -> type[AskSlot]:
+    """The `action_ask_<slot>` class for one question of actions/texts.yml."""
+    return type(f"Ask_{slot}", (AskSlot,), {"slot": slot, "__module__": __name__,
+                                            "__doc__": f"Ask the question for `{slot}`."})
+
+
+# One class per question. rasa_sdk registers every concrete Action subclass (it walks
+# Action.__subclasses__(), not module names); this tuple keeps them alive and lets tests see them.
+QUESTION_ACTIONS: tuple[type[AskSlot], ...] = tuple(question_action(slot) for slot in texts()["questions"])

@@ -20,8 +20,8 @@ from bot.privacy import mask_phone, normalise_phone
 from bot.rulebook import default_rulebook
 from bot.store import outbox
 from bot.store import requests as help_requests
-from bot.store.categories import CATEGORIES
 from bot.topics import category_for_text
+from bot.vocabulary import CATEGORIES, RESIDENT_URGENCIES
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +29,7 @@ outbox.resume_pending()
 
 NOT_NAME_INTENTS = {"greet", "goodbye", "thank", "affirm", "deny", "bot_challenge", "out_of_scope"}
 QUESTION_MARKS = ("吗", "？", "?", "什么", "怎么", "咋", "多少", "能不能")
-URGENCY_ZH = {"normal": "一般", "urgent": "比较急", "emergency": "非常紧急"}
+URGENCY_ZH = RESIDENT_URGENCIES
 
 
 class ActionStartHelpRequest(Action):

@@ -8,7 +8,10 @@ read eligibility results by posting a made-up tracker. Here:
   network only, never on a public address;
 - every request except `GET /health` must carry the header `X-Action-Token: <ACTION_TOKEN>`; Rasa sends
   it from endpoints.yml (`action_endpoint.headers`), so only our Rasa processes are answered;
-- no CORS: no web page has any business calling it.
+- no CORS: no web page has any business calling it;
+- between rasa_sdk's logging set-up and its server, every log handler masks phone and ID numbers
+  (bot.logs) and action runs are counted for Prometheus (bot.metrics). Doing it here, at process start,
+  is what lets the `actions` package change nothing when it is imported.
 """
 from __future__ import annotations
 
@@ -23,6 +26,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.local_secrets import SecretError
+from bot.metrics import instrument_action_server, observe_process
 
 ACTION_TOKEN_HEADER = "X-Action-Token"
 OPEN_PATHS = frozenset({"/health"})
@@ -67,8 +71,11 @@ def main(argv: Optional[list[str]] = None) -> int:
     except SecretError as error:
         print(str(error))
         return 2
+    # rasa_sdk's handlers first, so that ours (masking, JSON format) apply to the handlers it installs
     utils.configure_colored_logging("INFO")
     utils.update_sanic_log_level()
+    observe_process()
+    instrument_action_server()
     host = os.environ.get("SANIC_HOST", "").strip() or cfg.action_host
     app = create_app(cfg.action_token, args.actions)
     app.run(host, args.port or cfg.action_port, workers=utils.number_of_sanic_workers(), access_log=False)

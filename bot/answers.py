@@ -1,7 +1,7 @@
 """Figures for topic answers: `topic_figures(intent, district, residence, on) -> {"figures", "contact"}`.
 
-domain.yml holds the static wording of each `utter_ask_*` response with the placeholders {figures}
-and {contact}; this module fills them from the rulebook only, so a figure changes in one place
+actions/texts.yml (section `topics`) holds the static wording of each topic answer with the placeholders
+{figures} and {contact}; this module fills them from the rulebook only, so a figure changes in one place
 (policies/*.yml) and every answer quotes it with its effective date and source. Lines are short: a
 resident reads them on a phone. Templates here contain wording only; every number comes from a
 rulebook value (tests/unit/test_answers.py checks that).
@@ -263,9 +263,7 @@ def topic_figures(intent: str, district: str | None = None, residence: str | Non
     district = rb.normalise_district(district) if district else None
     residence = residence if residence in ("urban", "rural") else None
     ask = _Ask(rb, on or date.today(), district, residence)
-    builder, office = TOPICS.get(intent, (lambda a: [], _HRSS if intent == "report_complaint" else _CIVIL))
-    if intent == "report_complaint":
-        office = _CIVIL
+    builder, office = TOPICS.get(intent, (lambda a: [], _CIVIL))
     return {"figures": "\n".join(builder(ask)), "contact": _contact(ask, office)}
 
 

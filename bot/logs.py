@@ -1,7 +1,7 @@
 """One logging set-up for every process: plain text (default) or one JSON object per line, masked.
 
 `setup_logging()` is called explicitly where a process starts (the consumer, the retention job, the web
-app, and the hooks that run when Rasa and rasa_sdk load our channels and actions); importing this
+app, bot.action_server, and the channel guard when Rasa starts serving our channels); importing this
 module changes nothing. LOG_FORMAT=json switches to JSON lines for log collectors (Loki, Elasticsearch,
 Cloud Logging): time, level, logger, message, plus exception text when there is one. Either way every
 handler masks phone and ID numbers (bot.privacy.MaskingLogFilter) before anything is written.

@@ -110,7 +110,7 @@ def observe_action(name: str, events: list | None, error: BaseException | None) 
 
 
 def instrument_action_server() -> None:
-    """Observe every action run by rasa_sdk's executor, and serve metrics when METRICS_PORT is set.
+    """Observe every action run by rasa_sdk's executor (called at start-up by bot.action_server).
 
     rasa_sdk has no hook for this, so its ActionExecutor.run is wrapped once (idempotent).
     """
@@ -133,7 +133,6 @@ def instrument_action_server() -> None:
 
     run._qhd_observed = True  # type: ignore[attr-defined]
     ActionExecutor.run = run  # type: ignore[method-assign]
-    observe_process()
 
 
 def serve_from_env() -> int | None:

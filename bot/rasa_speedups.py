@@ -1,4 +1,4 @@
-"""A measured speed-up for Rasa 3.6's custom-action calls, installed when our channels load.
+"""A measured speed-up for Rasa 3.6's custom-action calls, installed when Rasa starts serving our channels.
 
 Rasa checks every action-server response against its JSON schema with `jsonschema.validate`, which
 re-checks the (large) schema itself on every call: 24 ms per action call here, more than the NLU

@@ -71,7 +71,8 @@ def ensure_model(force: bool = False) -> Path:
 
 
 def actions_command(port: int | str) -> list[str]:
-    """Our action server (bot.action_server): loopback, and only for callers with ACTION_TOKEN (Rasa)."""
+    """Our action server (bot.action_server): loopback, only for callers with ACTION_TOKEN (Rasa), masked
+    logs and metrics set up at start; one definition for every launcher."""
     return [PYTHON, "-m", "bot.action_server", "--port", str(port)]
 
 

@@ -1,11 +1,11 @@
 """Topic intents in residents' words: labels for clarifying questions, and categories named in free text.
 
-Labels come from the help-request categories (bot.store.categories), which use the intent names of
+Labels come from the help-request categories of bot.vocabulary, which use the intent names of
 ../shared/contracts/intents.yml, so requests, charts and clarifications all speak of the same topics.
 """
 from __future__ import annotations
 
-from bot.store.categories import CATEGORIES
+from bot.vocabulary import CATEGORIES
 
 # Labels for clarifying questions: the help-request categories (topics, complaints) plus the service intents.
 INTENT_LABELS_ZH: dict[str, str] = {

@@ -1,7 +1,7 @@
 """Write data/rules/topics.yml: one answer rule per topic, and digression rules for every form.
 
 The rules are regular (topic x form), so they are generated from domain.yml rather than typed 80
-times; tests/unit/test_rules_generated.py fails when the file is out of date. Run after adding an
+times; tests/unit/test_dialogue_data.py fails when the file is out of date. Run after adding an
 intent or a form:  .venv/bin/python scripts/gen_rules.py
 """
 from __future__ import annotations

@@ -63,9 +63,10 @@ async def _tell(channel: OutputChannel, sender_id: Text) -> None:
 
 
 def never_silent(on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Callable[[UserMessage], Awaitable[Any]]:
-    from bot import metrics
+    from bot import metrics, rasa_speedups
 
-    metrics.observe_process()  # Rasa loads the channels once at start: logs set-up, metrics port
+    metrics.observe_process()  # Rasa loads the channels once at start: logs set-up, metrics port,
+    rasa_speedups.install()    # and the action-call speed-up
 
     async def handle(message: UserMessage) -> Any:
         counting = CountingOutputChannel(message.output_channel)

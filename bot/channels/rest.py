@@ -28,6 +28,7 @@ from sanic.response import HTTPResponse
 from bot.channels.cards import CardCollectingChannel
 from bot.channels.api_auth import bearer_token, token_matches
 from bot.channels.guard import never_silent
+from bot.channels.startup import prepare_rasa_process
 from bot.conversation_ids import MAX_SENDER_CHARS, is_widget_id
 from bot.limits import MAX_MESSAGE_CHARS, TOO_LONG_ZH
 from bot.settings import settings
@@ -68,6 +69,12 @@ def _one_entry_per_card(on_new_message: Callable[[UserMessage], Awaitable[Any]]
 
 
 class GuardedRestInput(RestInput):
+    @classmethod
+    def from_credentials(cls, credentials: Optional[dict[str, Any]]) -> "GuardedRestInput":
+        """How Rasa builds the channel from credentials.yml: the Rasa process's start-up runs first."""
+        prepare_rasa_process()
+        return cls()
+
     def __init__(self, rest_token: Optional[str] = None) -> None:
         self._rest_token = rest_token
 

@@ -35,6 +35,7 @@ from socketio.exceptions import ConnectionRefusedError as SocketRefused
 
 from bot.channels.cards import card_message
 from bot.channels.guard import never_silent
+from bot.channels.startup import prepare_rasa_process
 from bot.limits import MAX_BODY_BYTES, MAX_MESSAGE_CHARS, TOO_LONG_ZH
 from bot.settings import settings
 
@@ -95,6 +96,8 @@ class BoundSocketIOInput(InputChannel):
 
     @classmethod
     def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> InputChannel:
+        """How Rasa builds the channel from credentials.yml: the Rasa process's start-up runs first."""
+        prepare_rasa_process()
         credentials = credentials or {}
         origins = credentials.get("cors_allowed_origins")
         return cls(

@@ -97,7 +97,6 @@ class Case:
     residence: str | None
     members: tuple[Member, ...]
     rigid: tuple[tuple[str, float], ...]
-    rigid_reported: bool
     assets: dict[str, float | None]
     receiving_dibao: bool | None
     income_rose_due_to_employment: bool | None
@@ -306,7 +305,6 @@ def parse_case(raw: Any, rulebook: Rulebook) -> Case:
         residence=residence,
         members=members,
         rigid=tuple(rigid),
-        rigid_reported="rigid_expenses_monthly" in raw,
         assets=assets,
         receiving_dibao=_bool(raw.get("receiving_dibao"), "receiving_dibao"),
         income_rose_due_to_employment=_bool(raw.get("income_rose_due_to_employment"),

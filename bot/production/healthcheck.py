@@ -74,7 +74,7 @@ def check(role: str) -> bool:
 
 # What PID 1 runs (after the entrypoint's exec) -> its role. Docker runs HEALTHCHECK with the image's
 # environment, not the entrypoint's, so the role is read from the process itself.
-ROLE_MARKERS = (("rasa_sdk", "actions"), ("bot.production.consumer", "consumer"), ("bot.web", "web"),
+ROLE_MARKERS = (("bot.action_server", "actions"), ("rasa_sdk", "actions"), ("bot.production.consumer", "consumer"), ("bot.web", "web"),
                 ("bot.production.migrate", "migrate"), ("rasa", "rasa"))
 
 

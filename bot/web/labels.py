@@ -1,22 +1,22 @@
 """Display labels the web pages use. Category, status, urgency and conversation-state names come from
-bot.store.categories (one source); programme names and verdict words come from bot.eligibility.present
-(the one place that words an outcome).
+bot.vocabulary (one source; the request workflow from bot.store.categories); programme names and verdict
+words come from bot.eligibility.present (the one place that words an outcome).
 """
 from __future__ import annotations
 
 from datetime import datetime, timezone
 
 from bot.eligibility.present import PROGRAM_ZH, verdict_word
-from bot.store.categories import CATEGORIES, CONVERSATION_STATES, STATUSES, TRANSITIONS, URGENCIES
+from bot.store.categories import TRANSITIONS
+from bot.vocabulary import CATEGORIES, CONVERSATION_STATES, SPEAKERS, STATUSES, TOPIC_INTENTS, URGENCIES, console_labels
 
-
-__all__ = ["CATEGORIES", "CONVERSATION_STATES", "STATUSES", "TRANSITIONS", "URGENCIES", "PROGRAM_ZH",
-           "topic_intents", "eligible_zh", "local_time"]
+__all__ = ["CATEGORIES", "CONVERSATION_STATES", "SPEAKERS", "STATUSES", "TRANSITIONS", "URGENCIES", "PROGRAM_ZH",
+           "console_labels", "topic_intents", "eligible_zh", "local_time"]
 
 
 def topic_intents() -> list[str]:
-    """Topic intents that have canned answers (bot.answers.topic_figures): the `ask_*` categories."""
-    return [k for k in CATEGORIES if k.startswith("ask_")]
+    """Topic intents that have canned answers (bot.answers.topic_figures)."""
+    return list(TOPIC_INTENTS)
 
 
 def eligible_zh(value: object) -> str:

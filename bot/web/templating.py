@@ -9,8 +9,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from bot.eligibility import present
-from bot.web.labels import (CATEGORIES, CONVERSATION_STATES, PROGRAM_ZH, STATUSES, URGENCIES, eligible_zh,
-                            local_time)
+from bot.web.labels import (CATEGORIES, CONVERSATION_STATES, PROGRAM_ZH, SPEAKERS, STATUSES, URGENCIES,
+                            console_labels, eligible_zh, local_time)
 from bot.web.security import csrf_token, current_user
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
@@ -30,7 +30,8 @@ _env = Environment(
 )
 _env.filters["local_time"] = local_time
 _env.globals.update(STATES=CONVERSATION_STATES, STATUSES=STATUSES, URGENCIES=URGENCIES, CATEGORIES=CATEGORIES,
-                    PROGRAMS=PROGRAM_ZH, eligible_zh=eligible_zh, mask_phone=_mask_phone, verdict_card=present.card)
+                    SPEAKERS=SPEAKERS, CONSOLE_LABELS=console_labels(), PROGRAMS=PROGRAM_ZH, eligible_zh=eligible_zh,
+                    mask_phone=_mask_phone, verdict_card=present.card)
 
 
 def render(request: Request, name: str, context: Optional[dict[str, Any]] = None,

@@ -28,7 +28,7 @@ case "$role" in
       --endpoints deploy/endpoints.production.yml --credentials credentials.yml \
       --interface 0.0.0.0 --port "${RASA_LISTEN_PORT:-5005}" "$@" ;;
   actions)
-    exec python -m rasa_sdk --actions actions --port "${ACTION_PORT:-5055}" "$@" ;;
+    exec python -m bot.action_server --actions actions --port "${ACTION_PORT:-5055}" "$@" ;;
   web)
     export WEB_HOST="${WEB_HOST:-0.0.0.0}"
     exec python -m bot.web "$@" ;;

@@ -75,7 +75,7 @@ def fake_python(tmp_path: Path) -> dict[str, str]:
     ("rasa", "python -m rasa run --enable-api --auth-token t0k --model /app/models/model.tar.gz "
              "--endpoints deploy/endpoints.production.yml --credentials credentials.yml --interface 0.0.0.0 "
              "--port 5005"),
-    ("actions", "python -m rasa_sdk --actions actions --port 5055"),
+    ("actions", "python -m bot.action_server --actions actions --port 5055"),
     ("web", "python -m bot.web"),
     ("consumer", "python -m bot.production.consumer"),
     ("migrate", "python -m bot.production.migrate"),
@@ -109,6 +109,7 @@ def test_the_entrypoint_refuses_rasa_without_a_token_and_an_empty_role(fake_pyth
 @pytest.mark.parametrize(("cmdline", "role"), [
     (["python", "-m", "rasa", "run", "--enable-api"], "rasa"),
     (["python", "-m", "rasa_sdk", "--actions", "actions"], "actions"),
+    (["python", "-m", "bot.action_server", "--actions", "actions"], "actions"),
     (["python", "-m", "bot.web"], "web"),
     (["python", "-m", "bot.production.consumer"], "consumer"),
     (["python", "-m", "bot.production.migrate"], "migrate"),

@@ -3,8 +3,10 @@
 (function () {
   "use strict";
   var csrf = document.querySelector('meta[name="csrf-token"]').content;
-  var STATE_ZH = {bot: "智能助手", waiting: "等待人工", operator: "人工服务中"};
-  var ROLE_ZH = {user: "居民", bot: "智能助手", operator: "人工客服", system: "系统"};
+  // Conversation states and speakers are worded once, on the server (bot.vocabulary.console_labels).
+  var LABELS = JSON.parse(document.getElementById("console-labels").textContent);
+  var STATE_ZH = LABELS.states;
+  var ROLE_ZH = LABELS.speakers;
   var LIST_POLL_MS = 3000, CHAT_POLL_MS = 2000;
   var selected = null, filter = "all", me = null, lastCheck = null, lastTranscriptKey = "";
 

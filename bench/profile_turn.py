@@ -125,7 +125,7 @@ def markdown(result: dict) -> str:
     lines = [f"# One REST turn's CPU in the Rasa process ({result['date']}, {result['endpoints']}, "
              f"load average {result['load_avg_1min']:.1f})", "",
              f"cProfile, mean per turn over turns {early['turns']} and {late['turns']} of one conversation "
-             "(cumulative CPU ms; parts overlap where marked 'of it').", "",
+             "(cumulative ms in the main thread: CPU plus blocking calls such as SQLite's fsync; parts overlap where marked 'of it').", "",
              f"| part | turn {early['turns']} | turn {late['turns']} |", "|---|---|---|"]
     for key in early["cpu_ms_per_turn"]:
         lines.append(f"| {key} | {early['cpu_ms_per_turn'][key]} | {late['cpu_ms_per_turn'][key]} |")

@@ -24,3 +24,17 @@ def test_valid_response_passes():
 def test_invalid_response_is_refused_with_rasas_message():
     with pytest.raises(ValidationError, match="Failed to validate Action server response"):
         RemoteAction("action_x", None)._validate_action_result(INVALID)
+
+
+def test_event_types_resolve_as_in_rasa():
+    from rasa.shared.core.events import ActiveLoop, Event, SlotSet, UserUttered
+
+    assert Event.resolve_by_type("slot") is SlotSet
+    assert Event.resolve_by_type("active_loop") is ActiveLoop
+    assert Event.resolve_by_type("user") is UserUttered
+    assert Event.resolve_by_type("no_such_event", default=SlotSet) is SlotSet
+    assert Event.resolve_by_type("topic") is None
+    with pytest.raises(ValueError, match="Unknown event name 'no_such_event'"):
+        Event.resolve_by_type("no_such_event")
+    event = Event.from_parameters({"event": "slot", "name": "district", "value": "海港区"})
+    assert isinstance(event, SlotSet) and event.value == "海港区"

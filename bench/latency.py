@@ -119,8 +119,9 @@ def run_long(targets: dict[str, tuple[str, int]], conversations: int, turns: int
     wall: dict[tuple[str, str], list[float]] = {}
     cpu: dict[tuple[str, str], float] = {}
     loads: dict[str, list[float]] = {w: [] for w in windows}
-    for name, (url, _pid) in targets.items():
-        send_turn(url, "warm-long", "你好")
+    for name, (url, _pid) in targets.items():  # warm every path (NLU, rules, actions, forms) first
+        for turn in range(len(MESSAGES) * 2):
+            send_turn(url, f"warm-long-{uuid.uuid4().hex[:6]}", MESSAGES[turn % len(MESSAGES)])
     for conversation in range(conversations):
         senders = {name: f"long-{conversation}-{uuid.uuid4().hex[:6]}" for name in targets}
         for turn in range(1, turns + 1):
@@ -206,7 +207,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--turns", type=int, default=40, help="turns per conversation")
     parser.add_argument("--long", action="store_true", help="run only the long-conversation phase")
-    parser.add_argument("--long-conversations", type=int, default=2)
+    parser.add_argument("--long-conversations", type=int, default=3)
     parser.add_argument("--long-turns", type=int, default=200)
     parser.add_argument("--long-window", type=int, default=10, help="turns measured around turn 10 and at the end")
     parser.add_argument("--vanilla-model", type=Path, help="a vanilla Rasa model for the long phase")
@@ -231,6 +232,7 @@ def main() -> int:
             run_senders(stack, 2, 5)  # warm-up, not reported
             results["one_sender"] = run_senders(stack, 1, args.turns)
             results["eight_senders"] = run_senders(stack, 8, args.turns)
+            results["load_avg_1min"] = round(os.getloadavg()[0], 2)
             results["rasa_rss_mib"] = round(rss_mib(stack.procs["rasa"].pid), 0)
             results["action_server_rss_mib"] = round(rss_mib(stack.procs["actions"].pid), 0)
         finally:

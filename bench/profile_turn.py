@@ -67,7 +67,7 @@ def main() -> int:
     parser.add_argument("--turns", type=int, default=200)
     parser.add_argument("--sample", type=int, default=5)
     parser.add_argument("--endpoints", default="endpoints.yml")
-    parser.add_argument("--out", default="profile_turn")
+    parser.add_argument("--out", default="profile_turn", help="result file name, without extension")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         stack = Stack.create(Path(tmp), PROFILE_OUT=str(Path(tmp) / "prof"))

@@ -23,9 +23,9 @@ reads this turn's events, the latest slot change and up to MAX_CLARIFICATIONS us
 A new session (SessionStarted after the cut) drops the snapshot's state, as Rasa would. A save of a
 tracker this store did not load (e.g. PUT /tracker/events) deletes the snapshot and uses Rasa's save.
 
-Composition: `WindowedSQLMixin` only overrides Rasa's internal `_retrieve` and `_additional_events`
-hooks, so it stacks with a subclass that wraps `retrieve`/`save` (retries, masking):
-`WindowedResilientSQLTrackerStore` is the production store with retries.
+Composition: `WindowedSQLMixin` only overrides Rasa's internal `_retrieve`, `_additional_events` and
+`stream_events` hooks, so a class that wraps `retrieve`/`save`/`stream_events` (retries, masking) can be
+put before it: `WindowedResilientSQLTrackerStore` is the production store with retries.
 
     tracker_store:
       type: bot.tracker_window.WindowedSQLTrackerStore
@@ -158,8 +158,8 @@ def user_turns(events: Sequence[Event]) -> int:
 
 
 # --- the store ------------------------------------------------------------------------------------
-class WindowedSQLMixin:
-    """Bounded tracker loads for a SQLTrackerStore subclass (see the module docstring)."""
+class WindowedSQLMixin(SQLTrackerStore):
+    """Bounded tracker loads for Rasa's SQLTrackerStore (see the module docstring)."""
 
     def __init__(self, *args: Any, window_turns: int | str = DEFAULT_WINDOW_TURNS,
                  window_slack: int | str = DEFAULT_WINDOW_SLACK, **kwargs: Any) -> None:
@@ -204,12 +204,27 @@ class WindowedSQLMixin:
         if mark is None:  # a tracker we did not load: Rasa's own count over the session
             session.query(WindowSnapshot).filter(WindowSnapshot.sender_id == tracker.sender_id).delete()
             return super()._additional_events(session, tracker)  # type: ignore[misc]
-        # Events saved since the load (an earlier save of this tracker, or a retried one): skip them.
+        unsaved = self._unsaved_from(session, tracker, mark)
+        self._move_window(session, tracker, mark)
+        return itertools.islice(tracker.events, unsaved, len(tracker.events))
+
+    def _unsaved_from(self, session: Any, tracker: DialogueStateTracker, mark: WindowMark) -> int:
+        """Index of the first event not stored yet: skips events an earlier (or retried) save stored."""
+        store: SQLTrackerStore = self  # type: ignore[assignment]
         stored_since = (session.query(sa.func.count(store.SQLEvent.id))
                         .filter(store.SQLEvent.sender_id == tracker.sender_id, store.SQLEvent.id > mark.last_id)
                         .scalar())
-        self._move_window(session, tracker, mark)
-        return itertools.islice(tracker.events, mark.loaded + stored_since, len(tracker.events))
+        return mark.loaded + stored_since
+
+    async def stream_events(self, tracker: DialogueStateTracker) -> None:
+        """Publish the events not stored yet, without Rasa's re-read of the tracker to diff against."""
+        mark: WindowMark | None = getattr(tracker, MARK_ATTRIBUTE, None)
+        store: SQLTrackerStore = self  # type: ignore[assignment]
+        if mark is None or store.event_broker is None:
+            return await super().stream_events(tracker)  # type: ignore[misc]
+        with store.session_scope() as session:
+            unsaved = self._unsaved_from(session, tracker, mark)
+        await store._stream_new_events(store.event_broker, list(tracker.events)[unsaved:], tracker.sender_id)
 
     def _move_window(self, session: Any, tracker: DialogueStateTracker, mark: WindowMark) -> None:
         """Store a new snapshot once more than window_turns + window_slack user turns are in memory."""
@@ -268,5 +283,8 @@ def _resilient_base() -> type:
     return ResilientSQLTrackerStore
 
 
-class WindowedResilientSQLTrackerStore(WindowedSQLMixin, _resilient_base()):  # type: ignore[misc]
-    """The production store: bounded loads plus bot.production's retry on connection errors."""
+class WindowedResilientSQLTrackerStore(_resilient_base(), WindowedSQLMixin):  # type: ignore[misc]
+    """The production store: bot.production's retry on connection errors around bounded loads.
+
+    The retrying class comes first, so its retry and once-only publishing wrap the mixin's hooks.
+    """

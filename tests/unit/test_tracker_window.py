@@ -20,7 +20,10 @@ from rasa.shared.core.events import (ActionExecuted, ActionExecutionRejected, Ac
                                      SlotSet, UserUttered, UserUtteranceReverted)
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from bot.tracker_window import WindowedSQLTrackerStore, WindowSnapshot, plan_cut, user_turns, window_start
+import pytest
+
+from bot.tracker_window import (WindowedResilientSQLTrackerStore, WindowedSQLTrackerStore, WindowSnapshot,
+                                plan_cut, user_turns, window_start)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -143,9 +146,22 @@ def run(coro):
     return asyncio.run(coro)
 
 
-def test_a_long_conversation_through_sqlite_is_stored_once_and_loaded_bounded(tmp_path: Path) -> None:
-    store = WindowedSQLTrackerStore(domain=domain(), dialect="sqlite", db=str(tmp_path / "t.db"),
-                                    window_turns=4, window_slack=2)
+class Broker:
+    """Collects what the store publishes (the production profile's RabbitMQ)."""
+
+    def __init__(self) -> None:
+        self.published: list[dict] = []
+
+    def publish(self, event: dict) -> None:
+        self.published.append(event)
+
+
+@pytest.mark.parametrize("store_class", [WindowedSQLTrackerStore, WindowedResilientSQLTrackerStore])
+def test_a_long_conversation_through_sqlite_is_stored_once_and_loaded_bounded(tmp_path: Path,
+                                                                              store_class: type) -> None:
+    broker = Broker()
+    store = store_class(domain=domain(), dialect="sqlite", db=str(tmp_path / "t.db"), event_broker=broker,
+                        window_turns=4, window_slack=2)
     conversation = Conversation(random.Random(5))
     appended: list[Event] = []
     for turn in range(60):
@@ -166,6 +182,8 @@ def test_a_long_conversation_through_sqlite_is_stored_once_and_loaded_bounded(tm
     assert len(run(store.retrieve("long")).events) < len(appended) / 3  # bounded, not the whole history
     stored = run(store.retrieve_full_tracker("long"))
     assert [e.as_dict() for e in stored.events] == [e.as_dict() for e in appended]
+    published = [{k: v for k, v in e.items() if k != "sender_id"} for e in broker.published]
+    assert published == [e.as_dict() for e in appended]  # each event published once, in order
     with store.session_scope() as session:
         assert session.get(WindowSnapshot, "long") is not None
 

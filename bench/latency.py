@@ -28,8 +28,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.rest import send_turn  # noqa: E402
-from tests.support.servers import Stack, free_port  # noqa: E402
 from bot.runner import model_path, rasa_command, rasa_env  # noqa: E402
+from tests.support.servers import Stack, free_port  # noqa: E402
 
 # A realistic mix: topic questions, small talk, and a form turn.
 MESSAGES = ["你好", "农村低保标准是多少", "办低保要带啥材料", "去外省打工有路费补贴吗", "护林员咋报名",
@@ -115,11 +115,12 @@ def start_long_targets(stack: Stack, tmp: Path, vanilla_model: Path | None) -> d
 
 def run_long(targets: dict[str, tuple[str, int]], conversations: int, turns: int, window: int) -> dict:
     """Every target runs the same conversations turn by turn, interleaved; turn 10 and the last turns measured."""
-    windows = {"turn 10": range(10 - window // 2, 10 - window // 2 + window), f"turn {turns}": range(turns - window + 1, turns + 1)}
+    first = 10 - window // 2
+    windows = {"turn 10": range(first, first + window), f"turn {turns}": range(turns - window + 1, turns + 1)}
     wall: dict[tuple[str, str], list[float]] = {}
     cpu: dict[tuple[str, str], float] = {}
     loads: dict[str, list[float]] = {w: [] for w in windows}
-    for name, (url, _pid) in targets.items():  # warm every path (NLU, rules, actions, forms) first
+    for url, _pid in targets.values():  # warm every path (NLU, rules, actions, forms) first
         for turn in range(len(MESSAGES) * 2):
             send_turn(url, f"warm-long-{uuid.uuid4().hex[:6]}", MESSAGES[turn % len(MESSAGES)])
     for conversation in range(conversations):

@@ -89,7 +89,7 @@ def main() -> int:
             sender = f"profile-{os.getpid()}"
             dumps = 0
             for turn in range(args.turns):
-                for name, (first, last) in windows.items():
+                for first, _last in windows.values():
                     if turn == first:
                         os.kill(pid, signal.SIGUSR1)
                         time.sleep(0.2)
@@ -130,7 +130,8 @@ def markdown(result: dict) -> str:
     lines = [f"# One REST turn inside the Rasa process ({result['date']}, {result['endpoints']}, "
              f"load average {result['load_avg_1min']:.1f})", "",
              f"cProfile, mean per turn over turns {early['turns']} and {late['turns']} of one conversation "
-             "(cumulative ms in the main thread: CPU plus blocking calls such as SQLite's fsync; parts overlap where marked 'of it').", "",
+             "(cumulative ms in the main thread: CPU plus blocking calls such as SQLite's fsync; "
+             "parts overlap where marked 'of it').", "",
              f"| part | turn {early['turns']} | turn {late['turns']} |", "|---|---|---|"]
     for key in early["cpu_ms_per_turn"]:
         if key == "REST channel receive":  # (an early version matched no function here)
@@ -140,10 +141,11 @@ def markdown(result: dict) -> str:
                for p in (early, late)]
     lines.append(f"| outside the processor (Sanic, our REST channel and guard) | {outside[0]} | {outside[1]} |")
     lines.append(f"| wall ms, median (REST, loaded machine) | {early['wall_ms_median']} | {late['wall_ms_median']} |")
-    for name, phase in result["phases"].items():
+    for _name, phase in result["phases"].items():
         lines += ["", f"Top self time, turns {phase['turns']}:", "", "| function | calls/turn | self ms/turn |",
                   "|---|---|---|"]
-        lines += [f"| `{r['function']}` | {r['calls_per_turn']} | {r['self_ms_per_turn']} |" for r in phase["top_self_time"]]
+        lines += [f"| `{r['function']}` | {r['calls_per_turn']} | {r['self_ms_per_turn']} |"
+                  for r in phase["top_self_time"]]
     return "\n".join(lines) + "\n"
 
 

@@ -22,14 +22,13 @@ from __future__ import annotations
 
 import asyncio
 from functools import lru_cache
-from typing import Any, Dict, Text
+from typing import Any
 
 import aiohttp
-
 from jsonschema import ValidationError, validators
 from rasa.core.actions.action import RemoteAction
-from rasa.shared.core.events import Event
 from rasa.shared.constants import DOCS_BASE_URL
+from rasa.shared.core.events import Event
 from rasa.utils.endpoints import EndpointConfig
 
 
@@ -41,7 +40,7 @@ def _response_validator() -> Any:
     return cls(schema)
 
 
-def _validate_action_result(self: RemoteAction, result: Dict[Text, Any]) -> bool:
+def _validate_action_result(self: RemoteAction, result: dict[str, Any]) -> bool:
     try:
         _response_validator().validate(result)
         return True
@@ -54,14 +53,14 @@ def _validate_action_result(self: RemoteAction, result: Dict[Text, Any]) -> bool
 
 
 _rasa_resolve_by_type = Event.resolve_by_type
-_event_classes: Dict[Text, Any] = {}
+_event_classes: dict[str, Any] = {}
 
 
 class _NotFound:
     """Marks a type name Rasa's lookup did not find (None is a valid answer: old "topic" events)."""
 
 
-def _resolve_by_type(type_name: Text, default: Any = None) -> Any:
+def _resolve_by_type(type_name: str, default: Any = None) -> Any:
     cls = _event_classes.get(type_name)
     if cls is None:
         cls = _rasa_resolve_by_type(type_name, _NotFound)

@@ -44,9 +44,18 @@ from typing import Any
 import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.constants import ACTION_LISTEN_NAME
-from rasa.shared.core.events import (ActionExecuted, ActionExecutionRejected, ActiveLoop, ConversationPaused,
-                                     Event, FollowupAction, LoopInterrupted, SessionStarted, SlotSet,
-                                     UserUttered)
+from rasa.shared.core.events import (
+    ActionExecuted,
+    ActionExecutionRejected,
+    ActiveLoop,
+    ConversationPaused,
+    Event,
+    FollowupAction,
+    LoopInterrupted,
+    SessionStarted,
+    SlotSet,
+    UserUttered,
+)
 from rasa.shared.core.slots import Slot
 from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy.orm import declarative_base
@@ -199,7 +208,6 @@ class WindowedSQLMixin(SQLTrackerStore):
         return tracker
 
     def _additional_events(self, session: Any, tracker: DialogueStateTracker) -> Iterator[Event]:
-        store: SQLTrackerStore = self  # type: ignore[assignment]
         mark: WindowMark | None = getattr(tracker, MARK_ATTRIBUTE, None)
         if mark is None:  # a tracker we did not load: Rasa's own count over the session
             session.query(WindowSnapshot).filter(WindowSnapshot.sender_id == tracker.sender_id).delete()

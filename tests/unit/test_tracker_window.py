@@ -12,18 +12,36 @@ import random
 from functools import lru_cache
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings, strategies as st
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from rasa.shared.core.constants import ACTION_LISTEN_NAME
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import (ActionExecuted, ActionExecutionRejected, ActiveLoop, BotUttered, ConversationPaused,
-                                     ConversationResumed, Event, FollowupAction, LoopInterrupted, Restarted,
-                                     SlotSet, UserUttered, UserUtteranceReverted)
+from rasa.shared.core.events import (
+    ActionExecuted,
+    ActionExecutionRejected,
+    ActiveLoop,
+    BotUttered,
+    ConversationPaused,
+    ConversationResumed,
+    Event,
+    FollowupAction,
+    LoopInterrupted,
+    Restarted,
+    SlotSet,
+    UserUtteranceReverted,
+    UserUttered,
+)
 from rasa.shared.core.trackers import DialogueStateTracker
 
-import pytest
-
-from bot.tracker_window import (WindowedResilientSQLTrackerStore, WindowedSQLTrackerStore, WindowSnapshot,
-                                plan_cut, user_turns, window_start)
+from bot.tracker_window import (
+    WindowedResilientSQLTrackerStore,
+    WindowedSQLTrackerStore,
+    WindowSnapshot,
+    plan_cut,
+    user_turns,
+    window_start,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -119,7 +137,7 @@ def test_a_window_moved_turn_after_turn_keeps_the_full_trackers_state(seed: int,
     prefix: list[Event] = []
     stored: list[Event] = []
     moved = 0
-    for turn in range(40):
+    for _turn in range(40):
         new = conversation.next_turn()
         every_event += new
         stored += new
@@ -192,7 +210,7 @@ def test_a_tracker_the_store_did_not_load_drops_the_snapshot(tmp_path: Path) -> 
     store = WindowedSQLTrackerStore(domain=domain(), dialect="sqlite", db=str(tmp_path / "t.db"),
                                     window_turns=2, window_slack=0)
     conversation = Conversation(random.Random(1))
-    for turn in range(6):
+    for _turn in range(6):
         tracker = run(store.get_or_create_tracker("s"))
         for event in conversation.next_turn():
             tracker.update(event)

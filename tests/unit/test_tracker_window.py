@@ -101,10 +101,8 @@ class Conversation:
         elif roll < 0.4:
             events.append(FollowupAction(rng.choice(actions)))
         elif roll < 0.42:
-            events.append(Restarted())
+            events.append(Restarted())  # (no loop is active here, so the generator's state stays right)
         events += [ActionExecuted(rng.choice(actions)), BotUttered(f"答{self.turn}")]
-        if roll >= 0.4 and roll < 0.42:
-            self.loop = None
         return events
 
 
@@ -127,7 +125,7 @@ def assert_same_state(windowed: DialogueStateTracker, full: DialogueStateTracker
     assert window_states[1:] == full_states[len(full_states) - len(window_states) + 1:]
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 10**6), window_turns=st.integers(3, 6), slack=st.integers(0, 3))
 def test_a_window_moved_turn_after_turn_keeps_the_full_trackers_state(seed: int, window_turns: int,
                                                                          slack: int) -> None:

@@ -25,7 +25,8 @@ tracker this store did not load (e.g. PUT /tracker/events) deletes the snapshot 
 
 Composition: `WindowedSQLMixin` only overrides Rasa's internal `_retrieve`, `_additional_events` and
 `stream_events` hooks, so a class that wraps `retrieve`/`save`/`stream_events` (retries, masking) can be
-put before it: `WindowedResilientSQLTrackerStore` is the production store with retries.
+put before it: `WindowedResilientSQLTrackerStore` is the production store with retries. A store that
+masks events on their way to the table must also override `_stored_form`, which writes the snapshot.
 
     tracker_store:
       type: bot.tracker_window.WindowedSQLTrackerStore
@@ -246,7 +247,12 @@ class WindowedSQLMixin(SQLTrackerStore):
             return
         start, new_prefix = plan
         session.merge(WindowSnapshot(sender_id=tracker.sender_id, cut_id=mark.ids[start - 1],
-                                     prefix=json.dumps([e.as_dict() for e in new_prefix])))
+                                     prefix=json.dumps([self._stored_form(e) for e in new_prefix])))
+
+    def _stored_form(self, event: Event) -> dict:
+        """How an event is written to the database; a store that masks events must mask here too, so
+        the snapshot holds exactly what a full load of the stored events would give."""
+        return event.as_dict()
 
 
 class WindowedSQLTrackerStore(WindowedSQLMixin, SQLTrackerStore):

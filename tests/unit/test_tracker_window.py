@@ -219,3 +219,30 @@ def test_a_tracker_the_store_did_not_load_drops_the_snapshot(tmp_path: Path) -> 
     with store.session_scope() as session:
         assert session.get(WindowSnapshot, "s") is None
     assert run(store.retrieve("s")).get_slot("district") == "山海关区"
+
+
+class MaskingStore(WindowedSQLTrackerStore):
+    """A store that writes phone numbers masked, like the production privacy store."""
+
+    def _stored_form(self, event: Event) -> dict:
+        data = event.as_dict()
+        if data.get("event") == "slot" and data.get("name") == "phone" and data.get("value"):
+            data["value"] = "***"
+        return data
+
+
+def test_the_snapshot_is_written_in_the_stores_stored_form(tmp_path: Path) -> None:
+    store = MaskingStore(domain=domain(), dialect="sqlite", db=str(tmp_path / "t.db"), window_turns=1,
+                         window_slack=0)
+    for turn in range(3):
+        tracker = run(store.get_or_create_tracker("p"))
+        tracker.update(ActionExecuted(ACTION_LISTEN_NAME))
+        tracker.update(UserUttered(f"第{turn}句", intent={"name": "inform", "confidence": 1.0}))
+        if turn == 0:
+            tracker.update(SlotSet("phone", "13812345678"))
+        tracker.update(ActionExecuted("utter_ok"))
+        run(store.save(tracker))
+    with store.session_scope() as session:
+        snapshot = session.get(WindowSnapshot, "p")
+        assert snapshot is not None
+        assert "13812345678" not in snapshot.prefix and "***" in snapshot.prefix

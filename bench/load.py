@@ -13,7 +13,8 @@ What runs (all on 127.0.0.1, started and stopped by this script):
 Each mode runs two phases with a fixed workload (C concurrent conversations, each worker running
 `--per-worker` conversations of a fixed script, so C x per-worker x turns turns in all):
 - paced:     residents think `--think-ms` (+-20 %, seeded) between turns: the latency figure;
-- saturated: no think time: the throughput figure (messages/s).
+- saturated: no think time, and the workers keep starting conversations until at least
+             `--saturated-s` (default 30) have passed, so the figure is stable: the throughput (messages/s).
 Every request has a timeout and the whole run is bounded. Afterwards each conversation's tracker
 is read back: a turn answered with HTTP 200 but missing from the tracker is a lost turn.
 
@@ -49,6 +50,7 @@ import yaml
 
 from bot.local_secrets import SECRET_NAMES
 from tests.support.redis_server import private_redis
+from bench.rest import send_turn
 from bot.production import pg
 from bot.production.cluster import Cluster, build
 from bot.production.config import ProductionConfig
@@ -56,7 +58,6 @@ from bot.production.config import ProductionConfig
 RESULTS = ROOT / "bench" / "results"
 # Random secrets per run (bot.local_secrets refuses fixed ones).
 SECRETS = {name: secrets_module.token_urlsafe(24) for name in SECRET_NAMES}
-REST_HEADERS = {"Authorization": f"Bearer {SECRETS['REST_TOKEN']}"}
 API_HEADERS = {"Authorization": f"Bearer {SECRETS['RASA_TOKEN']}"}
 P95_TARGET_MS = 300.0
 # Fixed conversation scripts: small talk, topic questions, a help-request form started and left.
@@ -101,8 +102,9 @@ class Phase:
 
 
 def run_phase(mode: str, phase: str, send_url: str, tracker_url: str, concurrency: int, per_worker: int,
-              think_ms: int, timeout_s: float, seed: int) -> Phase:
-    """C workers, each running `per_worker` scripted conversations one after another."""
+              think_ms: int, timeout_s: float, seed: int, min_duration_s: float = 0.0) -> Phase:
+    """C workers, each running `per_worker` scripted conversations one after another (and more until
+    `min_duration_s` has passed)."""
     result = Phase(mode, phase, concurrency, think_ms)
     lock = threading.Lock()
     run = uuid.uuid4().hex[:6]
@@ -111,7 +113,8 @@ def run_phase(mode: str, phase: str, send_url: str, tracker_url: str, concurrenc
     def worker(index: int) -> None:
         rng = random.Random(seed * 1000 + index)
         session = requests.Session()
-        for n in range(per_worker):
+        n = 0
+        while n < per_worker or time.perf_counter() < deadline:
             sender = f"load-{run}-{mode}-{phase}-{index}-{n}"
             for text in SCRIPTS[(index + n) % len(SCRIPTS)]:
                 if think_ms:
@@ -119,12 +122,9 @@ def run_phase(mode: str, phase: str, send_url: str, tracker_url: str, concurrenc
                 started = time.perf_counter()
                 error = None
                 try:
-                    response = session.post(f"{send_url}/webhooks/rest/webhook", headers=REST_HEADERS,
-                                            json={"sender": sender, "message": text}, timeout=timeout_s)
-                    if response.status_code != 200:
-                        error = f"HTTP {response.status_code}: {response.text[:120]}"
-                    else:
-                        response.json()
+                    send_turn(send_url, sender, text, timeout=timeout_s, session=session, token=SECRETS["REST_TOKEN"])
+                except requests.HTTPError as exc:
+                    error = f"HTTP {exc.response.status_code}: {exc.response.text[:120]}"
                 except (requests.RequestException, ValueError) as exc:
                     error = f"{type(exc).__name__}: {str(exc)[:120]}"
                 elapsed = (time.perf_counter() - started) * 1000
@@ -137,8 +137,10 @@ def run_phase(mode: str, phase: str, send_url: str, tracker_url: str, concurrenc
                         result.ok += 1
                         result.latencies_ms.append(elapsed)
                         sent_ok[sender] = sent_ok.get(sender, 0) + 1
+            n += 1
 
     started = time.perf_counter()
+    deadline = started + min_duration_s
     with ThreadPoolExecutor(max_workers=concurrency) as pool:
         list(pool.map(worker, range(concurrency)))
     result.duration_s = time.perf_counter() - started
@@ -221,7 +223,8 @@ def markdown(report: dict) -> str:
               f"({report['vanilla_model']}, {report['vanilla_train_s']} s) on the same domain and data."),
              (f"Workload per phase: {report['params']['conversations']} concurrent conversations x "
               f"{report['params']['per_worker']} conversations each x {len(SCRIPTS[0])} turns; "
-              f"paced = {report['params']['think_ms']} ms think time (+-20 %) between turns, saturated = none."),
+              f"paced = {report['params']['think_ms']} ms think time (+-20 %) between turns, saturated = none, "
+              f"for at least {report['params'].get('saturated_s', 0):.0f} s."),
              "", "| mode | phase | turns | errors | lost | p50 ms | p95 ms | p99 ms | msgs/s | load avg |",
              "|---|---|---|---|---|---|---|---|---|---|"]
     for s in report["results"]:
@@ -241,6 +244,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--conversations", type=int, default=8, help="concurrent conversations")
     parser.add_argument("--per-worker", type=int, default=3, help="conversations run by each worker")
     parser.add_argument("--think-ms", type=int, default=1000, help="think time between turns (paced phase)")
+    parser.add_argument("--saturated-s", type=float, default=30.0, help="minimum length of a saturated phase")
     parser.add_argument("--timeout", type=float, default=30.0, help="per-request timeout, seconds")
     parser.add_argument("--model", type=Path, help="our model (default: the one matching the current data)")
     parser.add_argument("--vanilla-model", type=Path, help="reuse a baseline model instead of training one")
@@ -297,7 +301,7 @@ def main(argv: list[str] | None = None) -> int:
             for phase, think in (("paced", args.think_ms), ("saturated", 0)):
                 print(f"测量 {mode} {phase} ……", flush=True)
                 done = run_phase(mode, phase, send, read, args.conversations, args.per_worker, think,
-                                 args.timeout, args.seed)
+                                 args.timeout, args.seed, 0.0 if think else args.saturated_s)
                 phases.append(done)
                 print(json.dumps(done.summary(), ensure_ascii=False), flush=True)
     finally:
@@ -323,7 +327,8 @@ def main(argv: list[str] | None = None) -> int:
         "vanilla_model": (f"trained in this run, {cached} components from Rasa's cache"
                           if not args.vanilla_model else f"reused: {args.vanilla_model}"),
         "params": {"conversations": args.conversations, "per_worker": args.per_worker,
-                   "think_ms": args.think_ms, "timeout_s": args.timeout, "scripts": SCRIPTS},
+                   "think_ms": args.think_ms, "timeout_s": args.timeout, "saturated_s": args.saturated_s,
+                   "scripts": SCRIPTS},
         "results": summaries,
         "ratios": {f"{m} / vanilla ({ph})": ratios(by[(m, ph)], by[("vanilla", ph)])
                    for m in ("ours-1", "ours-2") for ph in ("paced", "saturated")},

@@ -1,19 +1,35 @@
-"""A measured speed-up for Rasa 3.6's custom-action calls, installed when Rasa starts serving our channels.
+"""Measured speed-ups for Rasa 3.6, installed when Rasa starts serving our channels.
 
+1. Custom-action calls:
 Rasa checks every action-server response against its JSON schema with `jsonschema.validate`, which
 re-checks the (large) schema itself on every call: 24 ms per action call here, more than the NLU
 parse and the action together. Building the validator once gives the same check in 0.7 ms
 (bench/latency.py). Behaviour is unchanged: an invalid response still raises the same
 ValidationError with the same message.
+
+2. Event deserialisation: `Event.resolve_by_type` walks every subclass of Event (recursively, with an
+`inspect.isabstract` check each) for every stored event it decodes: ~0.5 ms per event, the largest
+part of loading a tracker (bench/results/profile_turn.md). The class found for a type name never
+changes once imported, so it is remembered; an unknown name still goes through Rasa's own lookup
+(and its default or ValueError).
+
+3. Keep-alive to the action server: Rasa's `EndpointConfig.request` opens a new aiohttp session, and so
+a new TCP connection, for every action call. Each endpoint now keeps one session per event loop; its
+idle connections are dropped after 2 s, before the action server's (Sanic's) 5 s keep-alive timeout,
+so a request never goes out on a connection the server is closing.
 """
 from __future__ import annotations
 
+import asyncio
 from functools import lru_cache
-from typing import Any, Dict, Text
+from typing import Any
 
+import aiohttp
 from jsonschema import ValidationError, validators
 from rasa.core.actions.action import RemoteAction
 from rasa.shared.constants import DOCS_BASE_URL
+from rasa.shared.core.events import Event
+from rasa.utils.endpoints import EndpointConfig
 
 
 @lru_cache(maxsize=1)
@@ -24,7 +40,7 @@ def _response_validator() -> Any:
     return cls(schema)
 
 
-def _validate_action_result(self: RemoteAction, result: Dict[Text, Any]) -> bool:
+def _validate_action_result(self: RemoteAction, result: dict[str, Any]) -> bool:
     try:
         _response_validator().validate(result)
         return True
@@ -36,5 +52,57 @@ def _validate_action_result(self: RemoteAction, result: Dict[Text, Any]) -> bool
         raise error
 
 
+_rasa_resolve_by_type = Event.resolve_by_type
+_event_classes: dict[str, Any] = {}
+
+
+class _NotFound:
+    """Marks a type name Rasa's lookup did not find (None is a valid answer: old "topic" events)."""
+
+
+def _resolve_by_type(type_name: str, default: Any = None) -> Any:
+    cls = _event_classes.get(type_name)
+    if cls is None:
+        cls = _rasa_resolve_by_type(type_name, _NotFound)
+        if cls is _NotFound or cls is None:
+            return _rasa_resolve_by_type(type_name, default)  # Rasa's default, None or ValueError
+        _event_classes[type_name] = cls
+    return cls
+
+
+IDLE_CONNECTION_S = 2.0
+_rasa_session = EndpointConfig.session
+
+
+class _KeptSession:
+    """`async with` yields the endpoint's long-lived session and leaves it open."""
+
+    def __init__(self, session: aiohttp.ClientSession) -> None:
+        self._session = session
+
+    async def __aenter__(self) -> aiohttp.ClientSession:
+        return self._session
+
+    async def __aexit__(self, *_: Any) -> None:
+        return None
+
+
+def _kept_session(self: EndpointConfig) -> Any:
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return _rasa_session(self)  # no loop: Rasa's own (closing) session
+    kept = getattr(self, "_qhd_session", None)
+    if kept is None or kept.closed or kept._loop is not loop:  # noqa: SLF001 - aiohttp keeps no public loop
+        fresh = _rasa_session(self)
+        kept = aiohttp.ClientSession(headers=fresh.headers, auth=fresh.auth, timeout=fresh.timeout,
+                                     connector=aiohttp.TCPConnector(keepalive_timeout=IDLE_CONNECTION_S))
+        loop.create_task(fresh.close())
+        self._qhd_session = kept  # type: ignore[attr-defined]
+    return _KeptSession(kept)
+
+
 def install() -> None:
     RemoteAction._validate_action_result = _validate_action_result  # type: ignore[method-assign]
+    Event.resolve_by_type = staticmethod(_resolve_by_type)  # type: ignore[method-assign, assignment]
+    EndpointConfig.session = _kept_session  # type: ignore[method-assign]

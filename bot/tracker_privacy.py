@@ -7,7 +7,10 @@ The tracker held in memory during a turn keeps the raw values (the running form 
 is stored is masked.
 
     tracker_store:                                     # endpoints.yml (embedded profile, SQLite)
-      type: bot.tracker_privacy.MaskingSQLTrackerStore
+      type: bot.tracker_privacy.MaskingWindowedSQLTrackerStore
+
+MaskingWindowedSQLTrackerStore adds the bounded loads of bot.tracker_window (a turn costs the same at
+turn 200 as at turn 10); its snapshot of the state before the window is stored masked too.
 """
 from __future__ import annotations
 
@@ -19,6 +22,7 @@ from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.events import Event, SlotSet
 
 from bot.privacy_events import FORM_SLOTS_KEPT, for_tracker, mask_slot
+from bot.tracker_window import WindowedSQLTrackerStore
 
 RECENT_EVENTS = 40
 logger = logging.getLogger(__name__)
@@ -61,3 +65,10 @@ class MaskingMixin:
 
 class MaskingSQLTrackerStore(MaskingMixin, SQLTrackerStore):
     """Rasa's SQL tracker store, storing masked events."""
+
+
+class MaskingWindowedSQLTrackerStore(MaskingMixin, WindowedSQLTrackerStore):
+    """The embedded profile's store: bounded loads (bot.tracker_window), events and snapshots masked."""
+
+    def _stored_form(self, event: Event) -> dict:
+        return for_tracker(event.as_dict())

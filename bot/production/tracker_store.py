@@ -25,11 +25,14 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore, create_engine_kwargs
+from rasa.shared.core.events import Event
 from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import sessionmaker
 
+from bot.privacy_events import for_tracker
 from bot.tracker_privacy import MaskingMixin
+from bot.tracker_window import WindowedSQLMixin
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -105,3 +108,17 @@ class ResilientSQLTrackerStore(SQLTrackerStore):
 
 class MaskingResilientSQLTrackerStore(MaskingMixin, ResilientSQLTrackerStore):
     """The production tracker store: resilient, and storing masked events (bot/tracker_privacy.py)."""
+
+
+class WindowedResilientSQLTrackerStore(ResilientSQLTrackerStore, WindowedSQLMixin):
+    """Bounded loads (bot.tracker_window) with the retry on connection errors around them.
+
+    The retrying class comes first, so its retry and once-only publishing wrap the mixin's hooks.
+    """
+
+
+class WindowedMaskingResilientSQLTrackerStore(MaskingMixin, ResilientSQLTrackerStore, WindowedSQLMixin):
+    """The production tracker store: resilient, bounded loads, events and window snapshots stored masked."""
+
+    def _stored_form(self, event: Event) -> dict:
+        return for_tracker(event.as_dict())

@@ -21,6 +21,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from bot.store.db import absolute_sqlite_url, database_url, upgrade_database
 
+WINDOW_TABLE = "qhd_tracker_window"  # bot.tracker_window.WindowSnapshot: state before a conversation's window
 TRACKER_TABLE = "events"  # rasa.core.tracker_store.SQLTrackerStore.SQLEvent: float `timestamp` (epoch s)
 
 
@@ -49,9 +50,14 @@ def purge_tracker_events(url: str, days: int, now: float | None = None) -> int:
     try:
         if not sa.inspect(engine).has_table(TRACKER_TABLE):
             raise ValueError(f"追踪库中没有 {TRACKER_TABLE} 表：请检查 --url 是否指向 Rasa 的追踪库")
-        events = sa.table(TRACKER_TABLE, sa.column("timestamp", sa.Float))
+        events = sa.table(TRACKER_TABLE, sa.column("timestamp", sa.Float), sa.column("sender_id"))
+        has_window = sa.inspect(engine).has_table(WINDOW_TABLE)
         with engine.begin() as connection:
             result = connection.execute(sa.delete(events).where(events.c.timestamp < cutoff))
+            if has_window:  # a window snapshot (bot.tracker_window) outlives no conversation it summarises
+                window = sa.table(WINDOW_TABLE, sa.column("sender_id"))
+                connection.execute(sa.delete(window).where(window.c.sender_id.not_in(
+                    sa.select(events.c.sender_id).distinct())))
             return int(result.rowcount or 0)
     finally:
         engine.dispose()

@@ -26,6 +26,7 @@ from bot.store.models import (AnalyticsEvent, AuditEntry, ConversationState, Eli
 from bot.store.references import normalise_reference
 
 TRACKER_TABLE = "events"
+WINDOW_TABLE = "qhd_tracker_window"  # bot.tracker_window.WindowSnapshot
 
 
 def _tracker_url(url: str | None) -> str | None:
@@ -86,7 +87,11 @@ def _delete_tracker_events(tracker_url: str | None, senders: list[str]) -> int:
         if not sa.inspect(engine).has_table(TRACKER_TABLE):
             return 0
         events = sa.table(TRACKER_TABLE, sa.column("sender_id"))
+        has_window = sa.inspect(engine).has_table(WINDOW_TABLE)
         with engine.begin() as connection:
+            if has_window:  # the state snapshot before a conversation's window (bot.tracker_window)
+                window = sa.table(WINDOW_TABLE, sa.column("sender_id"))
+                connection.execute(sa.delete(window).where(window.c.sender_id.in_(senders)))
             return int(connection.execute(sa.delete(events).where(events.c.sender_id.in_(senders))).rowcount or 0)
     finally:
         engine.dispose()

@@ -1,0 +1,291 @@
+"""A SQL tracker store whose turn cost does not grow with the conversation's length.
+
+Why: Rasa 3.6's SQLTrackerStore reads, JSON-decodes and replays every event since the session start on
+every turn; the policies then build a state for every prior action (`tracker.past_states`, O(n)) and the
+action server receives the whole tracker. A 200-turn chat cost ~5x a fresh one (bench/results/).
+
+What: after a save, once a conversation holds more than `window_turns + window_slack` user messages in
+memory, we store a *snapshot* for it (table `qhd_tracker_window`): the id of the last event before its
+latest `window_turns` user turns (the cut) and a few synthetic events that restore the state at the cut —
+the non-initial slot values, the active loop (and whether it was interrupted or rejected), a pending
+follow-up action, and `ConversationPaused`. A later turn loads only the snapshot plus the events after
+the cut, so the tracker the processor, the policies and the action server see is bounded. Every event
+is still stored once, in Rasa's own `events` table, and `retrieve_full_tracker` (the HTTP API's
+GET tracker, exports) still returns the whole history.
+
+What stays the same: slots, active loop, paused state, latest message and action, and the states of the
+latest turns (MemoizationPolicy's max_history 5; rules are short "..." snippets) — checked against
+the full tracker in tests/unit/test_tracker_window.py. What differs: the window's first state has no
+previous action, so a `conversation_start` rule could only match if it were longer than
+`window_turns` user turns; and an action reading `tracker.events` sees the window (actions/common.py
+reads this turn's events, the latest slot change and up to MAX_CLARIFICATIONS user messages back).
+
+A new session (SessionStarted after the cut) drops the snapshot's state, as Rasa would. A save of a
+tracker this store did not load (e.g. PUT /tracker/events) deletes the snapshot and uses Rasa's save.
+
+Composition: `WindowedSQLMixin` only overrides Rasa's internal `_retrieve`, `_additional_events` and
+`stream_events` hooks, so a class that wraps `retrieve`/`save`/`stream_events` (retries, masking) can be
+put before it: `WindowedResilientSQLTrackerStore` is the production store with retries. A store that
+masks events on their way to the table must also override `_stored_form`, which writes the snapshot.
+
+    tracker_store:
+      type: bot.tracker_window.WindowedSQLTrackerStore
+      window_turns: 10      # TRACKER_WINDOW_TURNS / TRACKER_WINDOW_SLACK (default 4) override
+"""
+from __future__ import annotations
+
+import itertools
+import json
+import logging
+import os
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from rasa.core.tracker_store import SQLTrackerStore
+from rasa.shared.core.constants import ACTION_LISTEN_NAME
+from rasa.shared.core.events import (
+    ActionExecuted,
+    ActionExecutionRejected,
+    ActiveLoop,
+    ConversationPaused,
+    Event,
+    FollowupAction,
+    LoopInterrupted,
+    SessionStarted,
+    SlotSet,
+    UserUttered,
+)
+from rasa.shared.core.slots import Slot
+from rasa.shared.core.trackers import DialogueStateTracker
+from sqlalchemy.orm import declarative_base
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_WINDOW_TURNS = 10
+DEFAULT_WINDOW_SLACK = 4
+MARK_ATTRIBUTE = "_qhd_window"
+
+_Base = declarative_base()
+
+
+class WindowSnapshot(_Base):  # type: ignore[misc, valid-type]
+    """Where a conversation's window starts and the state at that point (synthetic events, JSON)."""
+
+    __tablename__ = "qhd_tracker_window"
+    sender_id = sa.Column(sa.String(255), primary_key=True)
+    cut_id = sa.Column(sa.Integer, nullable=False)
+    prefix = sa.Column(sa.Text, nullable=False)
+
+
+@dataclass
+class WindowMark:
+    """What a windowed tracker was loaded from, so a save stores exactly the events appended since."""
+
+    loaded: int                 # events in the tracker at load (synthetic prefix included)
+    prefix_len: int             # synthetic events at its start
+    last_id: int                # id of the last stored event that was loaded (0: none)
+    ids: list[int] = field(default_factory=list)  # ids of the loaded stored events, in order
+
+
+# --- the pure part: where to cut and what state to restore ---------------------------------------
+def state_events(tracker: DialogueStateTracker, timestamp: float | None) -> list[Event]:
+    """Synthetic events that give a fresh tracker `tracker`'s slots, loop, follow-up and paused state."""
+    events: list[Event] = []
+    for name, slot in tracker.slots.items():
+        if slot.value != slot.initial_value:
+            events.append(SlotSet(name, slot.value, timestamp=timestamp))
+    loop = tracker.active_loop
+    if loop is not None and loop.name:
+        events.append(ActiveLoop(loop.name, timestamp=timestamp))
+        if loop.is_interrupted:
+            events.append(LoopInterrupted(True, timestamp=timestamp))
+        if loop.rejected:
+            events.append(ActionExecutionRejected(loop.name, timestamp=timestamp))
+    if tracker.followup_action:
+        events.append(FollowupAction(tracker.followup_action, timestamp=timestamp))
+    if tracker.is_paused():
+        events.append(ConversationPaused(timestamp=timestamp))
+    return events
+
+
+def window_start(events: Sequence[Event], window_turns: int) -> int:
+    """Index where the latest `window_turns` user turns begin (at the action_listen before the message)."""
+    user_positions = [i for i, e in enumerate(events) if isinstance(e, UserUttered)]
+    if len(user_positions) < window_turns:
+        return 0
+    return turn_start(events, user_positions[-window_turns])
+
+
+def turn_start(events: Sequence[Event], user_position: int) -> int:
+    """The action_listen right before the user message at `user_position` (or the message itself)."""
+    previous = events[user_position - 1] if user_position else None
+    if isinstance(previous, ActionExecuted) and previous.action_name == ACTION_LISTEN_NAME:
+        return user_position - 1
+    return user_position
+
+
+def loop_activation_start(events: Sequence[Event], start: int, loop_name: str) -> int | None:
+    """Where the turn that activated `loop_name` (still active at `start`) begins; None if before events[0].
+
+    Rasa collapses a form's happy path back to the loop's previous execution (`applied_events`), so
+    the window must reach back to that activation for its states to match the full history's.
+    """
+    activation = next((i for i in range(start - 1, -1, -1)
+                       if isinstance(events[i], ActiveLoop) and events[i].name == loop_name), None)
+    if activation is None:
+        return None
+    users = [i for i in range(activation, -1, -1) if isinstance(events[i], UserUttered)]
+    return turn_start(events, users[0]) if users else None
+
+
+def state_at(sender_id: str, slots: Sequence[Slot], prefix: Sequence[Event], events: Sequence[Event],
+             start: int) -> DialogueStateTracker:
+    return DialogueStateTracker.from_events(sender_id, [*prefix, *events[:start]], slots)
+
+
+def plan_cut(sender_id: str, slots: Sequence[Slot], prefix: Sequence[Event], events: Sequence[Event],
+             window_turns: int) -> tuple[int, list[Event]] | None:
+    """(start, new prefix): keep events[start:] behind a synthetic prefix restoring the state there.
+
+    None when the window cannot move (too few turns, or a form active since before events[0]).
+    """
+    start = window_start(events, window_turns)
+    if start <= 0:
+        return None
+    before = state_at(sender_id, slots, prefix, events, start)
+    if before.active_loop_name:
+        start = loop_activation_start(events, start, before.active_loop_name) or 0
+        if start <= 0:
+            return None
+        before = state_at(sender_id, slots, prefix, events, start)
+    return start, state_events(before, events[start - 1].timestamp)
+
+
+def user_turns(events: Sequence[Event]) -> int:
+    return sum(1 for e in events if isinstance(e, UserUttered))
+
+
+# --- the store ------------------------------------------------------------------------------------
+class WindowedSQLMixin(SQLTrackerStore):
+    """Bounded tracker loads for Rasa's SQLTrackerStore (see the module docstring)."""
+
+    def __init__(self, *args: Any, window_turns: int | str = DEFAULT_WINDOW_TURNS,
+                 window_slack: int | str = DEFAULT_WINDOW_SLACK, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[call-arg]
+        # The environment wins, so the conversation tests can run every flow through a tiny window.
+        self.window_turns = max(1, int(os.environ.get("TRACKER_WINDOW_TURNS", window_turns)))
+        self.window_slack = max(0, int(os.environ.get("TRACKER_WINDOW_SLACK", window_slack)))
+        _Base.metadata.create_all(self.engine)  # type: ignore[attr-defined]
+
+    async def _retrieve(self, sender_id: str,
+                        fetch_events_from_all_sessions: bool) -> DialogueStateTracker | None:
+        if fetch_events_from_all_sessions:
+            return await super()._retrieve(sender_id, True)  # type: ignore[misc]
+        store: SQLTrackerStore = self  # type: ignore[assignment]
+        with store.session_scope() as session:
+            snapshot = session.get(WindowSnapshot, sender_id)
+            if snapshot is None:
+                rows = store._event_query(session, sender_id, fetch_events_from_all_sessions=False).all()
+                prefix: list[dict] = []
+            else:
+                rows = (session.query(store.SQLEvent)
+                        .filter(store.SQLEvent.sender_id == sender_id, store.SQLEvent.id > snapshot.cut_id)
+                        .order_by(store.SQLEvent.id).all())
+                prefix = json.loads(snapshot.prefix)
+            ids = [row.id for row in rows]
+            data = [json.loads(row.data) for row in rows]
+        if snapshot is not None:
+            started = [i for i, d in enumerate(data) if d.get("event") == SessionStarted.type_name]
+            if started:  # a new session began after the cut: its state starts afresh, as in Rasa
+                prefix, data, ids = [], data[started[-1]:], ids[started[-1]:]
+        if not data and not prefix or not store.domain:
+            return None
+        tracker = DialogueStateTracker.from_dict(sender_id, [*prefix, *data], store.domain.slots)
+        setattr(tracker, MARK_ATTRIBUTE, WindowMark(loaded=len(prefix) + len(data), prefix_len=len(prefix),
+                                                    last_id=ids[-1] if ids else (snapshot.cut_id if snapshot else 0),
+                                                    ids=ids))
+        return tracker
+
+    def _additional_events(self, session: Any, tracker: DialogueStateTracker) -> Iterator[Event]:
+        mark: WindowMark | None = getattr(tracker, MARK_ATTRIBUTE, None)
+        if mark is None:  # a tracker we did not load: Rasa's own count over the session
+            session.query(WindowSnapshot).filter(WindowSnapshot.sender_id == tracker.sender_id).delete()
+            return super()._additional_events(session, tracker)  # type: ignore[misc]
+        unsaved = self._unsaved_from(session, tracker, mark)
+        self._move_window(session, tracker, mark)
+        return itertools.islice(tracker.events, unsaved, len(tracker.events))
+
+    def _unsaved_from(self, session: Any, tracker: DialogueStateTracker, mark: WindowMark) -> int:
+        """Index of the first event not stored yet: skips events an earlier (or retried) save stored."""
+        store: SQLTrackerStore = self  # type: ignore[assignment]
+        stored_since = (session.query(sa.func.count(store.SQLEvent.id))
+                        .filter(store.SQLEvent.sender_id == tracker.sender_id, store.SQLEvent.id > mark.last_id)
+                        .scalar())
+        return mark.loaded + stored_since
+
+    async def stream_events(self, tracker: DialogueStateTracker) -> None:
+        """Publish the events not stored yet, without Rasa's re-read of the tracker to diff against."""
+        mark: WindowMark | None = getattr(tracker, MARK_ATTRIBUTE, None)
+        store: SQLTrackerStore = self  # type: ignore[assignment]
+        if mark is None or store.event_broker is None:
+            return await super().stream_events(tracker)  # type: ignore[misc]
+        with store.session_scope() as session:
+            unsaved = self._unsaved_from(session, tracker, mark)
+        await store._stream_new_events(store.event_broker, list(tracker.events)[unsaved:], tracker.sender_id)
+
+    def _move_window(self, session: Any, tracker: DialogueStateTracker, mark: WindowMark) -> None:
+        """Store a new snapshot once more than window_turns + window_slack user turns are in memory."""
+        events = list(tracker.events)
+        prefix, stored = events[:mark.prefix_len], events[mark.prefix_len:]
+        if user_turns(stored) <= self.window_turns + self.window_slack:
+            return
+        plan = plan_cut(tracker.sender_id, self.domain.slots, prefix, stored,  # type: ignore[attr-defined]
+                        self.window_turns)
+        if plan is None or plan[0] > len(mark.ids):  # the cut must fall on an event whose id we know
+            return
+        start, new_prefix = plan
+        session.merge(WindowSnapshot(sender_id=tracker.sender_id, cut_id=mark.ids[start - 1],
+                                     prefix=json.dumps([self._stored_form(e) for e in new_prefix])))
+
+    def _stored_form(self, event: Event) -> dict:
+        """How an event is written to the database; a store that masks events must mask here too, so
+        the snapshot holds exactly what a full load of the stored events would give."""
+        return event.as_dict()
+
+
+class WindowedSQLTrackerStore(WindowedSQLMixin, SQLTrackerStore):
+    """The embedded profile's store: Rasa's SQLTrackerStore with bounded loads.
+
+    For SQLite, `sqlite_synchronous: NORMAL` switches the file to write-ahead logging with one fsync per
+    checkpoint instead of two per commit (a commit cost 33-43 ms on the loaded test machine,
+    bench/results/profile_turn.md). An application crash loses nothing; a power cut or OS crash can
+    lose the latest turns, never the file. Left out, Rasa's settings stay.
+    """
+
+    def __init__(self, *args: Any, sqlite_synchronous: str | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if sqlite_synchronous and self.engine.dialect.name == "sqlite":
+            # Rasa opens SQLite without a pool: in WAL mode every close of the last connection would
+            # checkpoint and fsync. One pooled connection, used only by Rasa's event-loop thread.
+            url = self.engine.url
+            self.engine.dispose()
+            self.engine = sa.create_engine(url, poolclass=sa.pool.SingletonThreadPool)
+            self.sessionmaker = sa.orm.sessionmaker(bind=self.engine)
+            use_wal(self.engine, str(sqlite_synchronous))
+
+
+def use_wal(engine: sa.engine.Engine, synchronous: str) -> None:
+    """Write-ahead logging and the given `synchronous` level on every new SQLite connection."""
+    if synchronous.upper() not in {"OFF", "NORMAL", "FULL", "EXTRA"}:
+        raise ValueError(f"sqlite_synchronous must be OFF, NORMAL, FULL or EXTRA, not {synchronous!r}")
+
+    @sa.event.listens_for(engine, "connect")
+    def _pragmas(connection: Any, _record: Any) -> None:
+        cursor = connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA synchronous={synchronous.upper()}")
+        cursor.close()
+
+    engine.dispose()

@@ -57,6 +57,17 @@ def create_app(token: str, actions_package: str = "actions") -> Sanic:
     return app
 
 
+def prepare(args: Optional[argparse.Namespace] = None) -> None:
+    """Everything the process needs before rasa_sdk's server starts: rasa_sdk's log handlers first, so
+    that ours (masking, JSON format) apply to the handlers it installs; then the metrics."""
+    from rasa_sdk import utils
+
+    utils.configure_colored_logging(getattr(args, "loglevel", None) or "INFO")
+    utils.update_sanic_log_level()
+    observe_process()
+    instrument_action_server()
+
+
 def main(argv: Optional[list[str]] = None) -> int:
     from rasa_sdk import utils
 
@@ -71,11 +82,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     except SecretError as error:
         print(str(error))
         return 2
-    # rasa_sdk's handlers first, so that ours (masking, JSON format) apply to the handlers it installs
-    utils.configure_colored_logging("INFO")
-    utils.update_sanic_log_level()
-    observe_process()
-    instrument_action_server()
+    prepare(args)
     host = os.environ.get("SANIC_HOST", "").strip() or cfg.action_host
     app = create_app(cfg.action_token, args.actions)
     app.run(host, args.port or cfg.action_port, workers=utils.number_of_sanic_workers(), access_log=False)

@@ -104,7 +104,7 @@ async def _checked_user(request: Request) -> Optional[User]:
     if role is None:
         logout_session(request)
         return None
-    return User(user.username, role)
+    return User(user.username, role, user.extra_roles)  # the policy roles: the store re-checks them per action
 
 
 def csrf_token(request: Request) -> str:

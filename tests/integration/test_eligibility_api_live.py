@@ -74,5 +74,6 @@ def test_odd_bodies_get_400_with_a_json_error_never_500(web, raw) -> None:
     session, csrf = _session(web)
     answer = session.post(f"{web.web_url}/api/eligibility", data=raw.encode(),
                           headers={"X-CSRF-Token": csrf, "Content-Type": "application/json"})
-    assert answer.status_code == 400, answer.text[:300]
+    # 413 where the web app's body limit (bot.web.body_limit) stops a body before the engine sees it
+    assert answer.status_code in (400, 413), answer.text[:300]
     assert answer.json()["error"]["message_zh"]

@@ -34,6 +34,7 @@ from rasa.shared.core.events import (
 )
 from rasa.shared.core.trackers import DialogueStateTracker
 
+from bot.production.tracker_store import WindowedResilientSQLTrackerStore
 from bot.tracker_window import (
 
     WindowedSQLTrackerStore,

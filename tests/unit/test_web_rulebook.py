@@ -38,7 +38,8 @@ def _seed_open_request() -> str:
     record = help_requests.create_request({
         "sender_id": "flip-1", "name": "周桂兰", "phone": "13812340099", "district": "海港区",
         "category": "ask_dibao_eligibility", "description": "一家三口每月三千",
-        "decision_snapshot": {"case": HOUSEHOLD, "result": evaluate(dict(HOUSEHOLD))}}, actor="resident")
+        "decision_snapshot": {"case": HOUSEHOLD, "result": evaluate(dict(HOUSEHOLD))}, "consent": True},
+        actor="resident")
     return record["reference_no"]
 
 

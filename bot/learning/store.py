@@ -126,7 +126,7 @@ def record_flag(sender_id: str, events: Sequence[dict], user_ts: float, operator
     """An operator says the assistant got the user message at `user_ts` wrong."""
     note = clean_text(note, "说明", 200, required=False)
     index = next((i for i, ev in enumerate(events)
-                  if ev.get("event") == "user" and abs(float(ev.get("timestamp") or 0) - user_ts) < 1e-6), None)
+                  if ev.get("event") == "user" and abs(float(ev.get("timestamp") or 0) - user_ts) < 1e-3), None)
     if index is None:
         raise FeedbackRefused("没有找到这条消息。", 404)
     turn = turn_at(events, index)

@@ -24,7 +24,7 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.settings import Settings, settings as load_settings
-from bot.web import operator, staff, widget
+from bot.web import analytics, operator, review, staff, widget
 from bot.web.rasa_api import RasaClient
 from bot.web.security import LoginRateLimiter, login_session, logout_session, public
 from bot.web.templating import render
@@ -143,6 +143,8 @@ def routes() -> list:
         *widget.routes(),
         *operator.routes(),
         *staff.routes(),
+        *review.routes(),
+        *analytics.routes(),
         Mount("/static", app=StaticFiles(directory=str(STATIC_DIR)), name="static"),
     ]
 

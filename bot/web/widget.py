@@ -6,18 +6,16 @@ The id lives only in the signed session cookie; the browser gets a short-lived J
 from __future__ import annotations
 
 import secrets
-import time
 
-import jwt
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from bot.web.rasa_api import RasaUnavailable, transcript
-from bot.web.security import public
+from bot.web.security import csrf_token, public
+from bot.widget_token import TOKEN_TTL_SECONDS, mint_token
 
-TOKEN_TTL_SECONDS = 15 * 60
 SESSION_KEY = "widget_sid"
 
 
@@ -28,12 +26,6 @@ def widget_sender(request: Request) -> str:
         sid = "web-" + secrets.token_hex(16)
         request.session[SESSION_KEY] = sid
     return sid
-
-
-def mint_token(sender_id: str, secret: str, ttl: int = TOKEN_TTL_SECONDS) -> str:
-    now = int(time.time())
-    return jwt.encode({"sub": sender_id, "iat": now, "exp": now + ttl, "aud": "qhd-widget"}, secret,
-                      algorithm="HS256")
 
 
 @public(as_api=True)
@@ -47,6 +39,7 @@ async def session_info(request: Request) -> Response:
         "expires_in": TOKEN_TTL_SECONDS,
         "socket_url": public_socket,
         "socket_path": "/socket.io",
+        "csrf": csrf_token(request),  # for the 👍/👎 door (bot.web.review), which also checks the token
     }, headers={"Cache-Control": "no-store"})
 
 

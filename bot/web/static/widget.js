@@ -359,6 +359,60 @@
     ui.announcer.textContent = who + T.says + (card ? card.summary : shortText(text, null));
   }
 
+  // ---------------------------------------------------------------- 👍 / 👎 under each bot answer (issue 14)
+  var FB = {up: "有帮助", down: "没帮助", thanks: "谢谢您的反馈！", failed: "反馈没有发出去，请稍后再试。",
+            reason: "哪里不对？（可不填）", send: "提交"};
+  var feedbackAuth = null;  // {token, csrf} from /widget/session: the web app checks both
+  function postFeedback(body, retried) {
+    var auth = feedbackAuth ? Promise.resolve(feedbackAuth) : getJson("/widget/session").then(function (i) {
+      feedbackAuth = {token: i.token, csrf: i.csrf}; return feedbackAuth; });
+    return auth.then(function (a) {
+      return fetch(origin + "/widget/feedback", {method: "POST", credentials: "include", cache: "no-store",
+        headers: {"Content-Type": "application/json", "X-CSRF-Token": a.csrf, "Authorization": "Bearer " + a.token},
+        body: JSON.stringify(body)});
+    }).then(function (r) {
+      if (r.status === 403 && !retried) { feedbackAuth = null; return postFeedback(body, true); }  // token expired
+      if (!r.ok) { throw new Error("HTTP " + r.status); }
+      return r.json();
+    });
+  }
+  function feedbackButtons(text) {
+    var box = el("div", "qhdw-feedback");
+    var buttons = {};
+    function vote(kind, reason) {
+      postFeedback({text: text, vote: kind, reason: reason || null}).then(function () {
+        buttons.up.setAttribute("aria-pressed", String(kind === "up"));
+        buttons.down.setAttribute("aria-pressed", String(kind === "down"));
+        ui.hint.textContent = FB.thanks;
+        if (kind === "down" && !reason && !box.querySelector("form")) { box.appendChild(reasonForm()); }
+      }, function () { ui.hint.textContent = FB.failed; });
+    }
+    function reasonForm() {
+      var form = el("form", "qhdw-reason");
+      var input = el("input");
+      input.type = "text"; input.maxLength = 200; input.placeholder = FB.reason; input.setAttribute("aria-label", FB.reason);
+      var send = el("button", "qhdw-vote", FB.send);
+      send.type = "submit";
+      form.appendChild(input); form.appendChild(send);
+      form.addEventListener("submit", function (e) {
+        e.preventDefault();
+        if (input.value.trim()) { vote("down", input.value.trim()); }
+        form.parentNode.removeChild(form);
+      });
+      return form;
+    }
+    ["up", "down"].forEach(function (kind) {
+      var b = el("button", "qhdw-vote qhdw-vote-" + kind, kind === "up" ? "👍" : "👎");
+      b.type = "button";
+      b.setAttribute("aria-label", FB[kind]);
+      b.setAttribute("aria-pressed", "false");
+      b.addEventListener("click", function () { vote(kind); });
+      buttons[kind] = b;
+      box.appendChild(b);
+    });
+    return box;
+  }
+
   function addMessage(role, text, when, buttons, card) {
     var item = el("li", "qhdw-msg qhdw-from-" + role);
     var who = role === "user" ? T.you : (role === "operator" ? T.operator : T.bot);
@@ -380,6 +434,7 @@
     } else {
       item.appendChild(time);
     }
+    if (role === "bot" && text && text !== T.welcome) { item.appendChild(feedbackButtons(text)); }
     ui.log.appendChild(item);
     setReplies(role === "user" ? [] : (buttons || []));
     scrollForNew(item, role, card);

@@ -646,6 +646,8 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     print(f"wrote {args.results_dir / 'nlu_holdout.json'} and {args.results_dir / 'nlu_report.md'}")
     if args.check:
         failures = floor_failures(result, args.min_macro_f1, args.max_confident_wrong, args.min_entity_recall)
+        from bot.learning.regression import reviewed_failures
+        failures += reviewed_failures(agent)  # issue 14: reviewed messages stay classified as labelled
         for failure in failures:
             print(f"未达标 / below floor: {failure}", file=sys.stderr)
         if failures:

@@ -15,6 +15,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "policies": ("bot.rulebook_cli", "check the rulebook, list unconfirmed or old figures, diff dates"),
     "users": ("bot.store.cli", "manage operator and staff accounts"),
     "db": ("bot.store.cli_db", "database migrations (upgrade) and retention purge"),
+    "nlu": ("bot.learning.export", "export-reviewed: labelled messages -> data/nlu/reviewed/; check-reviewed"),
 }
 
 

@@ -11,10 +11,10 @@
 """
 from __future__ import annotations
 
-import logging
+import json
 from datetime import datetime
 from functools import lru_cache
-from typing import Any, Optional
+from typing import Any, Callable, Optional
 
 import yaml
 from starlette.concurrency import run_in_threadpool
@@ -25,13 +25,13 @@ from starlette.routing import Route
 from bot.learning.rules import SOURCES_ZH, group_items
 from bot.settings import REPO_ROOT
 from bot.topics import INTENT_LABELS_ZH
+from bot.web.operator import _sender, error as _json_error
 from bot.web.rasa_api import RasaUnavailable
 from bot.web.security import api, page, public
 from bot.web.templating import render
 from bot.web.widget import SESSION_KEY
 from bot.widget_token import verify_widget_token
 
-log = logging.getLogger(__name__)
 MAX_BODY_BYTES = 4096
 INBOX_GROUPS = 100
 NOT_LABELS = {"nlu_fallback"}
@@ -45,26 +45,36 @@ def intent_choices() -> list[tuple[str, str]]:
     return [(n, INTENT_LABELS_ZH.get(n, n)) for n in names if n not in NOT_LABELS]
 
 
-def _json_error(code: str, message_zh: str, status: int) -> JSONResponse:
-    return JSONResponse({"error": {"code": code, "message_zh": message_zh}}, status)
-
-
 async def _small_json(request: Request) -> Optional[dict]:
     body = await request.body()
     if len(body) > MAX_BODY_BYTES:
         return None
     try:
-        import json
-
         data = json.loads(body or b"{}")
     except ValueError:
         return None
     return data if isinstance(data, dict) else None
 
 
+async def _record(request: Request, sender: str, record: Callable[..., dict], *args: Any) -> Any:
+    """Run a store function (record_vote / record_flag) against `sender`'s tracker as Rasa has it now;
+    the stored row, or the JSON error response."""
+    from bot.learning.store import FeedbackRefused
+
+    try:
+        tracker = await run_in_threadpool(request.app.state.rasa.tracker, sender)
+        return await run_in_threadpool(record, sender, tracker.get("events") or [], *args)
+    except RasaUnavailable as exc:
+        return _json_error("rasa_unavailable", exc.message_zh, 503)
+    except FeedbackRefused as exc:
+        return _json_error("refused", exc.message_zh, exc.status)
+    except ValueError as exc:
+        return _json_error("bad_request", str(exc), 400)
+
+
 @public(as_api=True)
 async def widget_feedback(request: Request) -> Response:
-    from bot.learning.store import FeedbackRefused, record_vote
+    from bot.learning.store import record_vote
 
     sender = request.session.get(SESSION_KEY)
     auth = request.headers.get("authorization", "")
@@ -76,23 +86,15 @@ async def widget_feedback(request: Request) -> Response:
     if data is None or not isinstance(data.get("text"), str) or data.get("vote") not in ("up", "down"):
         return _json_error("bad_request", "评价内容不正确。", 400)
     reason = data.get("reason") if isinstance(data.get("reason"), str) else None
-    try:
-        tracker = await run_in_threadpool(request.app.state.rasa.tracker, sender)
-        await run_in_threadpool(record_vote, sender, tracker.get("events") or [], data["text"][:4000],
-                                data["vote"], reason)
-    except RasaUnavailable as exc:
-        return _json_error("rasa_unavailable", exc.message_zh, 503)
-    except FeedbackRefused as exc:
-        return _json_error("refused", exc.message_zh, exc.status)
-    except ValueError as exc:
-        return _json_error("bad_request", str(exc), 400)
+    outcome = await _record(request, sender, record_vote, data["text"][:4000], data["vote"], reason)
+    if isinstance(outcome, Response):
+        return outcome
     return JSONResponse({"ok": True, "message_zh": "谢谢您的反馈！"})
 
 
 @api("operator")
 async def operator_flag(request: Request) -> Response:
-    from bot.learning.store import FeedbackRefused, record_flag
-    from bot.web.operator import _sender
+    from bot.learning.store import record_flag
 
     sender = _sender(request)
     data = await _small_json(request)
@@ -103,16 +105,9 @@ async def operator_flag(request: Request) -> Response:
     except ValueError:
         return _json_error("bad_request", "消息时间不正确。", 400)
     note = data.get("note") if isinstance(data.get("note"), str) else None
-    try:
-        tracker = await run_in_threadpool(request.app.state.rasa.tracker, sender)
-        item = await run_in_threadpool(record_flag, sender, tracker.get("events") or [], when,
-                                       request.state.user.username, note)
-    except RasaUnavailable as exc:
-        return _json_error("rasa_unavailable", exc.message_zh, 503)
-    except FeedbackRefused as exc:
-        return _json_error("refused", exc.message_zh, exc.status)
-    except ValueError as exc:
-        return _json_error("bad_request", str(exc), 400)
+    item = await _record(request, sender, record_flag, when, request.state.user.username, note)
+    if isinstance(item, Response):
+        return item
     return JSONResponse({"ok": True, "id": item["id"], "message_zh": "已记下，业务人员会复核。"})
 
 

@@ -5,7 +5,7 @@ two processes agree on audience, algorithm and required claims; it imports neith
 from __future__ import annotations
 
 import time
-from typing import Any, Optional
+from typing import Any
 
 import jwt
 
@@ -19,7 +19,7 @@ def mint_token(sender_id: str, secret: str, ttl: int = TOKEN_TTL_SECONDS) -> str
                       algorithm="HS256")
 
 
-def verify_widget_token(token: Any, secret: str) -> Optional[str]:
+def verify_widget_token(token: Any, secret: str) -> str | None:
     """The conversation id a widget token is bound to, or None when the token is missing or invalid.
 
     Signature, expiry and presence of `sub` are all required: an unsigned or expired token is refused.

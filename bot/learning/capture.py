@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, Optional
+from typing import Any
 
 from bot.learning import rules
 
@@ -18,8 +18,8 @@ log = logging.getLogger(__name__)
 _pending: set[asyncio.Task] = set()  # keep references so running tasks are not garbage-collected
 
 
-def store_turn(sender_id: str, events: list[dict], margin: Optional[float] = None,
-               url: Optional[str] = None) -> list[str]:
+def store_turn(sender_id: str, events: list[dict], margin: float | None = None,
+               url: str | None = None) -> list[str]:
     """Decide and store (blocking): the reasons the latest turn was captured ([] when it was not)."""
     turn = rules.last_turn(events)
     if turn is None:

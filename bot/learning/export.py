@@ -17,9 +17,9 @@ from __future__ import annotations
 import argparse
 import re
 import sys
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterable, Optional, Sequence
 
 from bot.settings import REPO_ROOT
 
@@ -67,7 +67,7 @@ def read_reviewed(directory: Path = REVIEWED_DIR) -> list[Reviewed]:
     return out
 
 
-def training_examples(nlu_dir: Path = NLU_DIR, exclude: Optional[Path] = REVIEWED_DIR) -> dict[str, set[str]]:
+def training_examples(nlu_dir: Path = NLU_DIR, exclude: Path | None = REVIEWED_DIR) -> dict[str, set[str]]:
     """squashed text -> intents it is a training example of, from every NLU file outside `exclude`."""
     index: dict[str, set[str]] = {}
     for path in sorted(nlu_dir.rglob("*.yml")):
@@ -113,7 +113,7 @@ def render(examples: Sequence[Reviewed]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def export(out_dir: Path = REVIEWED_DIR, nlu_dir: Path = NLU_DIR, url: Optional[str] = None) -> dict:
+def export(out_dir: Path = REVIEWED_DIR, nlu_dir: Path = NLU_DIR, url: str | None = None) -> dict:
     from bot.learning.store import labelled_items
 
     examples, skipped, conflicts = merge(read_reviewed(out_dir), labelled_items(url),
@@ -131,7 +131,7 @@ def export(out_dir: Path = REVIEWED_DIR, nlu_dir: Path = NLU_DIR, url: Optional[
     return {"written": written, "skipped": skipped, "conflicts": conflicts}
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot nlu", description="复核过的消息 -> NLU 训练数据")
     sub = parser.add_subparsers(dest="command", required=True)
     ex = sub.add_parser("export-reviewed", help="把业务人员标注过的消息写入 data/nlu/reviewed/")

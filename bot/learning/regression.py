@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Optional, Sequence
+from typing import Any
 
 from bot.learning.export import REVIEWED_DIR, REVIEWED_FILE, Reviewed, read_reviewed
 
@@ -22,7 +23,7 @@ def must_pass(directory: Path = REVIEWED_DIR) -> list[Reviewed]:
 def misclassified(examples: Sequence[Reviewed], parses: Sequence[dict[str, Any]]) -> list[str]:
     """Messages (Chinese) for every example whose parse's final intent differs from its label."""
     out = []
-    for example, parse in zip(examples, parses):
+    for example, parse in zip(examples, parses, strict=True):
         got = (parse.get("intent") or {}).get("name")
         if got != example.intent:
             out.append(f"复核过的消息「{example.text}」应为 {example.intent}，模型给出 {got}")
@@ -45,7 +46,7 @@ def reviewed_failures(agent: Any, directory: Path = REVIEWED_DIR) -> list[str]:
     return failures
 
 
-def main(model: Optional[Path] = None, directory: Path = REVIEWED_DIR) -> int:
+def main(model: Path | None = None, directory: Path = REVIEWED_DIR) -> int:
     from rasa.core.agent import Agent
 
     from bot.runner import model_path

@@ -8,9 +8,9 @@ from __future__ import annotations
 import os
 import re
 import unicodedata
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
-from typing import Any, Iterable, Optional, Sequence
 
 from bot.privacy import mask_text
 
@@ -26,9 +26,9 @@ SOURCES_ZH = {
     "clarify": "请居民澄清",
     "low_margin": "把握不大",
     "handoff": "转人工",
-    "thumbs_down": "居民点了👎",
+    "thumbs_down": "居民点了「没帮助」",
     "operator_flag": "话务员标记答错",
-    "thumbs_up": "居民点了👍",
+    "thumbs_up": "居民点了「有帮助」",
 }
 REVIEW_SOURCES = tuple(s for s in SOURCES_ZH if s != "thumbs_up")
 
@@ -48,9 +48,9 @@ class Turn:
 
     text: str
     event_ts: float
-    intent: Optional[str]
-    confidence: Optional[float]
-    margin: Optional[float]
+    intent: str | None
+    confidence: float | None
+    margin: float | None
     actions: tuple[str, ...]
     bot_reply: str
     context: list[dict] = field(default_factory=list)
@@ -60,7 +60,7 @@ def _ranking(parse: dict) -> list[dict]:
     return [r for r in parse.get("intent_ranking") or [] if isinstance(r, dict) and r.get("name") != FALLBACK_INTENT]
 
 
-def margin_of(parse: dict) -> Optional[float]:
+def margin_of(parse: dict) -> float | None:
     """Top-1 minus top-2 confidence among real intents (nlu_fallback left out); None with fewer than two."""
     ranking = _ranking(parse)
     if len(ranking) < 2:
@@ -80,7 +80,7 @@ def _context(events: Sequence[dict], upto: int) -> list[dict]:
     return out[-CONTEXT_TURNS:]
 
 
-def last_turn(events: Sequence[dict]) -> Optional[Turn]:
+def last_turn(events: Sequence[dict]) -> Turn | None:
     """The latest user message and what followed it; None when there is no user message."""
     index = next((i for i in range(len(events) - 1, -1, -1) if events[i].get("event") == "user"), None)
     if index is None:

@@ -5,8 +5,9 @@ the same transaction (bot.store.common.write_audit).
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any, Optional, Sequence
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -44,7 +45,7 @@ def item_record(row: LearningItem) -> dict[str, Any]:
     }
 
 
-def _row(sender_id: str, source: str, turn: Turn, event_ts: float, reason: Optional[str] = None) -> LearningItem:
+def _row(sender_id: str, source: str, turn: Turn, event_ts: float, reason: str | None = None) -> LearningItem:
     return LearningItem(
         sender_id=sender_id[:255], source=source, event_ts=event_ts, text=turn.text[:2000],
         group_key=normalise(turn.text), intent=turn.intent, confidence=turn.confidence, margin=turn.margin,
@@ -52,7 +53,7 @@ def _row(sender_id: str, source: str, turn: Turn, event_ts: float, reason: Optio
         status="open", hard=False, created_at=utcnow())
 
 
-def record_turn(sender_id: str, turn: Turn, reasons: Sequence[str], url: Optional[str] = None) -> int:
+def record_turn(sender_id: str, turn: Turn, reasons: Sequence[str], url: str | None = None) -> int:
     """Store one row per capture reason; a turn already stored for that reason is skipped. Returns the
     number of new rows."""
     added = 0
@@ -66,11 +67,11 @@ def record_turn(sender_id: str, turn: Turn, reasons: Sequence[str], url: Optiona
     return added
 
 
-def _user_index_before(events: Sequence[dict], index: int) -> Optional[int]:
+def _user_index_before(events: Sequence[dict], index: int) -> int | None:
     return next((i for i in range(index - 1, -1, -1) if events[i].get("event") == "user"), None)
 
 
-def find_bot_message(events: Sequence[dict], shown_text: str) -> Optional[int]:
+def find_bot_message(events: Sequence[dict], shown_text: str) -> int | None:
     """Index of the latest bot event (not an operator's) whose text contains what the widget showed.
 
     socket.io splits a long answer at blank lines, so one shown bubble may be part of one event's text;
@@ -88,7 +89,7 @@ def find_bot_message(events: Sequence[dict], shown_text: str) -> Optional[int]:
 
 
 def record_vote(sender_id: str, events: Sequence[dict], shown_text: str, vote: str,
-                reason: Optional[str] = None, url: Optional[str] = None) -> dict[str, Any]:
+                reason: str | None = None, url: str | None = None) -> dict[str, Any]:
     """A resident's 👍 ('up') or 👎 ('down') on one bot answer of their own conversation (`events` is that
     conversation's tracker). One vote per answer: voting again replaces the earlier vote."""
     if vote not in ("up", "down"):
@@ -122,7 +123,7 @@ def record_vote(sender_id: str, events: Sequence[dict], shown_text: str, vote: s
 
 
 def record_flag(sender_id: str, events: Sequence[dict], user_ts: float, operator: str,
-                note: Optional[str] = None, url: Optional[str] = None) -> dict[str, Any]:
+                note: str | None = None, url: str | None = None) -> dict[str, Any]:
     """An operator says the assistant got the user message at `user_ts` wrong."""
     note = clean_text(note, "说明", 200, required=False)
     index = next((i for i, ev in enumerate(events)
@@ -148,7 +149,7 @@ def record_flag(sender_id: str, events: Sequence[dict], user_ts: float, operator
         return item_record(row)
 
 
-def open_items(limit: int = 2000, url: Optional[str] = None) -> list[dict[str, Any]]:
+def open_items(limit: int = 2000, url: str | None = None) -> list[dict[str, Any]]:
     """Open items to review (never 👍 votes), newest first."""
     query = (sa.select(LearningItem).where(LearningItem.status == "open", LearningItem.source.in_(REVIEW_SOURCES))
              .order_by(LearningItem.id.desc()).limit(limit))
@@ -156,14 +157,14 @@ def open_items(limit: int = 2000, url: Optional[str] = None) -> list[dict[str, A
         return [item_record(r) for r in session.execute(query).scalars()]
 
 
-def items_by_ids(ids: Sequence[int], url: Optional[str] = None) -> list[dict[str, Any]]:
+def items_by_ids(ids: Sequence[int], url: str | None = None) -> list[dict[str, Any]]:
     with session_scope(url) as session:
         rows = session.execute(sa.select(LearningItem).where(LearningItem.id.in_(list(ids)))).scalars()
         return [item_record(r) for r in rows]
 
 
 def label_group(ids: Sequence[int], label: str, actor: str, allowed_labels: Sequence[str],
-                note: Optional[str] = None, hard: bool = False, url: Optional[str] = None) -> int:
+                note: str | None = None, hard: bool = False, url: str | None = None) -> int:
     """Label open items (one inbox group) and mark them done; every open item whose text is near-identical
     to one of them is labelled too (so a group shown once is done once). Audited. Returns rows changed."""
     if label not in set(allowed_labels) | {OUT_OF_SCOPE, UNCOVERED}:
@@ -192,7 +193,7 @@ def label_group(ids: Sequence[int], label: str, actor: str, allowed_labels: Sequ
         return len(rows)
 
 
-def labelled_items(url: Optional[str] = None) -> list[dict[str, Any]]:
+def labelled_items(url: str | None = None) -> list[dict[str, Any]]:
     """Every reviewed item with an exportable label (an intent or out_of_scope), oldest first."""
     query = (sa.select(LearningItem).where(LearningItem.status == "done", LearningItem.label.is_not(None),
                                            LearningItem.label != UNCOVERED).order_by(LearningItem.id))
@@ -200,7 +201,7 @@ def labelled_items(url: Optional[str] = None) -> list[dict[str, Any]]:
         return [item_record(r) for r in session.execute(query).scalars()]
 
 
-def votes_since(since: datetime, url: Optional[str] = None) -> list[dict[str, Any]]:
+def votes_since(since: datetime, url: str | None = None) -> list[dict[str, Any]]:
     """👍/👎 rows created since `since` (naive UTC): [{source, intent, created_at}] for analytics."""
     query = sa.select(LearningItem.source, LearningItem.intent, LearningItem.created_at).where(
         LearningItem.source.in_(("thumbs_up", "thumbs_down")), LearningItem.created_at >= since)

@@ -13,9 +13,10 @@ import io
 import json
 import statistics
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Iterable, Optional
+from typing import Any
 
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
@@ -141,9 +142,10 @@ def _chart_context(fig: dict[str, Any]) -> dict[str, Any]:
             ("热门话题（提问次数）", charts.bars(fig["topics"])),
             ("每周需要澄清的提问占比（%）", charts.bars([(r["week"], r["clarify_share_pct"]) for r in w])),
             ("每周转人工的对话占比（%）", charts.bars([(r["week"], r["handoff_rate_pct"]) for r in w])),
-            ("各话题👎占评价的比例（%）", charts.bars(fig["down_rate"])),
+            ("各话题「没帮助」占评价的比例（%）", charts.bars(fig["down_rate"])),
             ("话务员首次回复用时中位数（分钟）", charts.bars(
-                [(r["week"], round(r["median_first_reply_min"])) for r in w if r["median_first_reply_min"] is not None])),
+                [(r["week"], round(r["median_first_reply_min"])) for r in w
+                 if r["median_first_reply_min"] is not None])),
             ("各区县求助数", charts.bars(fig["districts"])),
         ],
         "weeks": w,

@@ -12,9 +12,10 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import datetime
 from functools import lru_cache
-from typing import Any, Callable, Optional
+from typing import Any
 
 import yaml
 from starlette.concurrency import run_in_threadpool
@@ -25,7 +26,8 @@ from starlette.routing import Route
 from bot.learning.rules import SOURCES_ZH, group_items
 from bot.settings import REPO_ROOT
 from bot.topics import INTENT_LABELS_ZH
-from bot.web.operator import _sender, error as _json_error
+from bot.web.operator import _sender
+from bot.web.operator import error as _json_error
 from bot.web.rasa_api import RasaUnavailable
 from bot.web.security import api, page, public
 from bot.web.templating import render
@@ -45,7 +47,7 @@ def intent_choices() -> list[tuple[str, str]]:
     return [(n, INTENT_LABELS_ZH.get(n, n)) for n in names if n not in NOT_LABELS]
 
 
-async def _small_json(request: Request) -> Optional[dict]:
+async def _small_json(request: Request) -> dict | None:
     body = await request.body()
     if len(body) > MAX_BODY_BYTES:
         return None

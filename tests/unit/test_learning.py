@@ -8,9 +8,9 @@ from datetime import datetime
 
 import pytest
 from starlette.testclient import TestClient
+from test_web_support import bot_event, login, user_event, web  # noqa: F401
 
 from bot.learning import rules
-from test_web_support import bot_event, login, user_event, web  # noqa: F401
 
 SENDER = "web-aabbccddeeff00112233"
 
@@ -89,11 +89,13 @@ def item(i: int, text: str, sender: str = "s1", source: str = "fallback") -> dic
 
 
 def test_groups_exact_and_near_identical_sorted_by_frequency():
-    items = [item(1, "低保咋申请"), item(2, "低保咋申请？", "s2"), item(3, "低保咋申请！", "s3"),
+    items = [item(1, "低保咋申请"), item(2, "低保咋申请？", "s2"),
+             item(3, "低保咋申请！", "s3"),
              item(4, "公益岗位在哪报名啊", "s4"), item(5, "公益岗位在哪报名", "s5"),
              item(6, "天气怎么样", "s6")]
     groups = rules.group_items(items)
-    assert [(g.count, g.sample["text"]) for g in groups] == [(3, "低保咋申请"), (2, "公益岗位在哪报名"), (1, "天气怎么样")]
+    assert [(g.count, g.sample["text"]) for g in groups] == [
+        (3, "低保咋申请"), (2, "公益岗位在哪报名"), (1, "天气怎么样")]  # ties: shorter key first
     assert groups[0].conversations == 3
 
 
@@ -111,7 +113,8 @@ def _widget_session(client) -> dict:
 
 def _conversation(sender: str) -> dict:
     return {"events": [
-        parsed("我家3口人，电话13812345678，能领多少", [("ask_dibao_standard", 0.6), ("ask_dibao_eligibility", 0.3)], ts=10),
+        parsed("我家3口人，电话13812345678，能领多少",
+               [("ask_dibao_standard", 0.6), ("ask_dibao_eligibility", 0.3)], ts=10),
         bot_event("海港区城市低保标准是……\n\n请问您还想了解什么？", ts=11),
         parsed("谢谢", [("thank", 0.99), ("greet", 0.0)], ts=12), bot_event("不客气", ts=13)], "paused": False}
 
@@ -217,14 +220,14 @@ def test_weekly_figures():
     from bot.web.analytics import to_csv, weekly_figures
 
     monday = datetime(2026, 11, 23, 10, 0).timestamp()  # 2026 week 48 in China
-    ev = [
-        {"sender_id": "a", "type": "user", "ts": monday, "intent": "ask_dibao_standard", "action": None, "operator": None},
-        {"sender_id": "a", "type": "user", "ts": monday + 60, "intent": "nlu_fallback", "action": None, "operator": None},
-        {"sender_id": "a", "type": "action", "ts": monday + 61, "intent": None, "action": "action_clarify", "operator": None},
-        {"sender_id": "b", "type": "user", "ts": monday + 120, "intent": "request_human", "action": None, "operator": None},
-        {"sender_id": "b", "type": "action", "ts": monday + 121, "intent": None, "action": "action_handoff", "operator": None},
-        {"sender_id": "b", "type": "bot", "ts": monday + 421, "intent": None, "action": None, "operator": "op1"},
-    ]
+    def row(sender: str, kind: str, ts: float, intent=None, action=None, operator=None) -> dict:
+        return {"sender_id": sender, "type": kind, "ts": ts, "intent": intent, "action": action, "operator": operator}
+
+    ev = [row("a", "user", monday, intent="ask_dibao_standard"), row("a", "user", monday + 60, intent="nlu_fallback"),
+          row("a", "action", monday + 61, action="action_clarify"),
+          row("b", "user", monday + 120, intent="request_human"),
+          row("b", "action", monday + 121, action="action_handoff"),
+          row("b", "bot", monday + 421, operator="op1")]
     votes = [{"source": "thumbs_down", "intent": "ask_dibao_standard", "created_at": datetime(2026, 11, 23, 3)},
              {"source": "thumbs_up", "intent": "ask_dibao_standard", "created_at": datetime(2026, 11, 23, 4)},
              {"source": "thumbs_up", "intent": "ask_dibao_standard", "created_at": datetime(2026, 11, 23, 5)}]

@@ -402,9 +402,12 @@
       return form;
     }
     ["up", "down"].forEach(function (kind) {
-      var b = el("button", "qhdw-vote qhdw-vote-" + kind, kind === "up" ? "👍" : "👎");
+      var b = el("button", "qhdw-vote qhdw-vote-" + kind);
+      var icon = el("span", "qhdw-vote-icon", kind === "up" ? "👍" : "👎");
+      icon.setAttribute("aria-hidden", "true");  // the words say it; the emoji is for the eye
+      b.appendChild(icon);
+      b.appendChild(document.createTextNode(" " + FB[kind]));
       b.type = "button";
-      b.setAttribute("aria-label", FB[kind]);
       b.setAttribute("aria-pressed", "false");
       b.addEventListener("click", function () { vote(kind); });
       buttons[kind] = b;

@@ -36,7 +36,7 @@ from bot.settings import settings
 
 from bot.channels.cards import card_message
 from bot.channels.guard import never_silent
-from bot.widget_token import TOKEN_AUDIENCE, verify_widget_token  # noqa: F401 - re-exported for tests
+from bot.widget_token import verify_widget_token
 
 logger = logging.getLogger(__name__)
 

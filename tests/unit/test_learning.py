@@ -253,3 +253,35 @@ def test_analytics_page_and_csv_are_staff_only(web):
     operator = TestClient(app)
     login(operator, "op1")
     assert operator.get("/staff/analytics").status_code == 403
+
+
+# ------------------------------------------------------------------ the guard's hook
+def test_capture_runs_after_the_turn_and_never_breaks_it(monkeypatch, caplog):
+    import asyncio
+
+    from bot.learning import capture
+
+    stored: list[tuple[str, int]] = []
+    events = [parsed("那个钱咋整", [("nlu_fallback", 0.7), ("ask_job_subsidy", 0.3)]), action("action_clarify")]
+
+    async def fine(sender_id):
+        return events
+
+    async def broken(sender_id):
+        raise RuntimeError("tracker store down")
+
+    monkeypatch.setattr(capture, "store_turn", lambda sender, evs: stored.append((sender, len(evs))))
+
+    async def turn(source) -> None:
+        monkeypatch.setattr(capture, "_tracker_events", source)
+        before = list(stored)
+        capture.schedule_capture("web-sender-0001")  # returns at once; the work is a background task
+        assert stored == before
+        await asyncio.gather(*capture._pending)
+
+    asyncio.run(turn(fine))
+    assert stored == [("web-sender-0001", 2)]
+    asyncio.run(turn(broken))
+    assert stored == [("web-sender-0001", 2)]
+    assert "learning capture failed" in caplog.text
+    capture.schedule_capture("outside any event loop")  # no loop: logged, not raised

@@ -47,10 +47,16 @@ def reviewed_failures(agent: Any, directory: Path = REVIEWED_DIR) -> list[str]:
 
 
 def main(model: Path | None = None, directory: Path = REVIEWED_DIR) -> int:
+    import logging
+
     from rasa.core.agent import Agent
+    from rasa.utils.common import configure_logging_and_warnings
+    from rasa.utils.log_utils import configure_structlog
 
     from bot.runner import model_path
 
+    configure_logging_and_warnings(logging.WARNING)  # rasa logs every parse at debug level otherwise
+    configure_structlog(logging.WARNING)
     model = model or model_path()
     if not model.is_file():
         print(f"找不到模型 {model}：先运行 make train", file=sys.stderr)

@@ -138,18 +138,22 @@
     if (button) { button.setAttribute("aria-pressed", "true"); button.lastChild.textContent = T.stopSpeaking; }
   }
   // 🔊 drawn as SVG: many phones and the test browser have no colour-emoji font.
-  function speakerIcon() {
+  function svgIcon(d, cls) {
     var ns = "http://www.w3.org/2000/svg";
     var svg = document.createElementNS(ns, "svg");
     svg.setAttribute("viewBox", "0 0 24 24");
-    svg.setAttribute("class", "qhdw-speak-icon");
+    svg.setAttribute("class", cls);
     svg.setAttribute("aria-hidden", "true");
     svg.setAttribute("focusable", "false");
     var path = document.createElementNS(ns, "path");
-    path.setAttribute("d", "M3 9v6h4l5 4V5L7 9H3zm13.5 3a4.5 4.5 0 0 0-2.5-4v8a4.5 4.5 0 0 0 2.5-4zM14 3.2v2.1a7 7 0 0 1 0 13.4v2.1a9 9 0 0 0 0-17.6z");
+    path.setAttribute("d", d);
     path.setAttribute("fill", "currentColor");
     svg.appendChild(path);
     return svg;
+  }
+  function speakerIcon() {
+    return svgIcon("M3 9v6h4l5 4V5L7 9H3zm13.5 3a4.5 4.5 0 0 0-2.5-4v8a4.5 4.5 0 0 0 2.5-4zM14 3.2v2.1a7 7 0 0 1 0 13.4v2.1a9 9 0 0 0 0-17.6z",
+                   "qhdw-speak-icon");
   }
 
   function speakButton(text) {
@@ -362,6 +366,7 @@
   // ---------------------------------------------------------------- 👍 / 👎 under each bot answer (issue 14)
   var FB = {up: "有帮助", down: "没帮助", thanks: "谢谢您的反馈！", failed: "反馈没有发出去，请稍后再试。",
             reason: "哪里不对？（可不填）", send: "提交"};
+  var THUMB = "M2 10h4v11H2zM8 10.5l4.2-8.3c1.5 0 2.6 1.2 2.4 2.7L14 9h6.2c1.2 0 2.1 1.1 1.8 2.3l-1.9 7.9c-.3 1.1-1.2 1.8-2.3 1.8H8z";
   var feedbackAuth = null;  // {token, csrf} from /widget/session: the web app checks both
   function postFeedback(body, retried) {
     var auth = feedbackAuth ? Promise.resolve(feedbackAuth) : getJson("/widget/session").then(function (i) {
@@ -403,9 +408,8 @@
     }
     ["up", "down"].forEach(function (kind) {
       var b = el("button", "qhdw-vote qhdw-vote-" + kind);
-      var icon = el("span", "qhdw-vote-icon", kind === "up" ? "👍" : "👎");
-      icon.setAttribute("aria-hidden", "true");  // the words say it; the emoji is for the eye
-      b.appendChild(icon);
+      // 👍 / 👎 drawn (not emoji: devices without an emoji font would show a box); the words say it
+      b.appendChild(svgIcon(THUMB, "qhdw-vote-icon" + (kind === "down" ? " qhdw-vote-icon-down" : "")));
       b.appendChild(document.createTextNode(" " + FB[kind]));
       b.type = "button";
       b.setAttribute("aria-pressed", "false");

@@ -6,8 +6,9 @@
 Idempotent and additive: what the files already hold is kept (a fresh database does not erase earlier
 reviews; the files are the team's record, committed with the rest of data/), the database's labels are
 laid over it (a later review of the same text wins). A message whose text (punctuation and spaces aside)
-is already in the other training data is left out; one that is there under ANOTHER intent is reported as
-a conflict for a person to settle. Entities are not annotated: the text is written as the resident typed
+is already in the other training data, or in the NLU hold-out sets (tests/nlu/holdout*.yml), is left
+out; one that is in the training data under ANOTHER intent is reported as a conflict for a person to
+settle. Entities are not annotated: the text is written as the resident typed
 it (masked), with square brackets made full-width so Rasa cannot read them as an annotation.
 
 `python -m bot nlu check-reviewed [--model M]` runs the regression check on its own (bot.learning.regression).
@@ -25,6 +26,7 @@ from bot.settings import REPO_ROOT
 
 NLU_DIR = REPO_ROOT / "data" / "nlu"
 REVIEWED_DIR = NLU_DIR / "reviewed"
+HOLDOUT_DIR = REPO_ROOT / "tests" / "nlu"
 REVIEWED_FILE = "reviewed.yml"
 HARD_FILE = "hard.yml"
 HEADER = ("# Written by `python -m bot nlu export-reviewed` from the staff review inbox (/staff/learning).\n"
@@ -79,9 +81,19 @@ def training_examples(nlu_dir: Path = NLU_DIR, exclude: Path | None = REVIEWED_D
     return index
 
 
-def merge(existing: Iterable[Reviewed], labelled: Iterable[dict], training: dict[str, set[str]]
-          ) -> tuple[list[Reviewed], list[str], list[str]]:
-    """(examples to write, texts skipped as already trained, conflict messages). Later entries win."""
+def holdout_keys(directory: Path = HOLDOUT_DIR) -> set[str]:
+    """Squashed texts of the NLU hold-out sets (tests/nlu/holdout*.yml): never to be trained on, or the
+    hold-out gate would measure memory."""
+    keys: set[str] = set()
+    for path in sorted(directory.glob("holdout*.yml")):
+        keys |= {squash(text) for text, _ in _examples(path) if text}
+    return keys
+
+
+def merge(existing: Iterable[Reviewed], labelled: Iterable[dict], training: dict[str, set[str]],
+          held_out: set[str] | None = None) -> tuple[list[Reviewed], list[str], list[str]]:
+    """(examples to write, texts skipped as already trained or held out, conflict messages). Later
+    entries win."""
     chosen: dict[str, Reviewed] = {}
     for item in list(existing) + [Reviewed(clean_example(i["text"]), i["label"], bool(i.get("hard")))
                                   for i in labelled]:
@@ -91,7 +103,9 @@ def merge(existing: Iterable[Reviewed], labelled: Iterable[dict], training: dict
     keep, skipped, conflicts = [], [], []
     for key, item in chosen.items():
         known = training.get(key)
-        if known is None:
+        if key in (held_out or ()):
+            skipped.append(item.text)  # a hold-out example: the gate must keep measuring understanding
+        elif known is None:
             keep.append(item)
         elif item.intent in known:
             skipped.append(item.text)
@@ -113,11 +127,12 @@ def render(examples: Sequence[Reviewed]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def export(out_dir: Path = REVIEWED_DIR, nlu_dir: Path = NLU_DIR, url: str | None = None) -> dict:
+def export(out_dir: Path = REVIEWED_DIR, nlu_dir: Path = NLU_DIR, url: str | None = None,
+           holdout_dir: Path = HOLDOUT_DIR) -> dict:
     from bot.learning.store import labelled_items
 
     examples, skipped, conflicts = merge(read_reviewed(out_dir), labelled_items(url),
-                                         training_examples(nlu_dir, out_dir))
+                                         training_examples(nlu_dir, out_dir), holdout_keys(holdout_dir))
     out_dir.mkdir(parents=True, exist_ok=True)
     written = {}
     for name, hard in ((REVIEWED_FILE, False), (HARD_FILE, True)):
@@ -150,7 +165,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     for name, count in result["written"].items():
         print(f"{args.out / name}: {count} 条")
     if result["skipped"]:
-        print(f"已在训练数据中，跳过 {len(result['skipped'])} 条")
+        print(f"已在训练数据或留出测试集中，跳过 {len(result['skipped'])} 条")
     for conflict in result["conflicts"]:
         print(f"冲突（未写入，请人工处理）：{conflict}", file=sys.stderr)
     return 0

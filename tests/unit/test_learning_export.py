@@ -63,7 +63,15 @@ def test_export_format_dedup_conflicts_hard_and_uncovered(tmp_path, db):
     label(db, "那个事儿咋弄", "ask_dibao_application", hard=True, ts=5)
     label(db, "养老保险怎么交", "uncovered", note="养老保险不归我们", ts=6)
 
-    result = export.export(out, nlu, db)
+    holdout = tmp_path / "holdout"
+    holdout.mkdir()
+    (holdout / "holdout.yml").write_text(export.render([export.Reviewed("今天天气咋样", "out_of_scope")]),
+                                         encoding="utf-8")
+    label(db, "留出集里的股票能涨吗", "out_of_scope", ts=7)
+    (holdout / "holdout_hard.yml").write_text(
+        export.render([export.Reviewed("留出集里的股票能涨吗", "out_of_scope")]), encoding="utf-8")
+
+    result = export.export(out, nlu, db, holdout)
 
     assert read(out / "reviewed.yml") == [
         ("从前复核过的一句", "ask_dibao_application"),
@@ -71,11 +79,11 @@ def test_export_format_dedup_conflicts_hard_and_uncovered(tmp_path, db):
         ("股票能涨吗", "out_of_scope"),
     ]
     assert read(out / "hard.yml") == [("那个事儿咋弄", "ask_dibao_application")]
-    assert result["skipped"] == ["低保标准是多少？"]
+    assert result["skipped"] == ["低保标准是多少？", "留出集里的股票能涨吗"]  # trained already / held out
     assert len(result["conflicts"]) == 1 and "greet" in result["conflicts"][0]
     # a second run is a no-op (idempotent), and the whole folder is valid Rasa training data
     before = (out / "reviewed.yml").read_text(encoding="utf-8")
-    export.export(out, nlu, db)
+    export.export(out, nlu, db, holdout)
     assert (out / "reviewed.yml").read_text(encoding="utf-8") == before
     from rasa.shared.importers.importer import TrainingDataImporter
 

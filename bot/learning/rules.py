@@ -54,6 +54,7 @@ class Turn:
     actions: tuple[str, ...]
     bot_reply: str
     context: list[dict] = field(default_factory=list)
+    in_form: bool = False  # a form was asking a question when the message came
 
 
 def _ranking(parse: dict) -> list[dict]:
@@ -103,6 +104,7 @@ def turn_at(events: Sequence[dict], index: int) -> Turn:
         elif ev.get("event") == "bot" and ev.get("text"):
             replies.append(str(ev["text"]))
     confidence = intent.get("confidence")
+    loops = [ev.get("name") for ev in events[:index] if ev.get("event") == "active_loop"]
     return Turn(
         text=mask_text(str(user.get("text") or "")),
         event_ts=float(user.get("timestamp") or 0.0),
@@ -112,12 +114,15 @@ def turn_at(events: Sequence[dict], index: int) -> Turn:
         actions=tuple(actions),
         bot_reply=mask_text("\n".join(replies))[:2000],
         context=_context(events, index),
+        in_form=bool(loops and loops[-1]),
     )
 
 
 def capture_reasons(turn: Turn, margin_threshold: float) -> list[str]:
     """Why this turn deserves review ([] = it does not). A button payload ('/affirm') is never captured:
-    the resident clicked what we offered, there is nothing to learn from its wording."""
+    the resident clicked what we offered, there is nothing to learn from its wording. Inside a form a
+    close race between intents is normal (a name or a number answers the question whatever its intent),
+    so there only fallback, clarification and handoff count."""
     if not turn.text.strip() or turn.text.startswith("/"):
         return []
     reasons = []
@@ -125,7 +130,8 @@ def capture_reasons(turn: Turn, margin_threshold: float) -> list[str]:
         reasons.append("fallback")
     if CLARIFY_ACTION in turn.actions:
         reasons.append("clarify")
-    if turn.margin is not None and turn.margin < margin_threshold and turn.intent != FALLBACK_INTENT:
+    if (turn.margin is not None and turn.margin < margin_threshold and turn.intent != FALLBACK_INTENT
+            and not turn.in_form):
         reasons.append("low_margin")
     if HANDOFF_ACTION in turn.actions:
         reasons.append("handoff")

@@ -42,6 +42,12 @@ CONFIDENT = [("ask_dibao_standard", 0.92), ("ask_dibao_eligibility", 0.05)]
      ["low_margin"]),
     # the resident was handed to a person
     ([parsed("转人工", [("request_human", 0.99), ("greet", 0.001)]), action("action_handoff")], ["handoff"]),
+    # an answer to a form's question: a close race between intents is normal there...
+    ([{"event": "active_loop", "name": "help_request_form"},
+      parsed("王秀兰", [("inform", 0.45), ("greet", 0.4)]), action("help_request_form")], []),
+    # ...but not after the form ended
+    ([{"event": "active_loop", "name": "help_request_form"}, {"event": "active_loop", "name": None},
+      parsed("补贴咋领", [("ask_job_subsidy", 0.5), ("ask_dibao_application", 0.4)])], ["low_margin"]),
     # a button payload is what we offered, not the resident's wording
     ([parsed("/affirm", [("affirm", 0.5), ("deny", 0.45)]), action("action_clarify")], []),
     # only the LAST user turn counts: an earlier clarification is not captured again

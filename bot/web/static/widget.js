@@ -389,7 +389,8 @@
         buttons.up.setAttribute("aria-pressed", String(kind === "up"));
         buttons.down.setAttribute("aria-pressed", String(kind === "down"));
         ui.hint.textContent = FB.thanks;
-        if (kind === "down" && !reason && !box.querySelector("form")) { box.appendChild(reasonForm()); }
+        var item = box.closest(".qhdw-msg");
+        if (kind === "down" && !reason && item && !item.querySelector(".qhdw-reason")) { item.appendChild(reasonForm()); }
       }, function () { ui.hint.textContent = FB.failed; });
     }
     function reasonForm() {
@@ -441,7 +442,9 @@
     } else {
       item.appendChild(time);
     }
-    if (role === "bot" && text && text !== T.welcome) { item.appendChild(feedbackButtons(text)); }
+    if (role === "bot" && text && text !== T.welcome) {  // beside 「朗读」 when there is one
+      (item.querySelector(".qhdw-tools") || item).appendChild(feedbackButtons(text));
+    }
     ui.log.appendChild(item);
     setReplies(role === "user" ? [] : (buttons || []));
     scrollForNew(item, role, card);

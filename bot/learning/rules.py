@@ -170,7 +170,9 @@ class Group:
 
     @property
     def count(self) -> int:
-        return len(self.items)
+        """How often the message occurred: one per conversation and wording (a turn captured for two
+        reasons, e.g. fallback and clarify, or later voted 👎, counts once)."""
+        return len({(i["sender_id"], i["text"]) for i in self.items})
 
     @property
     def sample(self) -> dict:

@@ -1,7 +1,7 @@
 """Staff analytics of conversations (issue 14): per week conversations, top topics, share of turns that
 needed clarification, handoff rate, 👎 rate by topic, time to an operator's first reply (from the
-conversation's first action_handoff to the first message an operator sent in it), requests by district. SVG charts as on /staff/charts
-(bot.web.charts) and a CSV export.
+conversation's first action_handoff to the first message an operator sent in it), requests by district.
+SVG charts as on /staff/charts (bot.web.charts) and a CSV export.
 
 Sources: Rasa's tracker store `events` table (read-only, as bot.web.tracker_db), our 👍/👎 rows
 (bot.learning.store) and help requests (bot.store.requests). `weekly_figures` is pure, so it is tested

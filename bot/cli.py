@@ -19,6 +19,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "restore": ("bot.restore", "put a backup back (checks its digests; needs --yes)"),
     "rest-token": ("bot.secrets_cli", "print the REST webhook's integrator token (generated on first use)"),
     "outbox": ("bot.store.outbox", "help requests waiting for the database: list, flush"),
+    "nlu": ("bot.learning.export", "export-reviewed: labelled messages -> data/nlu/reviewed/; check-reviewed"),
 }
 
 

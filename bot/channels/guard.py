@@ -19,6 +19,8 @@ from typing import Any, Awaitable, Callable, Dict, Text
 
 from rasa.core.channels.channel import OutputChannel, UserMessage
 
+from bot.learning.capture import schedule_capture
+
 log = logging.getLogger(__name__)
 
 NOTICE_ZH = "抱歉，系统刚才没有处理完您的消息，您说过的内容都还在。请稍等一会儿再发一次（比如「重新提交」），或者说「转人工」。"
@@ -85,6 +87,7 @@ def never_silent(on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Cal
         if counting.sent == 0 and not await _paused(message.sender_id):
             log.warning("no reply for a message of %s: telling the resident", message.sender_id)
             await _tell(counting.inner, message.sender_id)
+        schedule_capture(message.sender_id)  # issue 14: review what may have been misunderstood, off the hot path
         return result
 
     return handle

@@ -23,7 +23,6 @@ import logging
 import os
 from typing import Any, Awaitable, Callable, Dict, Optional, Text
 
-import jwt
 from rasa.core.channels.channel import InputChannel, UserMessage
 from rasa.core.channels.socketio import SocketBlueprint, SocketIOOutput
 from rasa.shared.core.events import BotUttered
@@ -38,27 +37,11 @@ from bot.channels.guard import never_silent
 from bot.channels.startup import prepare_rasa_process
 from bot.limits import MAX_BODY_BYTES, MAX_MESSAGE_CHARS, TOO_LONG_ZH
 from bot.settings import settings
+from bot.widget_token import verify_widget_token
 
 logger = logging.getLogger(__name__)
 
 CHANNEL_NAME = "qhd_socketio"
-TOKEN_AUDIENCE = "qhd-widget"  # bot.web.widget mints tokens for this audience only
-
-
-def verify_widget_token(token: Any, secret: str) -> Optional[str]:
-    """The conversation id a widget token is bound to, or None when the token is missing or invalid.
-
-    Signature, expiry and presence of `sub` are all required: an unsigned or expired token is refused.
-    """
-    if not token or not isinstance(token, str) or not secret:
-        return None
-    try:
-        payload = jwt.decode(token, secret, algorithms=["HS256"], audience=TOKEN_AUDIENCE,
-                             options={"require": ["sub", "exp", "aud"]})
-    except jwt.PyJWTError:
-        return None
-    sub = payload.get("sub")
-    return sub if isinstance(sub, str) and 8 <= len(sub) <= 128 else None
 
 
 async def _maybe_await(value: Any) -> Any:

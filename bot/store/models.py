@@ -228,3 +228,35 @@ class RateLimit(Base):
     key = sa.Column(sa.String(300), primary_key=True)
     window_start = sa.Column(sa.DateTime, nullable=False, index=True)
     count = sa.Column(sa.Integer, nullable=False, default=0)
+
+
+class LearningItem(Base):
+    """A message the assistant may have misunderstood (bot.learning): captured masked, reviewed by staff,
+    exported as NLU training data. `source` says why it was captured; 👍 votes are kept too (rows with
+    source 'thumbs_up', never shown in the inbox) so analytics can give a 👎 rate."""
+
+    __tablename__ = "qhd_learning_items"
+    __table_args__ = (
+        sa.UniqueConstraint("sender_id", "event_ts", "source", name="uq_qhd_learning_items_turn_source"),
+        sa.Index("ix_qhd_learning_items_status_group", "status", "group_key"),
+    )
+
+    id = sa.Column(sa.Integer, primary_key=True)
+    sender_id = sa.Column(sa.String(255), nullable=False, index=True)
+    source = sa.Column(sa.String(16), nullable=False, index=True)
+    event_ts = sa.Column(sa.Float, nullable=False)
+    text = sa.Column(sa.Text, nullable=False)
+    group_key = sa.Column(sa.String(255), nullable=False)
+    intent = sa.Column(sa.String(128), nullable=True, index=True)
+    confidence = sa.Column(sa.Float, nullable=True)
+    margin = sa.Column(sa.Float, nullable=True)
+    bot_reply = sa.Column(sa.Text, nullable=True)
+    context = sa.Column(sa.JSON, nullable=True)
+    reason = sa.Column(sa.String(255), nullable=True)
+    status = sa.Column(sa.String(16), nullable=False, default="open")
+    label = sa.Column(sa.String(128), nullable=True)
+    label_note = sa.Column(sa.String(255), nullable=True)
+    hard = sa.Column(sa.Boolean, nullable=False, default=False)
+    reviewed_by = sa.Column(sa.String(80), nullable=True)
+    reviewed_at = sa.Column(sa.DateTime, nullable=True)
+    created_at = sa.Column(sa.DateTime, nullable=False, default=utcnow, index=True)

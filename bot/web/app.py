@@ -26,7 +26,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from bot.limits import MAX_BODY_BYTES
 from bot.local_secrets import SecretError
 from bot.settings import Settings, settings as load_settings
-from bot.web import metrics_route, operator, staff, widget
+from bot.web import analytics, metrics_route, operator, review, staff, widget
 from bot.web.body_limit import BodySizeLimit
 from bot.web.rasa_api import RasaClient
 from bot.web.rasa_proxy import RasaProxy
@@ -158,6 +158,8 @@ def routes(proxy: RasaProxy) -> list:
         *rulebook_pages.routes(),
         *staff.routes(),
         *metrics_route.routes(),
+        *review.routes(),
+        *analytics.routes(),
         Mount("/static", app=StaticFiles(directory=str(STATIC_DIR)), name="static"),
     ]
 

@@ -6,9 +6,7 @@ socket itself goes to this web app's origin, which forwards it to Rasa on loopba
 """
 from __future__ import annotations
 
-import time
 
-import jwt
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -16,9 +14,9 @@ from starlette.routing import Route
 
 from bot.conversation_ids import new_widget_id
 from bot.web.rasa_api import RasaUnavailable, transcript
-from bot.web.security import public
+from bot.web.security import csrf_token, public
+from bot.widget_token import TOKEN_TTL_SECONDS, mint_token
 
-TOKEN_TTL_SECONDS = 15 * 60
 SESSION_KEY = "widget_sid"
 
 
@@ -31,12 +29,6 @@ def widget_sender(request: Request) -> str:
     return sid
 
 
-def mint_token(sender_id: str, secret: str, ttl: int = TOKEN_TTL_SECONDS) -> str:
-    now = int(time.time())
-    return jwt.encode({"sub": sender_id, "iat": now, "exp": now + ttl, "aud": "qhd-widget"}, secret,
-                      algorithm="HS256")
-
-
 @public(as_api=True)
 async def session_info(request: Request) -> Response:
     cfg = request.app.state.cfg
@@ -46,6 +38,7 @@ async def session_info(request: Request) -> Response:
         "token": mint_token(sender_id, cfg.jwt_secret),
         "expires_in": TOKEN_TTL_SECONDS,
         "socket_path": "/socket.io",
+        "csrf": csrf_token(request),  # for the 👍/👎 door (bot.web.review), which also checks the token
     }, headers={"Cache-Control": "no-store"})
 
 

@@ -99,6 +99,17 @@
     renderList(lastItems);
     pollChat();
   }
+  // "the assistant got this wrong": the message goes to the staff's review inbox (issue 14)
+  function flagButton(sender, time) {
+    var b = el("button", "flag-wrong", "助手答错了");
+    b.type = "button";
+    b.addEventListener("click", function () {
+      call("POST", convUrl(sender, "/flag"), {time: time}).then(function () {
+        b.disabled = true; b.textContent = "已标记"; showError("");
+      }).catch(function (e) { showError(e.message); });
+    });
+    return b;
+  }
   function renderTranscript(data) {
     var key = JSON.stringify([data.messages.length, data.state, data.operator]);
     var mine = data.state === "operator" && data.operator === me;
@@ -120,6 +131,7 @@
       li.appendChild(el("span", "line-who", who));
       li.appendChild(el("span", "line-time", fmtTime(m.time)));
       li.appendChild(el("div", "line-text", m.text));
+      if (m.role === "user" && m.time) { li.appendChild(flagButton(data.sender_id, m.time)); }
       log.appendChild(li);
     });
     log.scrollTop = log.scrollHeight;

@@ -138,18 +138,22 @@
     if (button) { button.setAttribute("aria-pressed", "true"); button.lastChild.textContent = T.stopSpeaking; }
   }
   // 🔊 drawn as SVG: many phones and the test browser have no colour-emoji font.
-  function speakerIcon() {
+  function svgIcon(d, cls) {
     var ns = "http://www.w3.org/2000/svg";
     var svg = document.createElementNS(ns, "svg");
     svg.setAttribute("viewBox", "0 0 24 24");
-    svg.setAttribute("class", "qhdw-speak-icon");
+    svg.setAttribute("class", cls);
     svg.setAttribute("aria-hidden", "true");
     svg.setAttribute("focusable", "false");
     var path = document.createElementNS(ns, "path");
-    path.setAttribute("d", "M3 9v6h4l5 4V5L7 9H3zm13.5 3a4.5 4.5 0 0 0-2.5-4v8a4.5 4.5 0 0 0 2.5-4zM14 3.2v2.1a7 7 0 0 1 0 13.4v2.1a9 9 0 0 0 0-17.6z");
+    path.setAttribute("d", d);
     path.setAttribute("fill", "currentColor");
     svg.appendChild(path);
     return svg;
+  }
+  function speakerIcon() {
+    return svgIcon("M3 9v6h4l5 4V5L7 9H3zm13.5 3a4.5 4.5 0 0 0-2.5-4v8a4.5 4.5 0 0 0 2.5-4zM14 3.2v2.1a7 7 0 0 1 0 13.4v2.1a9 9 0 0 0 0-17.6z",
+                   "qhdw-speak-icon");
   }
 
   function speakButton(text) {
@@ -359,6 +363,64 @@
     ui.announcer.textContent = who + T.says + (card ? card.summary : shortText(text, null));
   }
 
+  // ---------------------------------------------------------------- 👍 / 👎 under each bot answer (issue 14)
+  var FB = {up: "有帮助", down: "没帮助", thanks: "谢谢您的反馈！", failed: "反馈没有发出去，请稍后再试。",
+            reason: "哪里不对？（可不填）", send: "提交"};
+  var THUMB = "M2 10h4v11H2zM8 10.5l4.2-8.3c1.5 0 2.6 1.2 2.4 2.7L14 9h6.2c1.2 0 2.1 1.1 1.8 2.3l-1.9 7.9c-.3 1.1-1.2 1.8-2.3 1.8H8z";
+  var feedbackAuth = null;  // {token, csrf} from /widget/session: the web app checks both
+  function postFeedback(body, retried) {
+    var auth = feedbackAuth ? Promise.resolve(feedbackAuth) : getJson("/widget/session").then(function (i) {
+      feedbackAuth = {token: i.token, csrf: i.csrf}; return feedbackAuth; });
+    return auth.then(function (a) {
+      return fetch(origin + "/widget/feedback", {method: "POST", credentials: "include", cache: "no-store",
+        headers: {"Content-Type": "application/json", "X-CSRF-Token": a.csrf, "Authorization": "Bearer " + a.token},
+        body: JSON.stringify(body)});
+    }).then(function (r) {
+      if (r.status === 403 && !retried) { feedbackAuth = null; return postFeedback(body, true); }  // token expired
+      if (!r.ok) { throw new Error("HTTP " + r.status); }
+      return r.json();
+    });
+  }
+  function feedbackButtons(text) {
+    var box = el("div", "qhdw-feedback");
+    var buttons = {};
+    function vote(kind, reason) {
+      postFeedback({text: text, vote: kind, reason: reason || null}).then(function () {
+        buttons.up.setAttribute("aria-pressed", String(kind === "up"));
+        buttons.down.setAttribute("aria-pressed", String(kind === "down"));
+        ui.hint.textContent = FB.thanks;
+        var item = box.closest(".qhdw-msg");
+        if (kind === "down" && !reason && item && !item.querySelector(".qhdw-reason")) { item.appendChild(reasonForm()); }
+      }, function () { ui.hint.textContent = FB.failed; });
+    }
+    function reasonForm() {
+      var form = el("form", "qhdw-reason");
+      var input = el("input");
+      input.type = "text"; input.maxLength = 200; input.placeholder = FB.reason; input.setAttribute("aria-label", FB.reason);
+      var send = el("button", "qhdw-vote", FB.send);
+      send.type = "submit";
+      form.appendChild(input); form.appendChild(send);
+      form.addEventListener("submit", function (e) {
+        e.preventDefault();
+        if (input.value.trim()) { vote("down", input.value.trim()); }
+        form.parentNode.removeChild(form);
+      });
+      return form;
+    }
+    ["up", "down"].forEach(function (kind) {
+      var b = el("button", "qhdw-vote qhdw-vote-" + kind);
+      // 👍 / 👎 drawn (not emoji: devices without an emoji font would show a box); the words say it
+      b.appendChild(svgIcon(THUMB, "qhdw-vote-icon" + (kind === "down" ? " qhdw-vote-icon-down" : "")));
+      b.appendChild(document.createTextNode(" " + FB[kind]));
+      b.type = "button";
+      b.setAttribute("aria-pressed", "false");
+      b.addEventListener("click", function () { vote(kind); });
+      buttons[kind] = b;
+      box.appendChild(b);
+    });
+    return box;
+  }
+
   function addMessage(role, text, when, buttons, card) {
     var item = el("li", "qhdw-msg qhdw-from-" + role);
     var who = role === "user" ? T.you : (role === "operator" ? T.operator : T.bot);
@@ -379,6 +441,9 @@
       item.appendChild(tools);
     } else {
       item.appendChild(time);
+    }
+    if (role === "bot" && text && text !== T.welcome) {  // beside 「朗读」 when there is one
+      (item.querySelector(".qhdw-tools") || item).appendChild(feedbackButtons(text));
     }
     ui.log.appendChild(item);
     setReplies(role === "user" ? [] : (buttons || []));

@@ -57,7 +57,7 @@ train: venv
 	$(PY) -m bot run --train-only
 
 # --- tests ----------------------------------------------------------------------------------------
-test: venv assets system-deps tools train validate audit test-unit test-conversations test-nlu test-browser \
+test: venv assets system-deps tools lint train validate audit test-unit test-conversations test-nlu test-browser \
       test-production test-security test-faults test-deploy
 	@echo "== 全部测试通过"
 

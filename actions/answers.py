@@ -1,4 +1,5 @@
 """Topic answers: actions/texts.yml holds the wording, the rulebook (through bot.answers) the figures."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -55,8 +56,11 @@ def out_of_scope_text() -> str:
         hotline = default_rulebook().value(GOVERNMENT_HOTLINE).value
     except KeyError:
         hotline = None
-    errands = (message("out_of_scope_errands_hotline")["text"].format(hotline=hotline) if hotline
-               else message("out_of_scope_errands")["text"])
+    errands = (
+        message("out_of_scope_errands_hotline")["text"].format(hotline=hotline)
+        if hotline
+        else message("out_of_scope_errands")["text"]
+    )
     return message("out_of_scope")["text"].format(errands=errands)
 
 

@@ -1,4 +1,5 @@
 """Small helpers shared by the actions: what the resident just said, and which intents are topics."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -42,7 +43,7 @@ def _last_user_index(events: list[dict]) -> int:
 def events_since_last_user(tracker: Tracker) -> list[dict]:
     """This turn's events: the latest user message and what the slot mappings and actions did since."""
     events = list(tracker.events)
-    return events[_last_user_index(events):]
+    return events[_last_user_index(events) :]
 
 
 def slots_set_this_turn(tracker: Tracker) -> set[str]:
@@ -52,7 +53,7 @@ def slots_set_this_turn(tracker: Tracker) -> set[str]:
 def previous_slot_value(tracker: Tracker, slot: str) -> Any:
     """The slot's value before the latest user message (slot mappings may already have overwritten it)."""
     events = list(tracker.events)
-    for event in reversed(events[:_last_user_index(events)]):
+    for event in reversed(events[: _last_user_index(events)]):
         if event.get("event") == "slot" and event.get("name") == slot:
             return event.get("value")
     return None
@@ -78,8 +79,9 @@ def closed_choice(slot: str, value: Any, allowed: Any, parse: Any, dispatcher: A
     return {slot: choice}
 
 
-def read_back_answer(slot: str, value: Any, tracker: Tracker, corrected: bool, dispatcher: Any,
-                     hint: str) -> dict[str, Any]:
+def read_back_answer(
+    slot: str, value: Any, tracker: Tracker, corrected: bool, dispatcher: Any, hint: str
+) -> dict[str, Any]:
     """The answer to a read-back: yes confirms; a correction re-asks with the new facts; else ask what is wrong."""
     from actions.parsing import says_yes
 

@@ -4,6 +4,7 @@ The form only collects facts, the way residents have them (whose income and what
 is disabled or ill, 脱贫户 or 监测户, the employer when a subsidy needs it); bot.eligibility.intake turns them
 into the engine's case and bot.eligibility.present words the outcome, the same as at the other doors.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -16,24 +17,53 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions import parsing
-from actions.common import (CHECK_PROGRAM_BY_INTENT, closed_choice, latest_entities, latest_intent, latest_text,
-                            previous_slot_value, read_back_answer, slots_set_this_turn)
+from actions.common import (
+    CHECK_PROGRAM_BY_INTENT,
+    closed_choice,
+    latest_entities,
+    latest_intent,
+    latest_text,
+    previous_slot_value,
+    read_back_answer,
+    slots_set_this_turn,
+)
 from actions.texts import message
 from bot.answers import topic_figures
 from bot.eligibility import CaseError, present
 from bot.eligibility.case import DISABILITY_KIND_ZH, INCOME_TYPE_ZH, MAX_MEMBERS, MAX_MONTHLY_AMOUNT, MAX_MONTHS
 from bot.eligibility.illness import match_illness
 from bot.eligibility.intake import check
-from bot.rulebook import default_rulebook
 from bot.nlu.places import district_of
+from bot.rulebook import default_rulebook
 
 PROGRAM_SLOTS: dict[str, list[str]] = {
-    "dibao": ["district", "residence", "household_size", "monthly_income", "rigid_expenses_monthly",
-              "has_disqualifying_assets", "elig_confirm"],
-    "single_person": ["district", "residence", "household_size", "monthly_income", "member_disability_level",
-                      "has_disqualifying_assets", "elig_confirm"],
-    "gradual_exit": ["receiving_dibao", "income_rose_due_to_employment", "district", "residence",
-                     "household_size", "monthly_income", "elig_confirm"],
+    "dibao": [
+        "district",
+        "residence",
+        "household_size",
+        "monthly_income",
+        "rigid_expenses_monthly",
+        "has_disqualifying_assets",
+        "elig_confirm",
+    ],
+    "single_person": [
+        "district",
+        "residence",
+        "household_size",
+        "monthly_income",
+        "member_disability_level",
+        "has_disqualifying_assets",
+        "elig_confirm",
+    ],
+    "gradual_exit": [
+        "receiving_dibao",
+        "income_rose_due_to_employment",
+        "district",
+        "residence",
+        "household_size",
+        "monthly_income",
+        "elig_confirm",
+    ],
     "job_subsidy": ["poverty_status", "months_employed", "work_location", "employer_type", "district", "elig_confirm"],
 }
 # Slots filled alongside an answer (parsed from the same words), never asked on their own.
@@ -44,11 +74,25 @@ CASE_SLOTS = sorted({s for slots in PROGRAM_SLOTS.values() for s in slots} | DET
 MAX_HOUSEHOLD = MAX_MEMBERS
 RESIDENCE_ZH = {"urban": "城镇", "rural": "农村"}
 LOCATION_ZH = {"outside_province": "外省", "inside_province": "省内外市", "inside_city": "市内外县", "local": "本县"}
-RELATION_ZH = {"self": "本人", "spouse": "配偶", "child": "子女", "parent": "父母", "sibling": "兄弟姐妹",
-               "grandparent": "祖父母", "grandchild": "孙子女", "other": "另一位家人"}
+RELATION_ZH = {
+    "self": "本人",
+    "spouse": "配偶",
+    "child": "子女",
+    "parent": "父母",
+    "sibling": "兄弟姐妹",
+    "grandparent": "祖父母",
+    "grandchild": "孙子女",
+    "other": "另一位家人",
+}
 POVERTY_STATUS_ZH = {"alleviated": "脱贫户", "monitored": "防返贫监测户", "neither": "都不是"}
-EMPLOYER_ZH = {"enterprise": "企业", "farm_business": "合作社等经营主体", "workshop": "就业帮扶车间",
-               "public_post": "公益性岗位", "self_employed": "自己干（个体、零工）", "other": "其他"}
+EMPLOYER_ZH = {
+    "enterprise": "企业",
+    "farm_business": "合作社等经营主体",
+    "workshop": "就业帮扶车间",
+    "public_post": "公益性岗位",
+    "self_employed": "自己干（个体、零工）",
+    "other": "其他",
+}
 EXPENSE_ZH = {"medical": "看病吃药", "disability_rehab": "残疾康复", "education": "上学"}
 
 
@@ -60,8 +104,10 @@ def _fmt(value: float | None) -> str:
 
 def start_check(dispatcher: CollectingDispatcher, program: str) -> list:
     """Announce the check; facts already said (in this message or before an offer) are kept and skipped."""
-    dispatcher.utter_message(text=f"好的，我帮您初步算一算{present.program_name(program)}，先问几个问题。"
-                                  "您说过的情况我不会再问；说错了随时告诉我，比如「不对，是五口人」；不想算了就说「算了」。")
+    dispatcher.utter_message(
+        text=f"好的，我帮您初步算一算{present.program_name(program)}，先问几个问题。"
+        "您说过的情况我不会再问；说错了随时告诉我，比如「不对，是五口人」；不想算了就说「算了」。"
+    )
     return [SlotSet("elig_program", program), SlotSet("offered_check", None)]
 
 
@@ -81,8 +127,9 @@ class ValidateEligibilityForm(FormValidationAction):
     def name(self) -> str:
         return "validate_eligibility_form"
 
-    async def required_slots(self, domain_slots: list[str], dispatcher: CollectingDispatcher,
-                             tracker: Tracker, domain: DomainDict) -> list[str]:
+    async def required_slots(
+        self, domain_slots: list[str], dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> list[str]:
         slots = PROGRAM_SLOTS.get(tracker.get_slot("elig_program") or "dibao", PROGRAM_SLOTS["dibao"])
         if tracker.get_slot("poverty_status") in ("monitored", "neither"):
             # The employer matters only for the subsidies paid for hiring 脱贫劳动力: do not ask the others.
@@ -100,30 +147,37 @@ class ValidateEligibilityForm(FormValidationAction):
             return {slot: previous_slot_value(tracker, slot)}
         return None
 
-    def validate_district(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                          domain: DomainDict) -> dict[str, Any]:
+    def validate_district(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
         canonical = district_of(str(value)) if value else None  # a district, or a township's district
         if canonical is None:
             dispatcher.utter_message(text="没听出是哪个区县。请说秦皇岛的区县名，比如「海港区」「青龙」「昌黎」。")
         return {"district": canonical}
 
-    def validate_residence(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                           domain: DomainDict) -> dict[str, Any]:
+    def validate_residence(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
         return {"residence": value if value in RESIDENCE_ZH else None}
 
-    def validate_household_size(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                                domain: DomainDict) -> dict[str, Any]:
+    def validate_household_size(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
         if isinstance(value, list) and value:
             value = value[-1]  # the last size said is the corrected one
         number = value if isinstance(value, (int, float)) else parsing.parse_number(str(value))
         if number is None or not float(number).is_integer() or not 1 <= number <= MAX_HOUSEHOLD:
             dispatcher.utter_message(text=f"家里人数要说一个1到{MAX_HOUSEHOLD}之间的整数，比如「三口人」或「3」。")
-            return {"household_size": previous_slot_value(tracker, "household_size")
-                    if self._requested(tracker) not in (None, "household_size") else None}
+            return {
+                "household_size": previous_slot_value(tracker, "household_size")
+                if self._requested(tracker) not in (None, "household_size")
+                else None
+            }
         return {"household_size": float(number)}
 
-    def validate_monthly_income(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                                domain: DomainDict) -> dict[str, Any]:
+    def validate_monthly_income(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
         kept = self._keep_previous_unless_requested("monthly_income", tracker)
         if kept is not None:
             return kept
@@ -148,10 +202,13 @@ class ValidateEligibilityForm(FormValidationAction):
             items = [{"who": "self", "kind": kind, "amount": round(number, 2)}] if number else []
         return {"monthly_income": round(number, 2), "income_items": items}
 
-    def validate_rigid_expenses_monthly(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                                        domain: DomainDict) -> dict[str, Any]:
+    def validate_rigid_expenses_monthly(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
         text = str(value)
-        amounts = [e.get("value") for e in latest_entities(tracker, "amount") if isinstance(e.get("value"), (int, float))]
+        amounts = [
+            e.get("value") for e in latest_entities(tracker, "amount") if isinstance(e.get("value"), (int, float))
+        ]
         if parsing.says_none(text):
             return {"rigid_expenses_monthly": 0.0, "rigid_expense_kind": None}
         number = float(amounts[0]) if amounts else parsing.parse_monthly_amount(text)
@@ -164,8 +221,9 @@ class ValidateEligibilityForm(FormValidationAction):
             return {"rigid_expenses_monthly": None}
         return {"rigid_expenses_monthly": round(number, 2), "rigid_expense_kind": kind}
 
-    def validate_member_disability_level(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                                         domain: DomainDict) -> dict[str, Any]:
+    def validate_member_disability_level(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
         text = latest_text(tracker)
         level = value if isinstance(value, (int, float)) else parsing.parse_disability_level(str(value))
         kind = parsing.parse_disability_kind(text)
@@ -175,41 +233,74 @@ class ValidateEligibilityForm(FormValidationAction):
         if level is None and (illness or named or "病" in text or "癌" in text or "症" in text):
             # 0 = no disability certificate, but ill (member_illness; the engine reads serious or not from the
             # rulebook's lists, and an illness it does not know stays "unknown").
-            return {"member_disability_level": 0.0, "member_disability_kind": None,
-                    "member_illness": illness or text, "member_who": who}
+            return {
+                "member_disability_level": 0.0,
+                "member_disability_kind": None,
+                "member_illness": illness or text,
+                "member_who": who,
+            }
         if level is None or not 1 <= float(level) <= 4:
             dispatcher.utter_message(text="请说残疾等级（一级到四级）和类别，比如「一级肢体残疾」；患病的请说病名。")
             return {"member_disability_level": None}
         return {"member_disability_level": float(level), "member_disability_kind": kind, "member_who": who}
 
-    def validate_poverty_status(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                                domain: DomainDict) -> dict[str, Any]:
-        return closed_choice("poverty_status", value, POVERTY_STATUS_ZH, parsing.parse_poverty_status, dispatcher,
-                             "请选一个：脱贫户（建档立卡）、防返贫监测户，或者都不是。")
+    def validate_poverty_status(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        return closed_choice(
+            "poverty_status",
+            value,
+            POVERTY_STATUS_ZH,
+            parsing.parse_poverty_status,
+            dispatcher,
+            "请选一个：脱贫户（建档立卡）、防返贫监测户，或者都不是。",
+        )
 
-    def validate_employer_type(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                               domain: DomainDict) -> dict[str, Any]:
-        return closed_choice("employer_type", value, EMPLOYER_ZH, parsing.parse_employer_type, dispatcher,
-                             "请选一个：企业、合作社等经营主体、就业帮扶车间、公益性岗位、自己干，或者其他。")
+    def validate_employer_type(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        return closed_choice(
+            "employer_type",
+            value,
+            EMPLOYER_ZH,
+            parsing.parse_employer_type,
+            dispatcher,
+            "请选一个：企业、合作社等经营主体、就业帮扶车间、公益性岗位、自己干，或者其他。",
+        )
 
-    def validate_months_employed(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                                 domain: DomainDict) -> dict[str, Any]:
+    def validate_months_employed(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
         months = parsing.parse_months(str(value))
         if months is None or months < 0 or months > MAX_MONTHS:
             dispatcher.utter_message(text="请说干了几个月，比如「三个月」「半年」「刚开始干」就说「0」。")
             return {"months_employed": None}
         return {"months_employed": months}
 
-    def validate_work_location(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                               domain: DomainDict) -> dict[str, Any]:
-        return closed_choice("work_location", value, LOCATION_ZH, parsing.parse_work_location, dispatcher,
-                             "请选一个：外省、省内外市、市内外县、本县。")
+    def validate_work_location(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        return closed_choice(
+            "work_location",
+            value,
+            LOCATION_ZH,
+            parsing.parse_work_location,
+            dispatcher,
+            "请选一个：外省、省内外市、市内外县、本县。",
+        )
 
-    def validate_elig_confirm(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                              domain: DomainDict) -> dict[str, Any]:
+    def validate_elig_confirm(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
         corrected = bool((slots_set_this_turn(tracker) & set(CASE_SLOTS)) - {"elig_confirm"})
-        return read_back_answer("elig_confirm", value, tracker, corrected, dispatcher,
-                                "哪一项不对？直接说正确的就行，比如「是五口人」「一个月一千二」「是农村的」。")
+        return read_back_answer(
+            "elig_confirm",
+            value,
+            tracker,
+            corrected,
+            dispatcher,
+            "哪一项不对？直接说正确的就行，比如「是五口人」「一个月一千二」「是农村的」。",
+        )
 
 
 def summarise_facts(tracker: Tracker) -> list[str]:
@@ -237,8 +328,15 @@ def summarise_facts(tracker: Tracker) -> list[str]:
         lines.append(f"家庭人口：{_fmt(get('household_size'))} 人")
     if get("monthly_income") is not None and program != "job_subsidy":
         items = get("income_items") or []
-        parts = "；".join(f"{RELATION_ZH.get(i['who'], '家人')}{INCOME_TYPE_ZH.get(i['kind'], '收入')} {_fmt(i['amount'])} 元"
-                         for i in items if i.get("kind") != "other") if items else ""
+        parts = (
+            "；".join(
+                f"{RELATION_ZH.get(i['who'], '家人')}{INCOME_TYPE_ZH.get(i['kind'], '收入')} {_fmt(i['amount'])} 元"
+                for i in items
+                if i.get("kind") != "other"
+            )
+            if items
+            else ""
+        )
         lines.append(f"全家月收入：{_fmt(get('monthly_income'))} 元" + (f"（{parts}）" if parts else ""))
     if get("rigid_expenses_monthly") is not None:
         kind = EXPENSE_ZH.get(get("rigid_expense_kind") or "", "")
@@ -277,14 +375,21 @@ def facts_from_slots(tracker: Tracker) -> dict[str, Any]:
     program = get("elig_program") or "dibao"
     facts: dict[str, Any] = {"program": program, "district": get("district")}
     if program == "job_subsidy":
-        facts.update({"poverty_status": get("poverty_status"), "employer_type": get("employer_type"),
-                      "months_employed": get("months_employed"), "work_location": get("work_location"),
-                      "household_size": 1})
+        facts.update(
+            {
+                "poverty_status": get("poverty_status"),
+                "employer_type": get("employer_type"),
+                "months_employed": get("months_employed"),
+                "work_location": get("work_location"),
+                "household_size": 1,
+            }
+        )
         return facts
     facts["residence"] = get("residence")
     facts["household_size"] = int(get("household_size") or 1)
     facts["incomes"] = get("income_items") or (
-        [{"who": "self", "kind": "other", "amount": float(get("monthly_income"))}] if get("monthly_income") else [])
+        [{"who": "self", "kind": "other", "amount": float(get("monthly_income"))}] if get("monthly_income") else []
+    )
     if get("rigid_expenses_monthly") and get("rigid_expense_kind"):
         facts["expenses"] = [{"kind": get("rigid_expense_kind"), "amount": float(get("rigid_expenses_monthly"))}]
     level = get("member_disability_level")
@@ -305,8 +410,12 @@ def facts_from_slots(tracker: Tracker) -> dict[str, Any]:
     return facts
 
 
-NEXT_STEP_TOPIC = {"dibao": "ask_dibao_application", "single_person": "ask_dibao_application",
-                   "gradual_exit": "ask_dibao_application", "job_subsidy": "ask_job_subsidy"}
+NEXT_STEP_TOPIC = {
+    "dibao": "ask_dibao_application",
+    "single_person": "ask_dibao_application",
+    "gradual_exit": "ask_dibao_application",
+    "job_subsidy": "ask_job_subsidy",
+}
 
 
 class ActionCheckEligibility(Action):
@@ -322,8 +431,9 @@ class ActionCheckEligibility(Action):
         except CaseError as error:
             dispatcher.utter_message(text=f"这些信息还不够算：{error.message_zh}。您可以重新说一下，或者说「转人工」。")
             return [SlotSet("elig_confirm", None)]
-        contact = topic_figures(NEXT_STEP_TOPIC[program], district=case.get("district"),
-                                residence=case.get("residence")).get("contact", "")
+        contact = topic_figures(
+            NEXT_STEP_TOPIC[program], district=case.get("district"), residence=case.get("residence")
+        ).get("contact", "")
         card = present.card(result, contact)
         dispatcher.utter_message(text=present.card_text(card), json_message={"card": card})
         dispatcher.utter_message(**message("offer_help_request"))
@@ -338,9 +448,11 @@ def _record(sender_id: str, program: str, case: dict, result: dict) -> None:
     """Keep the outcome for the staff charts; a database hiccup must not cost the resident the answer."""
     try:
         from bot.store import checks
+
         checks.record_check(sender_id, program, case, result, entered_by="resident")
     except Exception:  # noqa: BLE001 - logged, the answer was already given
         import logging
+
         logging.getLogger(__name__).exception("could not record eligibility check for charts")
 
 
@@ -366,6 +478,18 @@ class ActionStopCheck(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list:
         dispatcher.utter_message(**message("stopped"))
-        cleared = CASE_SLOTS + ["hr_consent", "hr_place", "hr_category", "hr_description", "hr_urgency",
-                                "hr_confirm", "person_name", "phone", "phone_last4", "elig_program", "offered_check", "requested_slot"]
+        cleared = CASE_SLOTS + [
+            "hr_consent",
+            "hr_place",
+            "hr_category",
+            "hr_description",
+            "hr_urgency",
+            "hr_confirm",
+            "person_name",
+            "phone",
+            "phone_last4",
+            "elig_program",
+            "offered_check",
+            "requested_slot",
+        ]
         return [ActiveLoop(None)] + [SlotSet(s, None) for s in cleared]

@@ -1,4 +1,5 @@
 """Handing a conversation to a person, and clarifying what the resident meant before that."""
+
 from __future__ import annotations
 
 import asyncio
@@ -28,7 +29,8 @@ async def hand_over(dispatcher: CollectingDispatcher, tracker: Tracker, reason: 
         log.exception("could not queue conversation %s for an operator", tracker.sender_id)
     dispatcher.utter_message(
         text=f"好的，已为您转人工。工作人员（{settings().handoff_hours_zh}）会在这里直接回复您，请稍等；"
-             "非工作时间请留言，上班后第一时间处理。")
+        "非工作时间请留言，上班后第一时间处理。"
+    )
     return [ConversationPaused()]
 
 
@@ -55,10 +57,14 @@ class ActionClarify(Action):
             dispatcher.utter_message(**message("not_followed"))
             return [FollowupAction("action_listen")]
         if consecutive_user_intents(tracker, "nlu_fallback") >= MAX_CLARIFICATIONS:
-            return await hand_over(dispatcher, tracker, reason=f"连续{MAX_CLARIFICATIONS}次没听懂：{latest_text(tracker)[:50]}")
+            return await hand_over(
+                dispatcher, tracker, reason=f"连续{MAX_CLARIFICATIONS}次没听懂：{latest_text(tracker)[:50]}"
+            )
         ranking = (tracker.latest_message or {}).get("intent_ranking") or []
         guesses = [r["name"] for r in ranking if r.get("name") in INTENT_LABELS_ZH][:2]
         buttons = [{"title": INTENT_LABELS_ZH[name], "payload": f"/{name}"} for name in guesses]
         buttons.append({"title": "转人工", "payload": "/request_human"})
-        dispatcher.utter_message(text="不好意思，我没太明白。您是想问下面哪个？都不是的话，换个说法再说一遍。", buttons=buttons)
+        dispatcher.utter_message(
+            text="不好意思，我没太明白。您是想问下面哪个？都不是的话，换个说法再说一遍。", buttons=buttons
+        )
         return []

@@ -4,10 +4,10 @@ The NLU extractor (bot.nlu) handles whole messages; these helpers read the one s
 resident gives to a direct question (「三口」「九百」「半年」「没有」), where the question itself tells us
 what kind of value to expect.
 """
+
 from __future__ import annotations
 
 import re
-
 
 from bot.nlu import entity_rules, short_replies
 from bot.nlu.numerals import find_numbers
@@ -59,7 +59,7 @@ def parse_months(text: str) -> float | None:
     if "半年" in text:
         return 6.0
     for number in find_numbers(text):
-        rest = text[number.end:number.end + 2]
+        rest = text[number.end : number.end + 2]
         if rest.startswith("年"):
             return float(number.value) * 12
         return float(number.value)
@@ -108,9 +108,11 @@ def parse_disability_level(text: str) -> int | None:
     return _LEVEL_DIGIT[match.group(1)] if match and parse_disability_kind(text) else None
 
 
-_URGENCY = (("emergency", ("非常紧急", "特别急", "很急", "急死", "马上", "紧急")),
-            ("urgent", ("比较急", "挺急", "有点急", "急")),
-            ("normal", ("一般", "不急", "不着急", "正常")))
+_URGENCY = (
+    ("emergency", ("非常紧急", "特别急", "很急", "急死", "马上", "紧急")),
+    ("urgent", ("比较急", "挺急", "有点急", "急")),
+    ("normal", ("一般", "不急", "不着急", "正常")),
+)
 
 
 def parse_urgency(text: str) -> str | None:
@@ -174,7 +176,10 @@ def parse_income_items(text: str) -> list[dict]:
         kind = parse_income_kind(clause) or "other"
         person = "self" if kind == "transfer" else (said or who)
         if "每人" in clause or any(w in text for w in _PAIR_WORDS) and "每人" in text:
-            items += [{"who": "self", "kind": kind, "amount": amount}, {"who": "spouse", "kind": kind, "amount": amount}]
+            items += [
+                {"who": "self", "kind": kind, "amount": amount},
+                {"who": "spouse", "kind": kind, "amount": amount},
+            ]
         else:
             items.append({"who": person, "kind": kind, "amount": amount})
         who = person

@@ -4,6 +4,7 @@ Rasa asks a form's next slot with `action_ask_<slot>` when that action exists; k
 in actions/texts.yml (not as domain responses no story mentions) lets `rasa data validate
 --fail-on-warnings` pass while the wording stays in one editable file.
 """
+
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
@@ -33,8 +34,9 @@ class AskSlot(Action, ABC):
 
 def question_action(slot: str) -> type[AskSlot]:
     """The `action_ask_<slot>` class for one question of actions/texts.yml."""
-    return type(f"Ask_{slot}", (AskSlot,), {"slot": slot, "__module__": __name__,
-                                            "__doc__": f"Ask the question for `{slot}`."})
+    return type(
+        f"Ask_{slot}", (AskSlot,), {"slot": slot, "__module__": __name__, "__doc__": f"Ask the question for `{slot}`."}
+    )
 
 
 # One class per question. rasa_sdk registers every concrete Action subclass (it walks

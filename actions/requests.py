@@ -1,4 +1,5 @@
 """Help requests: collect, confirm, save (idempotently), and let the same resident ask for the status."""
+
 from __future__ import annotations
 
 import asyncio
@@ -61,8 +62,9 @@ class ActionAskHrConsent(Action):
         from bot.store.retention import RetentionPolicy
 
         notice = message("hr_consent_notice")
-        dispatcher.utter_message(text=notice["text"].format(days=RetentionPolicy.from_env().closed_request_days),
-                                 buttons=notice["buttons"])
+        dispatcher.utter_message(
+            text=notice["text"].format(days=RetentionPolicy.from_env().closed_request_days), buttons=notice["buttons"]
+        )
         return []
 
 
@@ -91,8 +93,9 @@ class ValidateHelpRequestForm(FormValidationAction):
             events.append(FollowupAction("action_stop"))
         return events
 
-    def validate_hr_consent(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                            domain: DomainDict) -> dict[str, Any]:
+    def validate_hr_consent(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
         answer = consent_answer(value, latest_text(tracker))
         if answer is None:
             dispatcher.utter_message(**message("hr_consent_again"))
@@ -102,8 +105,9 @@ class ValidateHelpRequestForm(FormValidationAction):
             return {"hr_consent": False, "requested_slot": None}
         return {"hr_consent": True}
 
-    def validate_person_name(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                             domain: DomainDict) -> dict[str, Any]:
+    def validate_person_name(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
         name = str(value or "").strip(" 。，,.!！").removeprefix("我叫").removeprefix("我是").strip()
         # 「你好」「对」 or a question said while the name is asked are not names.
         not_a_name = latest_intent(tracker) in NOT_NAME_INTENTS or any(w in name for w in QUESTION_MARKS)
@@ -112,15 +116,17 @@ class ValidateHelpRequestForm(FormValidationAction):
             return {"person_name": None}
         return {"person_name": name}
 
-    def validate_phone(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                       domain: DomainDict) -> dict[str, Any]:
+    def validate_phone(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
         phone = normalise_phone(str(value or ""))
         if phone is None:
             dispatcher.utter_message(text="这个号码好像不对。请说11位手机号（比如 13812345678），或带区号的座机。")
         return {"phone": phone}
 
-    def validate_hr_place(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                          domain: DomainDict) -> dict[str, Any]:
+    def validate_hr_place(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
         text = str(value or "").strip()
         rulebook = default_rulebook()
         found = [rulebook.normalise_district(str(e.get("value"))) for e in latest_entities(tracker, "district")]
@@ -131,32 +137,45 @@ class ValidateHelpRequestForm(FormValidationAction):
             return {"hr_place": None}
         return {"hr_place": text or district, "district": district}
 
-    def validate_hr_category(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                             domain: DomainDict) -> dict[str, Any]:
+    def validate_hr_category(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
         category = value if value in CATEGORIES else category_for_text(str(value or ""))
         if category is None:
             dispatcher.utter_message(text="请从下面选一个类别，或者说「其他」。")
         return {"hr_category": category}
 
-    def validate_hr_description(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                                domain: DomainDict) -> dict[str, Any]:
+    def validate_hr_description(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
         text = str(value or "").strip()
         if len(text) < 2:
             dispatcher.utter_message(text="请多说几句，好让工作人员了解情况。")
             return {"hr_description": None}
         return {"hr_description": text[:2000]}
 
-    def validate_hr_urgency(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                            domain: DomainDict) -> dict[str, Any]:
-        return closed_choice("hr_urgency", value, URGENCY_ZH, parsing.parse_urgency, dispatcher,
-                             "请选：一般、比较急、非常紧急。")
+    def validate_hr_urgency(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        return closed_choice(
+            "hr_urgency", value, URGENCY_ZH, parsing.parse_urgency, dispatcher, "请选：一般、比较急、非常紧急。"
+        )
 
-    def validate_hr_confirm(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                            domain: DomainDict) -> dict[str, Any]:
-        corrected = bool({e.get("entity") for e in (tracker.latest_message or {}).get("entities", [])}
-                         & {"person_name", "phone", "district"})
-        return read_back_answer("hr_confirm", value, tracker, corrected, dispatcher,
-                                "哪一项不对？直接说正确的，比如「电话是13812345678」；不登记了就说「算了」。")
+    def validate_hr_confirm(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
+        corrected = bool(
+            {e.get("entity") for e in (tracker.latest_message or {}).get("entities", [])}
+            & {"person_name", "phone", "district"}
+        )
+        return read_back_answer(
+            "hr_confirm",
+            value,
+            tracker,
+            corrected,
+            dispatcher,
+            "哪一项不对？直接说正确的，比如「电话是13812345678」；不登记了就说「算了」。",
+        )
 
 
 class ActionAskHrConfirm(Action):
@@ -165,22 +184,37 @@ class ActionAskHrConfirm(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list:
         get = tracker.get_slot
-        lines = [f"· 姓名：{get('person_name')}", f"· 电话：{mask_phone(get('phone') or '')}",
-                 f"· 地点：{get('hr_place')}", f"· 类别：{CATEGORIES.get(get('hr_category'), get('hr_category'))}",
-                 f"· 情况：{get('hr_description')}", f"· 紧急程度：{URGENCY_ZH.get(get('hr_urgency'), '')}"]
-        dispatcher.utter_message(text="请核对求助信息：\n" + "\n".join(lines) + "\n确认登记吗？",
-                                 buttons=[{"title": "确认登记", "payload": "/affirm"}, {"title": "不对", "payload": "/deny"}])
+        lines = [
+            f"· 姓名：{get('person_name')}",
+            f"· 电话：{mask_phone(get('phone') or '')}",
+            f"· 地点：{get('hr_place')}",
+            f"· 类别：{CATEGORIES.get(get('hr_category'), get('hr_category'))}",
+            f"· 情况：{get('hr_description')}",
+            f"· 紧急程度：{URGENCY_ZH.get(get('hr_urgency'), '')}",
+        ]
+        dispatcher.utter_message(
+            text="请核对求助信息：\n" + "\n".join(lines) + "\n确认登记吗？",
+            buttons=[{"title": "确认登记", "payload": "/affirm"}, {"title": "不对", "payload": "/deny"}],
+        )
         return []
 
 
 def request_data(tracker: Tracker) -> dict[str, Any]:
     get = tracker.get_slot
     snapshot = get("last_result") if isinstance(get("last_result"), dict) else None
-    return {"sender_id": tracker.sender_id, "name": get("person_name"), "phone": get("phone"),
-            "district": get("district") or district_of(get("hr_place") or ""),
-            "township": get("hr_place"), "category": get("hr_category"), "description": get("hr_description"),
-            "urgency": get("hr_urgency") or "normal", "decision_snapshot": snapshot, "entered_by": "resident",
-            "consent": get("hr_consent") is True}
+    return {
+        "sender_id": tracker.sender_id,
+        "name": get("person_name"),
+        "phone": get("phone"),
+        "district": get("district") or district_of(get("hr_place") or ""),
+        "township": get("hr_place"),
+        "category": get("hr_category"),
+        "description": get("hr_description"),
+        "urgency": get("hr_urgency") or "normal",
+        "decision_snapshot": snapshot,
+        "entered_by": "resident",
+        "consent": get("hr_consent") is True,
+    }
 
 
 def idempotency_key(tracker: Tracker, data: dict[str, Any]) -> str:
@@ -199,13 +233,24 @@ def idempotency_key(tracker: Tracker, data: dict[str, Any]) -> str:
             stamp = str(event.get("timestamp"))
     if stamp is None:
         stamp = "|".join(str(data.get(k) or "") for k in ("name", "phone", "category", "description"))
-    return hashlib.sha256(f"{tracker.sender_id}|{stamp}".encode("utf-8")).hexdigest()[:32]
+    return hashlib.sha256(f"{tracker.sender_id}|{stamp}".encode()).hexdigest()[:32]
 
 
 def _clear_form() -> list:
     # the name too: the next request (perhaps by someone else at the same phone or kiosk) asks again
-    return [SlotSet(s, None) for s in ("hr_place", "hr_category", "hr_description", "hr_urgency", "hr_confirm",
-                                       "hr_duplicate_of", "person_name", "hr_consent")]
+    return [
+        SlotSet(s, None)
+        for s in (
+            "hr_place",
+            "hr_category",
+            "hr_description",
+            "hr_urgency",
+            "hr_confirm",
+            "hr_duplicate_of",
+            "person_name",
+            "hr_consent",
+        )
+    ]
 
 
 class ActionSubmitHelpRequest(Action):
@@ -221,7 +266,11 @@ class ActionSubmitHelpRequest(Action):
             if duplicate and not tracker.get_slot("hr_duplicate_of"):
                 dispatcher.utter_message(
                     text=f"您最近已经登记过同类求助（编号 {duplicate['reference_no']}）。要把这次的情况补充到那条里吗？",
-                    buttons=[{"title": "补充到原来那条", "payload": "/affirm"}, {"title": "另外新登记", "payload": "/deny"}])
+                    buttons=[
+                        {"title": "补充到原来那条", "payload": "/affirm"},
+                        {"title": "另外新登记", "payload": "/deny"},
+                    ],
+                )
                 return [SlotSet("hr_duplicate_of", duplicate["reference_no"])]
             return await save_new(dispatcher, tracker, data)
         except ValueError as error:
@@ -256,8 +305,10 @@ async def save_new(dispatcher: CollectingDispatcher, tracker: Tracker, data: dic
         record = await asyncio.to_thread(help_requests.create_request, data, actor="resident", idempotency_key=key)
         reference = record["reference_no"]
         saved_request()  # Prometheus: qhd_help_requests_saved_total
-        dispatcher.utter_message(text=f"已登记。您的求助编号是 {reference}，请记好。工作人员会尽快和您联系；"
-                                      "查进度时说「查一下求助进度」，再报编号和手机号后四位。")
+        dispatcher.utter_message(
+            text=f"已登记。您的求助编号是 {reference}，请记好。工作人员会尽快和您联系；"
+            "查进度时说「查一下求助进度」，再报编号和手机号后四位。"
+        )
     except ValueError:
         raise
     except Exception:  # noqa: BLE001 - the database is unavailable: the outbox keeps the request
@@ -266,8 +317,10 @@ async def save_new(dispatcher: CollectingDispatcher, tracker: Tracker, data: dic
         reference = _parked_reference(tracker) or help_requests.reserve_reference()
         await asyncio.to_thread(outbox.park, key, reference, data, "resident")
         outbox.ensure_retrier()
-        dispatcher.utter_message(text=f"已记下您的求助，求助编号是 {reference}，请记好。系统正忙，几分钟后会自动存入，"
-                                      "工作人员会尽快和您联系；想确认时说「转人工」，或稍后说「查一下求助进度」。")
+        dispatcher.utter_message(
+            text=f"已记下您的求助，求助编号是 {reference}，请记好。系统正忙，几分钟后会自动存入，"
+            "工作人员会尽快和您联系；想确认时说「转人工」，或稍后说「查一下求助进度」。"
+        )
     # The record keeps the phone; the conversation need not (staff screens mask transcripts anyway).
     return _clear_form() + [SlotSet("last_result", None), SlotSet("phone", None)]
 
@@ -284,14 +337,21 @@ async def resolve_duplicate(dispatcher: CollectingDispatcher, tracker: Tracker, 
     existing = tracker.get_slot("hr_duplicate_of")
     try:
         if add_to_existing and existing:
-            await asyncio.to_thread(help_requests.add_to_request, existing, f"居民补充：{data['description']}",
-                                    actor="resident", sender_id=tracker.sender_id)
+            await asyncio.to_thread(
+                help_requests.add_to_request,
+                existing,
+                f"居民补充：{data['description']}",
+                actor="resident",
+                sender_id=tracker.sender_id,
+            )
             dispatcher.utter_message(text=f"已补充到求助 {existing}，工作人员会一并处理。")
             return _clear_form()
         return await save_new(dispatcher, tracker, data)
     except Exception:  # noqa: BLE001
         log.exception("resolving duplicate help request failed")
-        dispatcher.utter_message(text="抱歉，系统暂时没能保存，您说的内容还在。请过一会儿说「重新提交」，或者说「转人工」。")
+        dispatcher.utter_message(
+            text="抱歉，系统暂时没能保存，您说的内容还在。请过一会儿说「重新提交」，或者说「转人工」。"
+        )
         return []
 
 
@@ -299,16 +359,20 @@ class ValidateStatusForm(FormValidationAction):
     def name(self) -> str:
         return "validate_status_form"
 
-    def validate_reference_no(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                              domain: DomainDict) -> dict[str, Any]:
+    def validate_reference_no(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
         reference = find_reference(str(value or ""))
         if reference is None:
-            dispatcher.utter_message(text="这个编号好像不对。编号形如 QHD-2026-7KM4Q9X（登记成功时告诉您的），请核对后再说一遍。")
+            dispatcher.utter_message(
+                text="这个编号好像不对。编号形如 QHD-2026-7KM4Q9X（登记成功时告诉您的），请核对后再说一遍。"
+            )
             return {"reference_no": None}
         return {"reference_no": reference}
 
-    def validate_phone_last4(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker,
-                             domain: DomainDict) -> dict[str, Any]:
+    def validate_phone_last4(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> dict[str, Any]:
         digits = "".join(ch for ch in str(value or "") if ch.isdigit())
         if len(digits) < 4:
             dispatcher.utter_message(text="请说手机号的后四位数字。")
@@ -341,8 +405,9 @@ class ActionCheckRequestStatus(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list:
         reference, last4 = tracker.get_slot("reference_no"), tracker.get_slot("phone_last4")
         try:
-            status = await asyncio.to_thread(help_requests.status_for_resident, reference, last4,
-                                             tracker.sender_id, client_address(tracker))
+            status = await asyncio.to_thread(
+                help_requests.status_for_resident, reference, last4, tracker.sender_id, client_address(tracker)
+            )
         except help_requests.LookupThrottled as throttled:
             dispatcher.utter_message(text=f"{throttled}。")
             return [SlotSet("reference_no", None), SlotSet("phone_last4", None)]

@@ -1,4 +1,5 @@
 """The words actions say, from actions/texts.yml (form questions, topic answers, offers)."""
+
 from __future__ import annotations
 
 from functools import lru_cache

@@ -1,4 +1,5 @@
 """Yes or no outside a form: what it answers depends on what the bot offered last."""
+
 from __future__ import annotations
 
 from typing import Any

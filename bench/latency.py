@@ -10,6 +10,7 @@ SQL tracker store (the "before"), and vanilla Rasa (default recipe, in-memory st
 or trained here like bench/load.py does). Per window: wall p50/p95 and the Rasa process's CPU ms per
 turn (/proc utime+stime over the window, robust on a loaded machine). Writes bench/results/long_conversation.json/.md.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,8 +33,16 @@ from bot.runner import model_path, rasa_command, rasa_env  # noqa: E402
 from tests.support.servers import Stack, free_port  # noqa: E402
 
 # A realistic mix: topic questions, small talk, and a form turn.
-MESSAGES = ["你好", "农村低保标准是多少", "办低保要带啥材料", "去外省打工有路费补贴吗", "护林员咋报名",
-            "家里着火了有临时救助吗", "谢谢", "防返贫监测线是多少"]
+MESSAGES = [
+    "你好",
+    "农村低保标准是多少",
+    "办低保要带啥材料",
+    "去外省打工有路费补贴吗",
+    "护林员咋报名",
+    "家里着火了有临时救助吗",
+    "谢谢",
+    "防返贫监测线是多少",
+]
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -72,9 +81,15 @@ def run_senders(stack: Stack, senders: int, turns: int) -> dict:
     with ThreadPoolExecutor(max_workers=senders) as pool:
         list(pool.map(conversation, range(senders)))
     elapsed = time.perf_counter() - started
-    return {"senders": senders, "turns": len(latencies), "errors": errors,
-            "p50_ms": round(statistics.median(latencies), 1), "p95_ms": round(percentile(latencies, 95), 1),
-            "p99_ms": round(percentile(latencies, 99), 1), "messages_per_s": round(len(latencies) / elapsed, 1)}
+    return {
+        "senders": senders,
+        "turns": len(latencies),
+        "errors": errors,
+        "p50_ms": round(statistics.median(latencies), 1),
+        "p95_ms": round(percentile(latencies, 95), 1),
+        "p99_ms": round(percentile(latencies, 99), 1),
+        "messages_per_s": round(len(latencies) / elapsed, 1),
+    }
 
 
 def cpu_seconds(pid: int) -> float:
@@ -99,16 +114,37 @@ def start_long_targets(stack: Stack, tmp: Path, vanilla_model: Path | None) -> d
     stock = tmp / "stock-endpoints.yml"
     stock.write_text(STOCK_ENDPOINTS.format(db=tmp / "stock-tracker.db"), encoding="utf-8")
     port = free_port()
-    stack._spawn("rasa-stock", rasa_command(model_path(), "127.0.0.1", port, stack.env["RASA_TOKEN"], "*",
-                                            endpoints=str(stock)), f"http://127.0.0.1:{port}/")
+    stack._spawn(
+        "rasa-stock",
+        rasa_command(model_path(), "127.0.0.1", port, stack.env["RASA_TOKEN"], "*", endpoints=str(stock)),
+        f"http://127.0.0.1:{port}/",
+    )
     targets["ours, Rasa's SQL store"] = (f"http://127.0.0.1:{port}", stack.procs["rasa-stock"].pid)
     if vanilla_model:
         vanilla = tmp / "vanilla-endpoints.yml"
         vanilla.write_text(f"action_endpoint:\n  url: {stack.env['ACTION_ENDPOINT_URL']}\n", encoding="utf-8")
         port = free_port()
-        stack._spawn("vanilla", [sys.executable, "-m", "rasa", "run", "--enable-api", "--auth-token",
-                                 stack.env["RASA_TOKEN"], "--model", str(vanilla_model), "--endpoints", str(vanilla),
-                                 "--interface", "127.0.0.1", "--port", str(port)], f"http://127.0.0.1:{port}/")
+        stack._spawn(
+            "vanilla",
+            [
+                sys.executable,
+                "-m",
+                "rasa",
+                "run",
+                "--enable-api",
+                "--auth-token",
+                stack.env["RASA_TOKEN"],
+                "--model",
+                str(vanilla_model),
+                "--endpoints",
+                str(vanilla),
+                "--interface",
+                "127.0.0.1",
+                "--port",
+                str(port),
+            ],
+            f"http://127.0.0.1:{port}/",
+        )
         targets["vanilla Rasa 3.6"] = (f"http://127.0.0.1:{port}", stack.procs["vanilla"].pid)
     return targets
 
@@ -141,15 +177,24 @@ def run_long(targets: dict[str, tuple[str, int]], conversations: int, turns: int
             label = next((w for w, r in windows.items() if turn in r), None)
             if label:
                 loads[label].append(os.getloadavg()[0])
-    result: dict = {"conversations": conversations, "turns": turns, "window_turns": window,
-                    "load_avg_1min": {w: round(statistics.median(v), 2) for w, v in loads.items()}, "targets": {}}
+    result: dict = {
+        "conversations": conversations,
+        "turns": turns,
+        "window_turns": window,
+        "load_avg_1min": {w: round(statistics.median(v), 2) for w, v in loads.items()},
+        "targets": {},
+    }
     early, late = list(windows)
     for name in targets:
         row = {}
         for label in windows:
             values = wall[(name, label)]
-            row[label] = {"p50_ms": round(statistics.median(values), 1), "p95_ms": round(percentile(values, 95), 1),
-                          "cpu_ms_per_turn": round(cpu[(name, label)] * 1000 / len(values), 1), "samples": len(values)}
+            row[label] = {
+                "p50_ms": round(statistics.median(values), 1),
+                "p95_ms": round(percentile(values, 95), 1),
+                "cpu_ms_per_turn": round(cpu[(name, label)] * 1000 / len(values), 1),
+                "samples": len(values),
+            }
         row["growth_p50"] = round(row[late]["p50_ms"] / row[early]["p50_ms"], 2)
         row["growth_cpu"] = round(row[late]["cpu_ms_per_turn"] / max(row[early]["cpu_ms_per_turn"], 0.1), 2)
         result["targets"][name] = row
@@ -158,17 +203,24 @@ def run_long(targets: dict[str, tuple[str, int]], conversations: int, turns: int
 
 def long_markdown(result: dict) -> str:
     early, late = list(result["load_avg_1min"])
-    lines = [f"# Long conversation: {early} vs {late} ({result['date']})", "",
-             f"{result['conversations']} conversations of {result['turns']} turns per server, turns interleaved "
-             f"across servers; each figure over {result['window_turns']} turns around the named turn x conversations. "
-             f"Load average (1 min, median): {early} {result['load_avg_1min'][early]}, {late} "
-             f"{result['load_avg_1min'][late]} on {os.cpu_count()} cores. CPU = Rasa process utime+stime per turn.", "",
-             f"| server | {early} p50 | {early} p95 | {early} CPU ms | {late} p50 | {late} p95 | {late} CPU ms | "
-             "p50 growth | CPU growth |", "|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        f"# Long conversation: {early} vs {late} ({result['date']})",
+        "",
+        f"{result['conversations']} conversations of {result['turns']} turns per server, turns interleaved "
+        f"across servers; each figure over {result['window_turns']} turns around the named turn x conversations. "
+        f"Load average (1 min, median): {early} {result['load_avg_1min'][early]}, {late} "
+        f"{result['load_avg_1min'][late]} on {os.cpu_count()} cores. CPU = Rasa process utime+stime per turn.",
+        "",
+        f"| server | {early} p50 | {early} p95 | {early} CPU ms | {late} p50 | {late} p95 | {late} CPU ms | "
+        "p50 growth | CPU growth |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
     for name, row in result["targets"].items():
         a, b = row[early], row[late]
-        lines.append(f"| {name} | {a['p50_ms']} | {a['p95_ms']} | {a['cpu_ms_per_turn']} | {b['p50_ms']} | "
-                     f"{b['p95_ms']} | {b['cpu_ms_per_turn']} | {row['growth_p50']}x | {row['growth_cpu']}x |")
+        lines.append(
+            f"| {name} | {a['p50_ms']} | {a['p95_ms']} | {a['cpu_ms_per_turn']} | {b['p50_ms']} | "
+            f"{b['p95_ms']} | {b['cpu_ms_per_turn']} | {row['growth_p50']}x | {row['growth_cpu']}x |"
+        )
     lines += ["", "Target: ours at turn 200 p50 within 1.2x of turn 10 p50."]
     return "\n".join(lines) + "\n"
 
@@ -197,8 +249,9 @@ def main_long(args: argparse.Namespace) -> int:
             stack.stop_all()
     result["date"] = datetime.now(timezone.utc).isoformat(timespec="seconds")  # noqa: UP017 (3.10)
     out = ROOT / "bench" / "results"
-    (out / "long_conversation.json").write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n",
-                                                encoding="utf-8")
+    (out / "long_conversation.json").write_text(
+        json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+    )
     (out / "long_conversation.md").write_text(long_markdown(result), encoding="utf-8")
     print(long_markdown(result))
     return 0
@@ -228,8 +281,11 @@ def main() -> int:
             stack.start_rasa(model)
             send_turn(stack.rasa_url, "bench-cold", "你好")
             cold_start_s = time.perf_counter() - t0
-            results = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"), "model": model.name,
-                       "cold_start_to_first_answer_s": round(cold_start_s, 1)}
+            results = {
+                "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                "model": model.name,
+                "cold_start_to_first_answer_s": round(cold_start_s, 1),
+            }
             run_senders(stack, 2, 5)  # warm-up, not reported
             results["one_sender"] = run_senders(stack, 1, args.turns)
             results["eight_senders"] = run_senders(stack, 8, args.turns)

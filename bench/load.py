@@ -21,10 +21,10 @@ is read back: a turn answered with HTTP 200 but missing from the tracker is a lo
 Writes bench/results/load.json and bench/results/load.md. Fresh databases, queue and lock prefix per
 run, dropped at the end.
 """
+
 from __future__ import annotations
 
 import argparse
-from contextlib import ExitStack
 import json
 import os
 import random
@@ -38,6 +38,7 @@ import threading
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -48,12 +49,12 @@ sys.path.insert(0, str(ROOT))
 import requests
 import yaml
 
-from bot.local_secrets import SECRET_NAMES
-from tests.support.redis_server import private_redis
 from bench.rest import send_turn
+from bot.local_secrets import SECRET_NAMES
 from bot.production import pg
 from bot.production.cluster import Cluster, build
 from bot.production.config import ProductionConfig
+from tests.support.redis_server import private_redis
 
 RESULTS = ROOT / "bench" / "results"
 # Random secrets per run (bot.local_secrets refuses fixed ones).
@@ -80,7 +81,7 @@ class Phase:
     errors: int = 0
     lost_turns: int = 0
     duration_s: float = 0.0
-    load_avg_1min: float = 0.0          # machine load when the phase ended (other users' work shows here)
+    load_avg_1min: float = 0.0  # machine load when the phase ended (other users' work shows here)
     latencies_ms: list[float] = field(default_factory=list)
     error_samples: list[str] = field(default_factory=list)
 
@@ -89,20 +90,38 @@ class Phase:
         q = statistics.quantiles(lat, n=100, method="inclusive") if len(lat) >= 2 else lat * 99
         # (a single sample is its own percentile; no sample leaves the figures empty)
         return {
-            "mode": self.mode, "phase": self.phase, "concurrency": self.concurrency, "think_ms": self.think_ms,
-            "turns": self.turns, "ok": self.ok, "errors": self.errors, "lost_turns": self.lost_turns,
-            "p50_ms": round(q[49], 1) if q else None, "p95_ms": round(q[94], 1) if q else None,
+            "mode": self.mode,
+            "phase": self.phase,
+            "concurrency": self.concurrency,
+            "think_ms": self.think_ms,
+            "turns": self.turns,
+            "ok": self.ok,
+            "errors": self.errors,
+            "lost_turns": self.lost_turns,
+            "p50_ms": round(q[49], 1) if q else None,
+            "p95_ms": round(q[94], 1) if q else None,
             "p99_ms": round(q[98], 1) if q else None,
             "mean_ms": round(statistics.fmean(lat), 1) if lat else None,
             "max_ms": round(lat[-1], 1) if lat else None,
             "msgs_per_s": round(self.ok / self.duration_s, 1) if self.duration_s else None,
-            "duration_s": round(self.duration_s, 1), "load_avg_1min": round(self.load_avg_1min, 2),
+            "duration_s": round(self.duration_s, 1),
+            "load_avg_1min": round(self.load_avg_1min, 2),
             "error_samples": self.error_samples[:5],
         }
 
 
-def run_phase(mode: str, phase: str, send_url: str, tracker_url: str, concurrency: int, per_worker: int,
-              think_ms: int, timeout_s: float, seed: int, min_duration_s: float = 0.0) -> Phase:
+def run_phase(
+    mode: str,
+    phase: str,
+    send_url: str,
+    tracker_url: str,
+    concurrency: int,
+    per_worker: int,
+    think_ms: int,
+    timeout_s: float,
+    seed: int,
+    min_duration_s: float = 0.0,
+) -> Phase:
     """C workers, each running `per_worker` scripted conversations one after another (and more until
     `min_duration_s` has passed)."""
     result = Phase(mode, phase, concurrency, think_ms)
@@ -154,8 +173,7 @@ def count_lost(base_url: str, sent_ok: dict[str, int]) -> int:
     lost = 0
     for sender, count in sent_ok.items():
         try:
-            response = requests.get(f"{base_url}/conversations/{sender}/tracker", headers=API_HEADERS,
-                                    timeout=30)
+            response = requests.get(f"{base_url}/conversations/{sender}/tracker", headers=API_HEADERS, timeout=30)
             stored = sum(1 for e in response.json().get("events", []) if e.get("event") == "user")
         except (requests.RequestException, ValueError):
             stored = 0
@@ -173,8 +191,9 @@ def vanilla_config(path: Path) -> Path:
     config = yaml.safe_load(default.read_text(encoding="utf-8"))
     config["language"] = "zh"
     config["assistant_id"] = "qhd_vanilla_baseline"
-    config["pipeline"] = [{"name": "JiebaTokenizer"} if c["name"] == "WhitespaceTokenizer" else c
-                          for c in config["pipeline"]]
+    config["pipeline"] = [
+        {"name": "JiebaTokenizer"} if c["name"] == "WhitespaceTokenizer" else c for c in config["pipeline"]
+    ]
     path.write_text(yaml.safe_dump(config, allow_unicode=True, sort_keys=False), encoding="utf-8")
     return path
 
@@ -183,9 +202,30 @@ def train_vanilla(workdir: Path, env: dict[str, str]) -> tuple[Path, float]:
     config = vanilla_config(workdir / "vanilla-config.yml")
     started = time.monotonic()
     with open(workdir / "vanilla-train.log", "wb") as log:
-        subprocess.run([sys.executable, "-m", "rasa", "train", "--config", str(config), "--domain", "domain.yml",
-                        "--data", "data", "--out", str(workdir), "--fixed-model-name", "vanilla"],
-                       cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, check=True, timeout=1800)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "rasa",
+                "train",
+                "--config",
+                str(config),
+                "--domain",
+                "domain.yml",
+                "--data",
+                "data",
+                "--out",
+                str(workdir),
+                "--fixed-model-name",
+                "vanilla",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            check=True,
+            timeout=1800,
+        )
     return workdir / "vanilla.tar.gz", time.monotonic() - started
 
 
@@ -198,14 +238,32 @@ def cached_components(workdir: Path) -> int:
 def start_vanilla(cluster: Cluster, model: Path, port: int) -> str:
     """One stock Rasa server: in-memory tracker and lock store, our action server, no broker."""
     endpoints = cluster.workdir / "vanilla-endpoints.yml"
-    endpoints.write_text(f"action_endpoint:\n  url: {cluster.config.action_endpoint_url}\n"
-                         f"  headers:\n    X-Action-Token: ${{ACTION_TOKEN}}\n", encoding="utf-8")
+    endpoints.write_text(
+        f"action_endpoint:\n  url: {cluster.config.action_endpoint_url}\n"
+        f"  headers:\n    X-Action-Token: ${{ACTION_TOKEN}}\n",
+        encoding="utf-8",
+    )
     # Stock Rasa reads its API token only from the URL (which we never send); the baseline runs for the
     # bench only, on loopback, with its API open, so its tracker can be read with the same header-only client.
-    cluster.spawn("vanilla", [sys.executable, "-m", "rasa", "run", "--enable-api",
-                              "--model", str(model), "--endpoints", str(endpoints),
-                              "--interface", "127.0.0.1", "--port", str(port)],
-                  f"http://127.0.0.1:{port}/")
+    cluster.spawn(
+        "vanilla",
+        [
+            sys.executable,
+            "-m",
+            "rasa",
+            "run",
+            "--enable-api",
+            "--model",
+            str(model),
+            "--endpoints",
+            str(endpoints),
+            "--interface",
+            "127.0.0.1",
+            "--port",
+            str(port),
+        ],
+        f"http://127.0.0.1:{port}/",
+    )
     return "vanilla"
 
 
@@ -213,29 +271,49 @@ def start_vanilla(cluster: Cluster, model: Path, port: int) -> str:
 def ratios(ours: dict, base: dict) -> dict:
     def r(key: str) -> float | None:
         return round(ours[key] / base[key], 2) if ours.get(key) and base.get(key) else None
+
     return {k: r(k) for k in ("p50_ms", "p95_ms", "p99_ms", "msgs_per_s")}
 
 
 def markdown(report: dict) -> str:
-    lines = [f"# Load test: production profile vs vanilla Rasa 3.6 ({report['finished_at']})", "",
-             (f"Machine: {report['machine']['cores']} cores, load average at start "
-              f"{report['machine']['load_avg_start']}; model {report['model']}; vanilla baseline "
-              f"({report['vanilla_model']}, {report['vanilla_train_s']} s) on the same domain and data."),
-             (f"Workload per phase: {report['params']['conversations']} concurrent conversations x "
-              f"{report['params']['per_worker']} conversations each x {len(SCRIPTS[0])} turns; "
-              f"paced = {report['params']['think_ms']} ms think time (+-20 %) between turns, saturated = none, "
-              f"for at least {report['params'].get('saturated_s', 0):.0f} s."),
-             "", "| mode | phase | turns | errors | lost | p50 ms | p95 ms | p99 ms | msgs/s | load avg |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        f"# Load test: production profile vs vanilla Rasa 3.6 ({report['finished_at']})",
+        "",
+        (
+            f"Machine: {report['machine']['cores']} cores, load average at start "
+            f"{report['machine']['load_avg_start']}; model {report['model']}; vanilla baseline "
+            f"({report['vanilla_model']}, {report['vanilla_train_s']} s) on the same domain and data."
+        ),
+        (
+            f"Workload per phase: {report['params']['conversations']} concurrent conversations x "
+            f"{report['params']['per_worker']} conversations each x {len(SCRIPTS[0])} turns; "
+            f"paced = {report['params']['think_ms']} ms think time (+-20 %) between turns, saturated = none, "
+            f"for at least {report['params'].get('saturated_s', 0):.0f} s."
+        ),
+        "",
+        "| mode | phase | turns | errors | lost | p50 ms | p95 ms | p99 ms | msgs/s | load avg |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for s in report["results"]:
-        lines.append(f"| {s['mode']} | {s['phase']} | {s['turns']} | {s['errors']} | {s['lost_turns']} | "
-                     f"{s['p50_ms']} | {s['p95_ms']} | {s['p99_ms']} | {s['msgs_per_s']} | {s.get('load_avg_1min', '')} |")
-    lines += ["", "Ratio ours / vanilla (latency: lower is better; msgs/s: higher is better):", "",
-              "| comparison | p50 | p95 | p99 | msgs/s |", "|---|---|---|---|---|"]
+        lines.append(
+            f"| {s['mode']} | {s['phase']} | {s['turns']} | {s['errors']} | {s['lost_turns']} | "
+            f"{s['p50_ms']} | {s['p95_ms']} | {s['p99_ms']} | {s['msgs_per_s']} | {s.get('load_avg_1min', '')} |"
+        )
+    lines += [
+        "",
+        "Ratio ours / vanilla (latency: lower is better; msgs/s: higher is better):",
+        "",
+        "| comparison | p50 | p95 | p99 | msgs/s |",
+        "|---|---|---|---|---|",
+    ]
     for name, r in report["ratios"].items():
         lines.append(f"| {name} | {r['p50_ms']} | {r['p95_ms']} | {r['p99_ms']} | {r['msgs_per_s']} |")
-    lines += ["", "Targets (paced, 8 concurrent conversations): "
-              + "; ".join(f"{k}: {'PASS' if v else 'FAIL'}" for k, v in report["targets"].items()), ""]
+    lines += [
+        "",
+        "Targets (paced, 8 concurrent conversations): "
+        + "; ".join(f"{k}: {'PASS' if v else 'FAIL'}" for k, v in report["targets"].items()),
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -270,10 +348,17 @@ def main(argv: list[str] | None = None) -> int:
     redis_server = services.enter_context(private_redis())
     os.environ.update(REDIS_PASSWORD=redis_server.password, REDIS_PORT=str(redis_server.port))
     config = ProductionConfig.from_env().with_(
-        app_db_url=f"{pg_base}/qhd_app_{run_id}", tracker_db_url=f"{pg_base}/qhd_tracker_{run_id}",
-        lock_key_prefix=f"qhdlock{run_id}", events_queue=f"qhd_events_{run_id}",
-        events_exchange=f"qhd-exchange-{run_id}", instances=2, first_rasa_port=first,
-        public_port=free_port(), action_port=free_port(), web_port=free_port())
+        app_db_url=f"{pg_base}/qhd_app_{run_id}",
+        tracker_db_url=f"{pg_base}/qhd_tracker_{run_id}",
+        lock_key_prefix=f"qhdlock{run_id}",
+        events_queue=f"qhd_events_{run_id}",
+        events_exchange=f"qhd-exchange-{run_id}",
+        instances=2,
+        first_rasa_port=first,
+        public_port=free_port(),
+        action_port=free_port(),
+        web_port=free_port(),
+    )
     config = config.with_(action_endpoint_url=f"http://127.0.0.1:{config.action_port}/webhook")
     load_start = os.getloadavg()[0]
     workdir = Path(tempfile.mkdtemp(prefix="qhd-load-"))
@@ -294,14 +379,27 @@ def main(argv: list[str] | None = None) -> int:
         cluster.wait_ready([start_vanilla(cluster, vanilla_model, vanilla_port)])
         vanilla_url = f"http://127.0.0.1:{vanilla_port}"
         requests.post(f"{vanilla_url}/model/parse", json={"text": "你好"}, timeout=120)
-        targets = {"vanilla": (vanilla_url, vanilla_url), "ours-1": (cluster.rasa_url(0), cluster.rasa_url(0)),
-                   "ours-2": (cluster.public_url, cluster.public_url)}
+        targets = {
+            "vanilla": (vanilla_url, vanilla_url),
+            "ours-1": (cluster.rasa_url(0), cluster.rasa_url(0)),
+            "ours-2": (cluster.public_url, cluster.public_url),
+        }
         for mode, (send, read) in targets.items():
             run_phase(mode, "warm-up", send, read, 2, 1, 0, args.timeout, args.seed)
             for phase, think in (("paced", args.think_ms), ("saturated", 0)):
                 print(f"测量 {mode} {phase} ……", flush=True)
-                done = run_phase(mode, phase, send, read, args.conversations, args.per_worker, think,
-                                 args.timeout, args.seed, 0.0 if think else args.saturated_s)
+                done = run_phase(
+                    mode,
+                    phase,
+                    send,
+                    read,
+                    args.conversations,
+                    args.per_worker,
+                    think,
+                    args.timeout,
+                    args.seed,
+                    0.0 if think else args.saturated_s,
+                )
                 phases.append(done)
                 print(json.dumps(done.summary(), ensure_ascii=False), flush=True)
     finally:
@@ -323,19 +421,36 @@ def main(argv: list[str] | None = None) -> int:
     report = {
         "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),  # noqa: UP017 (3.10)
         "machine": {"cores": os.cpu_count(), "load_avg_start": round(load_start, 2)},
-        "model": model.name, "vanilla_train_s": round(train_s, 1),
-        "vanilla_model": (f"trained in this run, {cached} components from Rasa's cache"
-                          if not args.vanilla_model else f"reused: {args.vanilla_model}"),
-        "params": {"conversations": args.conversations, "per_worker": args.per_worker,
-                   "think_ms": args.think_ms, "timeout_s": args.timeout, "saturated_s": args.saturated_s,
-                   "scripts": SCRIPTS},
+        "model": model.name,
+        "vanilla_train_s": round(train_s, 1),
+        "vanilla_model": (
+            f"trained in this run, {cached} components from Rasa's cache"
+            if not args.vanilla_model
+            else f"reused: {args.vanilla_model}"
+        ),
+        "params": {
+            "conversations": args.conversations,
+            "per_worker": args.per_worker,
+            "think_ms": args.think_ms,
+            "timeout_s": args.timeout,
+            "saturated_s": args.saturated_s,
+            "scripts": SCRIPTS,
+        },
         "results": summaries,
-        "ratios": {f"{m} / vanilla ({ph})": ratios(by[(m, ph)], by[("vanilla", ph)])
-                   for m in ("ours-1", "ours-2") for ph in ("paced", "saturated")},
-        "targets": {f"{m} p95<={P95_TARGET_MS:.0f}ms, 0 errors, 0 lost": (
-            by[(m, "paced")]["p95_ms"] is not None and by[(m, "paced")]["p95_ms"] <= P95_TARGET_MS
-            and by[(m, "paced")]["errors"] == 0 and by[(m, "paced")]["lost_turns"] == 0)
-            for m in ("ours-1", "ours-2")},
+        "ratios": {
+            f"{m} / vanilla ({ph})": ratios(by[(m, ph)], by[("vanilla", ph)])
+            for m in ("ours-1", "ours-2")
+            for ph in ("paced", "saturated")
+        },
+        "targets": {
+            f"{m} p95<={P95_TARGET_MS:.0f}ms, 0 errors, 0 lost": (
+                by[(m, "paced")]["p95_ms"] is not None
+                and by[(m, "paced")]["p95_ms"] <= P95_TARGET_MS
+                and by[(m, "paced")]["errors"] == 0
+                and by[(m, "paced")]["lost_turns"] == 0
+            )
+            for m in ("ours-1", "ours-2")
+        },
     }
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "load.json").write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")

@@ -23,6 +23,7 @@ bench/results/ with --write-results.
 Exit status: 0 done, 1 below a floor (--check only), 2 missing/unloadable model, hold-out file or bad
 arguments.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -38,10 +39,11 @@ import sys
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable, Optional, Protocol, Sequence
+from typing import Any, Protocol
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # Running `python bench/nlu.py` puts bench/ first on sys.path; the repository root is what we need
@@ -92,8 +94,8 @@ class Example:
 class FallbackSettings:
     """FallbackClassifier thresholds as configured; threshold None = no fallback in the pipeline."""
 
-    threshold: Optional[float]
-    ambiguity_threshold: Optional[float]
+    threshold: float | None
+    ambiguity_threshold: float | None
     source: str
 
 
@@ -106,22 +108,38 @@ class Holdout:
     results_file: str
     min_macro_f1: float
     max_confident_wrong: float
-    min_entity_recall: Optional[float]
+    min_entity_recall: float | None
 
 
 def holdouts_to_run(args: argparse.Namespace) -> list[Holdout]:
     """The first hold-out always (missing = error); the hard one when its file exists."""
-    chosen = [Holdout("holdout", args.holdout, "nlu_holdout.json", args.min_macro_f1,
-                      args.max_confident_wrong, args.min_entity_recall)]
+    chosen = [
+        Holdout(
+            "holdout",
+            args.holdout,
+            "nlu_holdout.json",
+            args.min_macro_f1,
+            args.max_confident_wrong,
+            args.min_entity_recall,
+        )
+    ]
     if args.hard_holdout.is_file():
-        chosen.append(Holdout("hard", args.hard_holdout, "nlu_holdout_hard.json", args.min_hard_macro_f1,
-                              args.max_hard_confident_wrong, None))
+        chosen.append(
+            Holdout(
+                "hard",
+                args.hard_holdout,
+                "nlu_holdout_hard.json",
+                args.min_hard_macro_f1,
+                args.max_hard_confident_wrong,
+                None,
+            )
+        )
     elif args.hard_holdout != DEFAULT_HARD_HOLDOUT:
         raise BenchError(f"找不到困难留出集 / hard hold-out file not found: {args.hard_holdout}")
     return chosen
 
 
-def current_model() -> Optional[Path]:
+def current_model() -> Path | None:
     """The model trained on the current data and config (bot.runner names models by their inputs)."""
     from bot.runner import model_path
 
@@ -129,7 +147,7 @@ def current_model() -> Optional[Path]:
     return path if path.exists() else None
 
 
-def newest_model(models_dir: Path) -> Optional[Path]:
+def newest_model(models_dir: Path) -> Path | None:
     """The most recently written models/*.tar.gz, the one `rasa run` would load."""
     candidates = sorted(models_dir.glob("*.tar.gz"), key=lambda p: p.stat().st_mtime)
     return candidates[-1] if candidates else None
@@ -168,10 +186,7 @@ def load_holdout(path: Path) -> list[Example]:
     from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLReader
 
     data = RasaYAMLReader().read(str(path))
-    examples = [
-        Example(m.get("text"), m.get("intent"), tuple(m.get("entities") or ()))
-        for m in data.intent_examples
-    ]
+    examples = [Example(m.get("text"), m.get("intent"), tuple(m.get("entities") or ())) for m in data.intent_examples]
     if not examples:
         raise BenchError(f"留出测试集为空 / hold-out file has no examples: {path}")
     return examples
@@ -202,7 +217,7 @@ def training_overlap(examples: Sequence[Example], nlu_data: Path) -> list[str]:
     return [e.text for e in examples if len(_squash(e.text)) >= OVERLAP_MIN_CHARS and _squash(e.text) in training]
 
 
-def content_hash(paths: Iterable[Path], root: Path = REPO_ROOT) -> Optional[str]:
+def content_hash(paths: Iterable[Path], root: Path = REPO_ROOT) -> str | None:
     """Short sha256 over files (path relative to root + bytes), so a result names the exact inputs."""
     digest = hashlib.sha256()
     found = False
@@ -222,12 +237,11 @@ def training_inputs() -> list[Path]:
     from the checkout at parse time, not from the model)."""
     files = [REPO_ROOT / "config.yml"]
     for folder in ("data/nlu", "data/jieba", "bot/nlu"):
-        files.extend(p for p in (REPO_ROOT / folder).rglob("*")
-                     if p.is_file() and "__pycache__" not in p.parts)
+        files.extend(p for p in (REPO_ROOT / folder).rglob("*") if p.is_file() and "__pycache__" not in p.parts)
     return files
 
 
-def rulebook_version() -> Optional[str]:
+def rulebook_version() -> str | None:
     """The rulebook's own version hash when bot.rulebook loads; else a hash of policies/*.yml."""
     try:
         from bot.rulebook import default_rulebook
@@ -266,9 +280,7 @@ def dedupe_predicted(entities: Sequence[dict[str, Any]]) -> list[dict[str, Any]]
     kept: list[dict[str, Any]] = []
     for ent in entities:
         key = (ent.get("entity"), canonical_value(ent.get("value")))
-        if any(
-            (k.get("entity"), canonical_value(k.get("value"))) == key and _overlaps(k, ent) for k in kept
-        ):
+        if any((k.get("entity"), canonical_value(k.get("value"))) == key and _overlaps(k, ent) for k in kept):
             continue
         kept.append(ent)
     return kept
@@ -286,11 +298,17 @@ class Tally:
         f1 = None
         if precision is not None and recall is not None:
             f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-        return {"tp": self.tp, "fp": self.fp, "fn": self.fn, "precision": _r(precision),
-                "recall": _r(recall), "f1": _r(f1)}
+        return {
+            "tp": self.tp,
+            "fp": self.fp,
+            "fn": self.fn,
+            "precision": _r(precision),
+            "recall": _r(recall),
+            "f1": _r(f1),
+        }
 
 
-def _r(x: Optional[float], digits: int = 4) -> Optional[float]:
+def _r(x: float | None, digits: int = 4) -> float | None:
     return None if x is None else round(x, digits)
 
 
@@ -353,7 +371,7 @@ def decide_intent(parse: dict[str, Any], fallback: FallbackSettings) -> tuple[st
     return (FALLBACK_INTENT if fired else raw_name), raw_name, raw_conf
 
 
-def _percentile(values: Sequence[float], q: float) -> Optional[float]:
+def _percentile(values: Sequence[float], q: float) -> float | None:
     if not values:
         return None
     import numpy as np
@@ -366,7 +384,7 @@ def evaluate(
     parses: Sequence[dict[str, Any]],
     latencies_ms: Sequence[float],
     fallback: FallbackSettings,
-    model_intents: Optional[Iterable[str]] = None,
+    model_intents: Iterable[str] | None = None,
 ) -> dict[str, Any]:
     """All hold-out figures from the examples and the model's parse results (same order)."""
     from sklearn.metrics import f1_score, precision_recall_fscore_support
@@ -382,8 +400,15 @@ def evaluate(
         decided, raw_name, raw_conf = decide_intent(parse, fallback)
         final.append(decided)
         raw.append(raw_name)
-        rows.append({"text": ex.text, "expected": ex.intent, "predicted": decided,
-                     "raw": raw_name, "confidence": round(raw_conf, 4)})
+        rows.append(
+            {
+                "text": ex.text,
+                "expected": ex.intent,
+                "predicted": decided,
+                "raw": raw_name,
+                "confidence": round(raw_conf, 4),
+            }
+        )
         predicted = dedupe_predicted(parse.get("entities") or [])
         for by, sink in (("value", value_tally), ("span", span_tally)):
             tallies, missed, spurious = match_entities(ex.entities, predicted, by)
@@ -391,27 +416,39 @@ def evaluate(
                 total = sink.setdefault(name, Tally())
                 total.tp, total.fp, total.fn = total.tp + t.tp, total.fp + t.fp, total.fn + t.fn
             if by == "value" and (missed or spurious):
-                entity_errors.append({
-                    "text": ex.text,
-                    "missed": [{"entity": m["entity"], "value": m.get("value")} for m in missed],
-                    "spurious": [{"entity": s.get("entity"), "value": s.get("value"),
-                                  "extractor": s.get("extractor")} for s in spurious],
-                })
+                entity_errors.append(
+                    {
+                        "text": ex.text,
+                        "missed": [{"entity": m["entity"], "value": m.get("value")} for m in missed],
+                        "spurious": [
+                            {"entity": s.get("entity"), "value": s.get("value"), "extractor": s.get("extractor")}
+                            for s in spurious
+                        ],
+                    }
+                )
     labels = sorted(set(y_true))
     n = len(examples)
     fallback_n = sum(p == FALLBACK_INTENT for p in final)
     correct_n = sum(p == t for p, t in zip(final, y_true))
     p, r, f, s = precision_recall_fscore_support(y_true, final, labels=labels, zero_division=0)
     per_intent = {
-        label: {"precision": _r(float(p[i])), "recall": _r(float(r[i])), "f1": _r(float(f[i])),
-                "support": int(s[i]),
-                "fallback": sum(1 for t, q in zip(y_true, final) if t == label and q == FALLBACK_INTENT)}
+        label: {
+            "precision": _r(float(p[i])),
+            "recall": _r(float(r[i])),
+            "f1": _r(float(f[i])),
+            "support": int(s[i]),
+            "fallback": sum(1 for t, q in zip(y_true, final) if t == label and q == FALLBACK_INTENT),
+        }
         for i, label in enumerate(labels)
     }
     confusion = Counter((row["expected"], row["predicted"]) for row in rows if row["expected"] != row["predicted"])
     worst = [
-        {"expected": e, "predicted": q, "count": c,
-         "examples": [row["text"] for row in rows if (row["expected"], row["predicted"]) == (e, q)][:3]}
+        {
+            "expected": e,
+            "predicted": q,
+            "count": c,
+            "examples": [row["text"] for row in rows if (row["expected"], row["predicted"]) == (e, q)][:3],
+        }
         for (e, q), c in confusion.most_common(12)
     ]
     confident_wrong = [row for row in rows if row["predicted"] not in (row["expected"], FALLBACK_INTENT)]
@@ -441,9 +478,12 @@ def evaluate(
             "micro_by_value": micro.as_dict(),
             "errors": entity_errors,
         },
-        "latency_ms": {"n": len(latencies_ms), "p50": _percentile(latencies_ms, 50),
-                       "p95": _percentile(latencies_ms, 95),
-                       "max": round(max(latencies_ms), 2) if latencies_ms else None},
+        "latency_ms": {
+            "n": len(latencies_ms),
+            "p50": _percentile(latencies_ms, 50),
+            "p95": _percentile(latencies_ms, 95),
+            "max": round(max(latencies_ms), 2) if latencies_ms else None,
+        },
     }
 
 
@@ -501,25 +541,44 @@ def run_cross_validation(folds: int, config: Path, nlu_data: Path, timeout_s: in
     if not nlu_data.exists():
         return {"error": f"{nlu_data} not found"}
     with tempfile.TemporaryDirectory(prefix="nlu-cv-") as out:
-        command = [sys.executable, "-m", "rasa", "test", "nlu", "--nlu", str(nlu_data), "--config",
-                   str(config), "--cross-validation", "--folds", str(folds), "--out", out, "--no-plot"]
+        command = [
+            sys.executable,
+            "-m",
+            "rasa",
+            "test",
+            "nlu",
+            "--nlu",
+            str(nlu_data),
+            "--config",
+            str(config),
+            "--cross-validation",
+            "--folds",
+            str(folds),
+            "--out",
+            out,
+            "--no-plot",
+        ]
         env = dict(os.environ, PYTHONPATH=str(REPO_ROOT), RASA_TELEMETRY_ENABLED="false")
         started = time.monotonic()
         try:
-            proc = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True,
-                                  timeout=timeout_s)
+            proc = subprocess.run(command, cwd=REPO_ROOT, env=env, capture_output=True, text=True, timeout=timeout_s)
         except subprocess.TimeoutExpired:
             return {"folds": folds, "error": f"timed out after {timeout_s} s"}
-        result: dict[str, Any] = {"folds": folds, "seconds": round(time.monotonic() - started, 1),
-                                  "returncode": proc.returncode}
+        result: dict[str, Any] = {
+            "folds": folds,
+            "seconds": round(time.monotonic() - started, 1),
+            "returncode": proc.returncode,
+        }
         report = Path(out) / "intent_report.json"
         if proc.returncode != 0 or not report.is_file():
             result["error"] = (proc.stderr or proc.stdout)[-2000:]
             return result
         intents = json.loads(report.read_text(encoding="utf-8"))
-        result.update(intent_macro_f1=_r(intents["macro avg"]["f1-score"]),
-                      intent_weighted_f1=_r(intents["weighted avg"]["f1-score"]),
-                      intent_accuracy=_r(intents.get("accuracy")))
+        result.update(
+            intent_macro_f1=_r(intents["macro avg"]["f1-score"]),
+            intent_weighted_f1=_r(intents["weighted avg"]["f1-score"]),
+            intent_accuracy=_r(intents.get("accuracy")),
+        )
         entity_reports = {}
         for path in sorted(Path(out).glob("*_report.json")):
             if path.name in ("intent_report.json", "response_selection_report.json"):
@@ -534,7 +593,7 @@ def run_cross_validation(folds: int, config: Path, nlu_data: Path, timeout_s: in
 # ------------------------------------------------------------------------------------------- output
 
 
-def _fmt(x: Optional[float], pct: bool = False) -> str:
+def _fmt(x: float | None, pct: bool = False) -> str:
     if x is None:
         return "—"
     return f"{x * 100:.1f}%" if pct else f"{x:.3f}"
@@ -575,8 +634,10 @@ def render_section(result: dict[str, Any]) -> str:
     lines += ["", "| Entity | P (value) | R (value) | R (span) | n |", "|---|---|---|---|---|"]
     for name, t in result["entities"]["by_value"].items():
         span = result["entities"]["by_span"].get(name, {})
-        lines.append(f"| {name} | {_fmt(t['precision'])} | {_fmt(t['recall'])} | {_fmt(span.get('recall'))} | "
-                     f"{t['tp'] + t['fn']} |")
+        lines.append(
+            f"| {name} | {_fmt(t['precision'])} | {_fmt(t['recall'])} | {_fmt(span.get('recall'))} | "
+            f"{t['tp'] + t['fn']} |"
+        )
     worst = sorted(i["per_intent"].items(), key=lambda kv: (kv[1]["f1"], kv[0]))[:8]
     lines += ["", "Weakest intents: " + ", ".join(f"{k} {v['f1']:.2f}" for k, v in worst)]
     if i["worst_confusions"]:
@@ -590,41 +651,55 @@ def render_section(result: dict[str, Any]) -> str:
 
 def print_summary(result: dict[str, Any]) -> None:
     i, e = result["intent"], result["entities"]
-    print(f"== {result['holdout']['name']} ({Path(result['holdout']['path']).name}): {result['examples']} examples"
-          f" / {result['intents']} intents ({len(result['holdout']['also_in_training'])} also verbatim in "
-          f"data/nlu); fallback threshold {result['fallback']['threshold']} ({result['fallback']['source']})")
-    print(f"intent macro-F1 {_fmt(i['macro_f1'])}  accuracy {_fmt(i['accuracy'], True)}  "
-          f"fallback {_fmt(i['fallback_share'], True)}  confident-wrong {_fmt(i['confident_wrong_share'], True)}")
+    print(
+        f"== {result['holdout']['name']} ({Path(result['holdout']['path']).name}): {result['examples']} examples"
+        f" / {result['intents']} intents ({len(result['holdout']['also_in_training'])} also verbatim in "
+        f"data/nlu); fallback threshold {result['fallback']['threshold']} ({result['fallback']['source']})"
+    )
+    print(
+        f"intent macro-F1 {_fmt(i['macro_f1'])}  accuracy {_fmt(i['accuracy'], True)}  "
+        f"fallback {_fmt(i['fallback_share'], True)}  confident-wrong {_fmt(i['confident_wrong_share'], True)}"
+    )
     print(f"raw (no fallback) macro-F1 {_fmt(i['raw_macro_f1'])}  accuracy {_fmt(i['raw_accuracy'], True)}")
     worst = sorted(i["per_intent"].items(), key=lambda kv: (kv[1]["f1"], kv[0]))[:8]
     print("weakest intents: " + ", ".join(f"{k} {v['f1']:.2f}" for k, v in worst))
     for name, t in e["by_value"].items():
-        print(f"  entity {name:17s} P {_fmt(t['precision'])}  R {_fmt(t['recall'])}  "
-              f"(span R {_fmt(e['by_span'].get(name, {}).get('recall'))})")
+        print(
+            f"  entity {name:17s} P {_fmt(t['precision'])}  R {_fmt(t['recall'])}  "
+            f"(span R {_fmt(e['by_span'].get(name, {}).get('recall'))})"
+        )
     for c in i["worst_confusions"][:8]:
         example = f": {c['examples'][0]}" if result.get("show_examples", True) else ""
         print(f"  confusion {c['expected']} -> {c['predicted']} x{c['count']}{example}")
     print(f"latency p50 {result['latency_ms']['p50']} ms  p95 {result['latency_ms']['p95']} ms")
     cv = result.get("cross_validation")
     if cv:
-        print(f"cross-validation ({cv.get('folds')} folds): intent macro-F1 {cv.get('intent_macro_f1')}"
-              + (f"  ERROR {str(cv['error'])[:300]}" if cv.get("error") else ""))
+        print(
+            f"cross-validation ({cv.get('folds')} folds): intent macro-F1 {cv.get('intent_macro_f1')}"
+            + (f"  ERROR {str(cv['error'])[:300]}" if cv.get("error") else "")
+        )
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description="Hold-out NLU benchmark (see module docstring).")
-    parser.add_argument("--model", type=Path, help="model .tar.gz (default: the one for the current data, else the newest in models/)")
+    parser.add_argument(
+        "--model", type=Path, help="model .tar.gz (default: the one for the current data, else the newest in models/)"
+    )
     parser.add_argument("--holdout", type=Path, default=DEFAULT_HOLDOUT)
-    parser.add_argument("--hard-holdout", type=Path, default=DEFAULT_HARD_HOLDOUT,
-                        help="evaluated and gated when the file exists")
+    parser.add_argument(
+        "--hard-holdout", type=Path, default=DEFAULT_HARD_HOLDOUT, help="evaluated and gated when the file exists"
+    )
     parser.add_argument("--config", type=Path, default=REPO_ROOT / "config.yml")
     parser.add_argument("--nlu-data", type=Path, default=REPO_ROOT / "data" / "nlu")
     parser.add_argument("--cv-folds", type=int, default=3)
     parser.add_argument("--skip-cv", action="store_true", help="do not run the cross-validation")
     parser.add_argument("--cv-timeout", type=int, default=3600, help="seconds")
-    parser.add_argument("--write-results", action="store_true",
-                        help=f"write into the tracked {TRACKED_RESULTS.relative_to(REPO_ROOT)}/ (default: "
-                             f"{SCRATCH_RESULTS.relative_to(REPO_ROOT)}/, ignored by git)")
+    parser.add_argument(
+        "--write-results",
+        action="store_true",
+        help=f"write into the tracked {TRACKED_RESULTS.relative_to(REPO_ROOT)}/ (default: "
+        f"{SCRATCH_RESULTS.relative_to(REPO_ROOT)}/, ignored by git)",
+    )
     parser.add_argument("--results-dir", type=Path, help="write here instead (overrides --write-results)")
     parser.add_argument("--check", action="store_true", help="exit 1 when a figure misses its floor")
     parser.add_argument("--min-macro-f1", type=float, default=FLOOR_MACRO_F1)
@@ -632,8 +707,11 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--min-entity-recall", type=float, default=FLOOR_ENTITY_RECALL)
     parser.add_argument("--min-hard-macro-f1", type=float, default=FLOOR_HARD_MACRO_F1)
     parser.add_argument("--max-hard-confident-wrong", type=float, default=CEILING_HARD_CONFIDENT_WRONG)
-    parser.add_argument("--no-examples", action="store_true",
-                        help="print figures only, no example texts (for a hold-out one must not read)")
+    parser.add_argument(
+        "--no-examples",
+        action="store_true",
+        help="print figures only, no example texts (for a hold-out one must not read)",
+    )
     return parser
 
 
@@ -645,8 +723,10 @@ def floor_failures(result: dict[str, Any], holdout: Holdout) -> list[str]:
     if intent["macro_f1"] < holdout.min_macro_f1:
         failures.append(f"{tag}意图 macro-F1 {intent['macro_f1']:.3f} < {holdout.min_macro_f1} (intent macro-F1)")
     if intent["confident_wrong_share"] > holdout.max_confident_wrong:
-        failures.append(f"{tag}高置信度误判 {intent['confident_wrong_share']:.1%} > "
-                        f"{holdout.max_confident_wrong:.0%} (confidently wrong)")
+        failures.append(
+            f"{tag}高置信度误判 {intent['confident_wrong_share']:.1%} > "
+            f"{holdout.max_confident_wrong:.0%} (confidently wrong)"
+        )
     recall = result["entities"]["micro_by_value"]["recall"]
     if holdout.min_entity_recall is not None and recall is not None and recall < holdout.min_entity_recall:
         failures.append(f"{tag}实体召回率 {recall:.3f} < {holdout.min_entity_recall} (entity recall by value)")
@@ -659,15 +739,17 @@ def results_dir(args: argparse.Namespace) -> Path:
     return TRACKED_RESULTS if args.write_results else SCRATCH_RESULTS
 
 
-def main(argv: Optional[Sequence[str]] = None) -> int:
+def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         if args.cv_folds < 2:
             raise BenchError("--cv-folds 至少为 2 / must be at least 2")
         model = args.model or current_model() or newest_model(REPO_ROOT / "models")
         if model is None or not Path(model).is_file():
-            raise BenchError("找不到已训练的模型，请先运行 `rasa train`。/ No trained model found "
-                             f"({model or REPO_ROOT / 'models' / '*.tar.gz'}): train one first.")
+            raise BenchError(
+                "找不到已训练的模型，请先运行 `rasa train`。/ No trained model found "
+                f"({model or REPO_ROOT / 'models' / '*.tar.gz'}): train one first."
+            )
         model = Path(model).resolve()
         holdouts = holdouts_to_run(args)
         example_sets = [load_holdout(h.path) for h in holdouts]
@@ -691,8 +773,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         "model_older_than_data": bool(data_newer),
         "data_hash": content_hash(training_inputs()),
         "rulebook_version": rulebook_version(),
-        "fallback": {"threshold": fallback.threshold, "ambiguity_threshold": fallback.ambiguity_threshold,
-                     "source": fallback.source},
+        "fallback": {
+            "threshold": fallback.threshold,
+            "ambiguity_threshold": fallback.ambiguity_threshold,
+            "source": fallback.source,
+        },
     }
     print(f"model {common['model']}  data {common['data_hash']}  rulebook {common['rulebook_version']}")
     results, start = [], 0
@@ -700,25 +785,34 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         end = start + len(examples)
         result = {
             **common,
-            "holdout": {"name": holdout.name, "path": str(holdout.path),
-                        "sha": content_hash([holdout.path], holdout.path.parent),
-                        "also_in_training": training_overlap(examples, args.nlu_data),
-                        "floors": {"min_macro_f1": holdout.min_macro_f1,
-                                   "max_confident_wrong": holdout.max_confident_wrong,
-                                   "min_entity_recall": holdout.min_entity_recall}},
+            "holdout": {
+                "name": holdout.name,
+                "path": str(holdout.path),
+                "sha": content_hash([holdout.path], holdout.path.parent),
+                "also_in_training": training_overlap(examples, args.nlu_data),
+                "floors": {
+                    "min_macro_f1": holdout.min_macro_f1,
+                    "max_confident_wrong": holdout.max_confident_wrong,
+                    "min_entity_recall": holdout.min_entity_recall,
+                },
+            },
             **evaluate(examples, parses[start:end], latencies[start:end], fallback, model_intents),
         }
         start = end
         if holdout.name == "holdout":  # cross-validation is about the training data: report it once
-            result["cross_validation"] = None if args.skip_cv else run_cross_validation(
-                args.cv_folds, args.config, args.nlu_data, args.cv_timeout)
+            result["cross_validation"] = (
+                None
+                if args.skip_cv
+                else run_cross_validation(args.cv_folds, args.config, args.nlu_data, args.cv_timeout)
+            )
         print_summary({**result, "show_examples": not args.no_examples and holdout.name == "holdout"})
         results.append(result)
     out = results_dir(args)
     out.mkdir(parents=True, exist_ok=True)
     for holdout, result in zip(holdouts, results):
         (out / holdout.results_file).write_text(
-            json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+            json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"
+        )
     (out / "nlu_report.md").write_text(render_markdown(results), encoding="utf-8")
     print(f"wrote {', '.join(h.results_file for h in holdouts)} and nlu_report.md into {out}")
     if args.check:

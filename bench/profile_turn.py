@@ -8,6 +8,7 @@ around the last turn. The breakdown is cumulative CPU time in Rasa's own functio
 action server runs in its own process: `action call` is Rasa's side of it, the HTTP wait excluded).
 Writes bench/results/profile_turn.json and bench/results/profile_turn.md.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -30,8 +31,16 @@ from bot.runner import model_path, rasa_command  # noqa: E402
 from tests.support.servers import Stack  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
-MESSAGES = ["你好", "农村低保标准是多少", "办低保要带啥材料", "去外省打工有路费补贴吗", "护林员咋报名",
-            "家里着火了有临时救助吗", "谢谢", "防返贫监测线是多少"]
+MESSAGES = [
+    "你好",
+    "农村低保标准是多少",
+    "办低保要带啥材料",
+    "去外省打工有路费补贴吗",
+    "护林员咋报名",
+    "家里着火了有临时救助吗",
+    "谢谢",
+    "防返贫监测线是多少",
+]
 # (label, file suffix, function name) -> the cumulative time of the first match is the part's cost
 PARTS = [
     ("whole turn (processor)", "rasa/core/processor.py", "handle_message"),
@@ -58,8 +67,14 @@ def breakdown(stats_file: Path, turns: int) -> dict[str, float]:
 def top_functions(stats_file: Path, turns: int, n: int = 15) -> list[dict]:
     stats = pstats.Stats(str(stats_file)).stats  # type: ignore[attr-defined]
     rows = sorted(stats.items(), key=lambda kv: kv[1][2], reverse=True)[:n]
-    return [{"function": f"{Path(f).name}:{line}:{func}", "calls_per_turn": round(v[1] / turns, 1),
-             "self_ms_per_turn": round(v[2] * 1000 / turns, 2)} for (f, line, func), v in rows]
+    return [
+        {
+            "function": f"{Path(f).name}:{line}:{func}",
+            "calls_per_turn": round(v[1] / turns, 1),
+            "self_ms_per_turn": round(v[2] * 1000 / turns, 2),
+        }
+        for (f, line, func), v in rows
+    ]
 
 
 def main() -> int:
@@ -78,8 +93,14 @@ def main() -> int:
         stack = Stack.create(Path(tmp), PROFILE_OUT=str(Path(tmp) / "prof"))
         try:
             stack.start_actions()
-            cmd = rasa_command(model_path(), "127.0.0.1", stack.env["RASA_PORT"], stack.env["RASA_TOKEN"], "*",
-                               endpoints=args.endpoints)
+            cmd = rasa_command(
+                model_path(),
+                "127.0.0.1",
+                stack.env["RASA_PORT"],
+                stack.env["RASA_TOKEN"],
+                "*",
+                endpoints=args.endpoints,
+            )
             cmd[1:3] = [str(ROOT / "bench" / "profiled_rasa.py")]  # python -m rasa -> python profiled_rasa.py
             stack._spawn("rasa", cmd, f"{stack.rasa_url}/")
             pid = stack.procs["rasa"].pid
@@ -108,14 +129,20 @@ def main() -> int:
                 if all(f.exists() for f in files.values()):
                     break
                 time.sleep(0.2)
-            result = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"),  # noqa: UP017
-                      "endpoints": args.endpoints, "turns": args.turns, "load_avg_1min": os.getloadavg()[0],
-                      "phases": {}}
+            result = {
+                "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),  # noqa: UP017
+                "endpoints": args.endpoints,
+                "turns": args.turns,
+                "load_avg_1min": os.getloadavg()[0],
+                "phases": {},
+            }
             for name, (first, last) in windows.items():
                 result["phases"][name] = {
-                    "turns": f"{first + 1}-{last}", "wall_ms_median": round(statistics.median(wall[name]), 1),
+                    "turns": f"{first + 1}-{last}",
+                    "wall_ms_median": round(statistics.median(wall[name]), 1),
                     "cpu_ms_per_turn": breakdown(files[name], args.sample),
-                    "top_self_time": top_functions(files[name], args.sample)}
+                    "top_self_time": top_functions(files[name], args.sample),
+                }
         finally:
             stack.stop_all()
     out = RESULTS
@@ -127,25 +154,38 @@ def main() -> int:
 
 def markdown(result: dict) -> str:
     early, late = result["phases"]["early"], result["phases"]["late"]
-    lines = [f"# One REST turn inside the Rasa process ({result['date']}, {result['endpoints']}, "
-             f"load average {result['load_avg_1min']:.1f})", "",
-             f"cProfile, mean per turn over turns {early['turns']} and {late['turns']} of one conversation "
-             "(cumulative ms in the main thread: CPU plus blocking calls such as SQLite's fsync; "
-             "parts overlap where marked 'of it').", "",
-             f"| part | turn {early['turns']} | turn {late['turns']} |", "|---|---|---|"]
+    lines = [
+        f"# One REST turn inside the Rasa process ({result['date']}, {result['endpoints']}, "
+        f"load average {result['load_avg_1min']:.1f})",
+        "",
+        f"cProfile, mean per turn over turns {early['turns']} and {late['turns']} of one conversation "
+        "(cumulative ms in the main thread: CPU plus blocking calls such as SQLite's fsync; "
+        "parts overlap where marked 'of it').",
+        "",
+        f"| part | turn {early['turns']} | turn {late['turns']} |",
+        "|---|---|---|",
+    ]
     for key in early["cpu_ms_per_turn"]:
         if key == "REST channel receive":  # (an early version matched no function here)
             continue
         lines.append(f"| {key} | {early['cpu_ms_per_turn'][key]} | {late['cpu_ms_per_turn'][key]} |")
-    outside = [round(p["cpu_ms_per_turn"]["all profiled CPU"] - p["cpu_ms_per_turn"]["whole turn (processor)"], 2)
-               for p in (early, late)]
+    outside = [
+        round(p["cpu_ms_per_turn"]["all profiled CPU"] - p["cpu_ms_per_turn"]["whole turn (processor)"], 2)
+        for p in (early, late)
+    ]
     lines.append(f"| outside the processor (Sanic, our REST channel and guard) | {outside[0]} | {outside[1]} |")
     lines.append(f"| wall ms, median (REST, loaded machine) | {early['wall_ms_median']} | {late['wall_ms_median']} |")
     for _name, phase in result["phases"].items():
-        lines += ["", f"Top self time, turns {phase['turns']}:", "", "| function | calls/turn | self ms/turn |",
-                  "|---|---|---|"]
-        lines += [f"| `{r['function']}` | {r['calls_per_turn']} | {r['self_ms_per_turn']} |"
-                  for r in phase["top_self_time"]]
+        lines += [
+            "",
+            f"Top self time, turns {phase['turns']}:",
+            "",
+            "| function | calls/turn | self ms/turn |",
+            "|---|---|---|",
+        ]
+        lines += [
+            f"| `{r['function']}` | {r['calls_per_turn']} | {r['self_ms_per_turn']} |" for r in phase["top_self_time"]
+        ]
     return "\n".join(lines) + "\n"
 
 

@@ -6,6 +6,7 @@ SIGUSR1 starts recording, SIGUSR2 stops it and writes the stats to $PROFILE_OUT 
 $PROFILE_OUT.<n>). Rasa's event loop, the SQL tracker store and the policies run in the main thread,
 which is the thread cProfile sees. Not for production: a bench tool only.
 """
+
 from __future__ import annotations
 
 import cProfile

@@ -1,4 +1,5 @@
 """The one place bench scripts send a REST turn (and add the integrator token once the channel needs it)."""
+
 from __future__ import annotations
 
 import os
@@ -21,10 +22,20 @@ def rest_headers(token: str | None = None) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
-def send_turn(base_url: str, sender: str, text: str, timeout: float = 60,
-              session: requests.Session | None = None, token: str | None = None) -> list[dict[str, Any]]:
+def send_turn(
+    base_url: str,
+    sender: str,
+    text: str,
+    timeout: float = 60,
+    session: requests.Session | None = None,
+    token: str | None = None,
+) -> list[dict[str, Any]]:
     """One REST turn: the bot's replies to `text` from `sender` (raises on an HTTP error)."""
-    response = (session or _session).post(f"{base_url}/webhooks/rest/webhook", headers=rest_headers(token),
-                                          json={"sender": sender, "message": text}, timeout=timeout)
+    response = (session or _session).post(
+        f"{base_url}/webhooks/rest/webhook",
+        headers=rest_headers(token),
+        json={"sender": sender, "message": text},
+        timeout=timeout,
+    )
     response.raise_for_status()
     return response.json()

@@ -13,6 +13,7 @@ production profile, a scratch database created and dropped here):
   second, as deployed) and with POLICY_LAYER=off: the difference is what the layer adds to a turn.
 Prints the figures and writes bench/results/rulebook_refresh.json.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -24,16 +25,26 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-CASE = {"program": "dibao", "district": "海港区", "residence": "urban",
-        "household": [{"monthly_income": 1000, "income_type": "wage", "age": 40}] * 3}
-FORM = {"parameter_id": "dibao.standard.urban_monthly", "value": "900", "kind": "exact",
-        "effective_from": "2026-01-01", "district": "海港区", "doc_no": "秦民字〔2025〕99号（测速用）"}
+CASE = {
+    "program": "dibao",
+    "district": "海港区",
+    "residence": "urban",
+    "household": [{"monthly_income": 1000, "income_type": "wage", "age": 40}] * 3,
+}
+FORM = {
+    "parameter_id": "dibao.standard.urban_monthly",
+    "value": "900",
+    "kind": "exact",
+    "effective_from": "2026-01-01",
+    "district": "海港区",
+    "doc_no": "秦民字〔2025〕99号（测速用）",
+}
 
 
 def per_call_us(fn: Callable[[], object], calls: int) -> dict:
@@ -120,12 +131,14 @@ def main() -> int:
     for backend in ("sqlite", "postgresql"):
         if backend in report:
             r = report[backend]
-            print(f"{backend}: default_rulebook() cached {r['cached_call']['median_us']} µs (p99 "
-                  f"{r['cached_call']['p99_us']}), version read {r['version_read']['median_us']} µs (p99 "
-                  f"{r['version_read']['p99_us']}), rebuild {r['rebuild_after_approval']['median_us'] / 1000:.1f} ms, "
-                  f"one dibao evaluation {r['evaluate_dibao']['median_us']} µs; a turn's rulebook work "
-                  f"{r['turn_work_layer_on']['median_us']} µs with the layer, "
-                  f"{r['turn_work_files_only']['median_us']} µs files only")
+            print(
+                f"{backend}: default_rulebook() cached {r['cached_call']['median_us']} µs (p99 "
+                f"{r['cached_call']['p99_us']}), version read {r['version_read']['median_us']} µs (p99 "
+                f"{r['version_read']['p99_us']}), rebuild {r['rebuild_after_approval']['median_us'] / 1000:.1f} ms, "
+                f"one dibao evaluation {r['evaluate_dibao']['median_us']} µs; a turn's rulebook work "
+                f"{r['turn_work_layer_on']['median_us']} µs with the layer, "
+                f"{r['turn_work_files_only']['median_us']} µs files only"
+            )
     print(f"A turn pays at most one version read per {REFRESH_SECONDS:g} s per process; the rebuild once per approval.")
     out = ROOT / "bench" / "results" / "rulebook_refresh.json"
     out.write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")

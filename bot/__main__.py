@@ -1,4 +1,5 @@
 """`python -m bot ...`: see bot.cli."""
+
 import sys
 
 from bot.cli import main

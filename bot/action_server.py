@@ -13,13 +13,13 @@ read eligibility results by posting a made-up tracker. Here:
   (bot.logs) and action runs are counted for Prometheus (bot.metrics). Doing it here, at process start,
   is what lets the `actions` package change nothing when it is imported.
 """
+
 from __future__ import annotations
 
 import argparse
 import hmac
 import logging
 import os
-from typing import Optional
 
 from sanic import Sanic, response
 from sanic.request import Request
@@ -38,13 +38,14 @@ def require_action_token(app: Sanic, token: str) -> None:
     expected = token.encode()
 
     @app.middleware("request")
-    async def check_token(request: Request) -> Optional[HTTPResponse]:
+    async def check_token(request: Request) -> HTTPResponse | None:
         if request.path in OPEN_PATHS:
             return None
         provided = request.headers.get(ACTION_TOKEN_HEADER, "").encode()
         if not expected or not hmac.compare_digest(provided, expected):
-            logger.warning("action server: refused %s %s without a valid %s", request.method, request.path,
-                           ACTION_TOKEN_HEADER)
+            logger.warning(
+                "action server: refused %s %s without a valid %s", request.method, request.path, ACTION_TOKEN_HEADER
+            )
             return response.json({"error": "unauthorized"}, status=401)
         return None
 
@@ -57,7 +58,7 @@ def create_app(token: str, actions_package: str = "actions") -> Sanic:
     return app
 
 
-def prepare(args: Optional[argparse.Namespace] = None) -> None:
+def prepare(args: argparse.Namespace | None = None) -> None:
     """Everything the process needs before rasa_sdk's server starts: rasa_sdk's log handlers first, so
     that ours (masking, JSON format) apply to the handlers it installs; then the metrics."""
     from rasa_sdk import utils
@@ -68,7 +69,7 @@ def prepare(args: Optional[argparse.Namespace] = None) -> None:
     instrument_action_server()
 
 
-def main(argv: Optional[list[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     from rasa_sdk import utils
 
     from bot.settings import settings

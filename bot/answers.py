@@ -6,11 +6,12 @@ actions/texts.yml (section `topics`) holds the static wording of each topic answ
 resident reads them on a phone. Templates here contain wording only; every number comes from a
 rulebook value (tests/unit/test_answers.py checks that).
 """
+
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date
-from typing import Callable
 
 from bot.eligibility.present import money
 from bot.rulebook import ParamValue, Rulebook, default_rulebook
@@ -50,8 +51,9 @@ class _Ask:
         note = f"：{pv.note_zh}" if pv.note_zh else ""
         return f"{pv.description_zh}：暂未找到公开数据{note}，请向{pv.confirm_at_zh}确认。"
 
-    def fig(self, pid: str, template: str, district: str | None = None, residence: str | None = None,
-            *more: str) -> str:
+    def fig(
+        self, pid: str, template: str, district: str | None = None, residence: str | None = None, *more: str
+    ) -> str:
         """`template` with {v} (and {v2}, {v3}... for `more` ids) filled from the rulebook, then one citation;
         or the honest 'not found' sentence when any of the figures is unset."""
         pvs = [self.v(p, district, residence) for p in (pid, *more)]
@@ -71,8 +73,9 @@ def _dibao_standard(a: _Ask) -> list[str]:
     ):
         if a.residence in (None, residence):
             pv = a.v(pid, residence=residence)
-            lines.append(a.fig(pid, template if pv.kind == "floor" else template.replace("不低于", ""),
-                               residence=residence))
+            lines.append(
+                a.fig(pid, template if pv.kind == "floor" else template.replace("不低于", ""), residence=residence)
+            )
             floors += [pv] if pv.kind == "floor" else []
     if floors:  # only a floor needs the caveat: an exact local standard (approved by staff) is the answer
         place = a.district or "各县区"
@@ -81,17 +84,26 @@ def _dibao_standard(a: _Ask) -> list[str]:
     res = a.residence or "urban"
     avg = a.v(f"dibao.hebei_average.{res}_monthly", residence=res)
     if avg.value is not None:
-        lines.append(a.fig(f"dibao.hebei_average.{res}_monthly",
-                           f"参考：河北省{'城市' if res == 'urban' else '农村'}低保的全省数字每人每月{{v}}元（不是本地标准）",
-                           residence=res))
+        lines.append(
+            a.fig(
+                f"dibao.hebei_average.{res}_monthly",
+                f"参考：河北省{'城市' if res == 'urban' else '农村'}低保的全省数字每人每月{{v}}元（不是本地标准）",
+                residence=res,
+            )
+        )
     return lines
 
 
 def _dibao_eligibility(a: _Ask) -> list[str]:
-    return [*_dibao_standard(a)[:2],
-            a.fig("dibao.edge_multiple", "人均收入高于低保标准但低于{v}倍的，属于低保边缘家庭"),
-            a.fig("dibao.assets.private_car_allowed", "财产方面：家里有私家车（残疾人代步车除外）或存款较多的，一般不能享受低保"),
-            a.fig("dibao.assets.max_homes", "住房超过{v}套的，一般不能享受低保")]
+    return [
+        *_dibao_standard(a)[:2],
+        a.fig("dibao.edge_multiple", "人均收入高于低保标准但低于{v}倍的，属于低保边缘家庭"),
+        a.fig(
+            "dibao.assets.private_car_allowed",
+            "财产方面：家里有私家车（残疾人代步车除外）或存款较多的，一般不能享受低保",
+        ),
+        a.fig("dibao.assets.max_homes", "住房超过{v}套的，一般不能享受低保"),
+    ]
 
 
 def _dibao_application(a: _Ask) -> list[str]:
@@ -105,8 +117,12 @@ def _dibao_application(a: _Ask) -> list[str]:
 
 
 def _gradual_exit(a: _Ask) -> list[str]:
-    return [a.fig("gradual_exit.max_months", "因家庭成员就业、收入超过低保标准的，县区民政部门可以给予渐退期（不是一定给），"
-                  "原则上不超过{v}个月")]
+    return [
+        a.fig(
+            "gradual_exit.max_months",
+            "因家庭成员就业、收入超过低保标准的，县区民政部门可以给予渐退期（不是一定给），原则上不超过{v}个月",
+        )
+    ]
 
 
 def _single_person(a: _Ask) -> list[str]:
@@ -115,13 +131,19 @@ def _single_person(a: _Ask) -> list[str]:
         a.fig("single_person.severe_disability_max_level", "可单独纳入：一级到{v}级残疾的重度残疾人"),
         a.fig("single_person.intellectual_max_level", "智力、精神残疾（含孤独症）放宽到{v}级"),
         a.fig("single_person.serious_illness_qualifies", "患重特大疾病的成员也可以（病种以当地认定为准）"),
-        a.fig("single_person.adult_unemployed_severe_disability", "成年、没有工作的重度残疾人，可以参照“单人户”单独申请低保"),
+        a.fig(
+            "single_person.adult_unemployed_severe_disability",
+            "成年、没有工作的重度残疾人，可以参照“单人户”单独申请低保",
+        ),
     ]
 
 
 def _rigid(a: _Ask) -> list[str]:
     return [
-        a.fig("dibao.deduction.rigid_expenditure.medical", "因残疾、患重病增加的自付医疗、康复等支出，可以从家庭收入中扣除"),
+        a.fig(
+            "dibao.deduction.rigid_expenditure.medical",
+            "因残疾、患重病增加的自付医疗、康复等支出，可以从家庭收入中扣除",
+        ),
         a.fig("dibao.deduction.rigid_expenditure.share", "扣除比例{v}%"),
         a.fig("dibao.deduction.rigid_expenditure.education", "子女上学的自付费用也可以扣除"),
     ]
@@ -135,8 +157,11 @@ def _extreme_poverty(a: _Ask) -> list[str]:
     return [
         a.fig("extreme_poverty.unable_to_work.elderly_min_age", "年满{v}周岁的老年人视为无劳动能力"),
         a.fig("extreme_poverty.unable_to_work.minor_below_age", "未满{v}周岁的未成年人视为无劳动能力"),
-        a.fig("extreme_poverty.basic_living_multiple", "基本生活标准一般不低于当地低保标准的{v}倍",
-              residence=a.residence or "urban"),
+        a.fig(
+            "extreme_poverty.basic_living_multiple",
+            "基本生活标准一般不低于当地低保标准的{v}倍",
+            residence=a.residence or "urban",
+        ),
         a.fig("extreme_poverty.care_standard_monthly", "照料护理标准每人每月{v}元"),
         a.fig("extreme_poverty.application.township_investigation_working_days", "乡镇（街道）{v}个工作日内调查核实"),
     ]
@@ -145,8 +170,10 @@ def _extreme_poverty(a: _Ask) -> list[str]:
 def _temporary(a: _Ask) -> list[str]:
     return [
         a.fig("temporary_assistance.multiple_of_urban_dibao", "救助金额为城市低保月标准的{v}倍"),
-        a.fig("temporary_assistance.unemployed_no_income_months",
-              "没有参保的失业人员连续{v}个月没有收入的，可以在务工地或居住地申请一次性临时救助"),
+        a.fig(
+            "temporary_assistance.unemployed_no_income_months",
+            "没有参保的失业人员连续{v}个月没有收入的，可以在务工地或居住地申请一次性临时救助",
+        ),
         a.fig("press.temporary_assistance_cases", "全市已临时救助{v}人次"),
     ]
 
@@ -158,24 +185,47 @@ def _medical(a: _Ask) -> list[str]:
 def _job_subsidy(a: _Ask) -> list[str]:
     t = "job_subsidy.travel."
     return [
-        a.fig("job_subsidy.one_off_hiring.amount", "一次性吸纳就业补贴：单位吸纳脱贫劳动力稳定就业满{v2}个月，每人{v}元（发给单位）",
-              None, None, "job_subsidy.one_off_hiring.min_months"),
-        a.fig("job_subsidy.on_job_training.monthly", "以工代训补贴：每人每月最多{v}元，最长{v2}个月", None, None,
-              "job_subsidy.on_job_training.max_months"),
-        a.fig(t + "outside_province_min", "一次性交通补助：跨省务工一般{v}-{v2}元，省内跨市一般{v3}-{v4}元，"
-              "在外稳定务工满{v5}个月，每人每年{v6}次，具体金额由县区定", None, None, t + "outside_province_max",
-              t + "inside_province_min", t + "inside_province_max", t + "min_months", t + "times_per_year"),
+        a.fig(
+            "job_subsidy.one_off_hiring.amount",
+            "一次性吸纳就业补贴：单位吸纳脱贫劳动力稳定就业满{v2}个月，每人{v}元（发给单位）",
+            None,
+            None,
+            "job_subsidy.one_off_hiring.min_months",
+        ),
+        a.fig(
+            "job_subsidy.on_job_training.monthly",
+            "以工代训补贴：每人每月最多{v}元，最长{v2}个月",
+            None,
+            None,
+            "job_subsidy.on_job_training.max_months",
+        ),
+        a.fig(
+            t + "outside_province_min",
+            "一次性交通补助：跨省务工一般{v}-{v2}元，省内跨市一般{v3}-{v4}元，"
+            "在外稳定务工满{v5}个月，每人每年{v6}次，具体金额由县区定",
+            None,
+            None,
+            t + "outside_province_max",
+            t + "inside_province_min",
+            t + "inside_province_max",
+            t + "min_months",
+            t + "times_per_year",
+        ),
     ]
 
 
 def _public_welfare(a: _Ask) -> list[str]:
-    return [a.fig("job_subsidy.public_welfare_post_monthly", "公益性岗位补贴每人每月{v}元"),
-            a.fig("press.public_welfare_posts", "全市已有{v}名脱贫劳动力在公益性岗位上岗")]
+    return [
+        a.fig("job_subsidy.public_welfare_post_monthly", "公益性岗位补贴每人每月{v}元"),
+        a.fig("press.public_welfare_posts", "全市已有{v}名脱贫劳动力在公益性岗位上岗"),
+    ]
 
 
 def _skills(a: _Ask) -> list[str]:
-    return [a.fig("job_subsidy.skills_training", "培训补贴每人{v}元"),
-            a.fig("press.training_institutions", "全市有{v}家培训机构")]
+    return [
+        a.fig("job_subsidy.skills_training", "培训补贴每人{v}元"),
+        a.fig("press.training_institutions", "全市有{v}家培训机构"),
+    ]
 
 
 def _vacancies(a: _Ask) -> list[str]:
@@ -185,8 +235,9 @@ def _vacancies(a: _Ask) -> list[str]:
     else:
         for district in ("海港区", "昌黎县"):
             pv = a.v("employment.min_wage.monthly", district=district)
-            same = "、".join(d for d in a.rb.districts
-                            if a.v("employment.min_wage.monthly", district=d).value == pv.value)
+            same = "、".join(
+                d for d in a.rb.districts if a.v("employment.min_wage.monthly", district=d).value == pv.value
+            )
             if pv.value is not None:
                 lines.append(a.fig("employment.min_wage.monthly", f"{same}最低工资每月{{v}}元", district=district))
     return lines
@@ -194,23 +245,35 @@ def _vacancies(a: _Ask) -> list[str]:
 
 def _entrepreneurship(a: _Ask) -> list[str]:
     return [
-        a.fig("entrepreneurship.loan.individual_max", "创业担保贷款：个人最高{v}元，最长{v2}年，政府贴息{v3}%",
-              None, None, "entrepreneurship.loan.individual_term_years", "entrepreneurship.loan.interest_subsidy_percent"),
+        a.fig(
+            "entrepreneurship.loan.individual_max",
+            "创业担保贷款：个人最高{v}元，最长{v2}年，政府贴息{v3}%",
+            None,
+            None,
+            "entrepreneurship.loan.individual_term_years",
+            "entrepreneurship.loan.interest_subsidy_percent",
+        ),
         a.fig("entrepreneurship.loan.small_firm_max", "小微企业最高{v}元"),
     ]
 
 
 def _monitoring(a: _Ask) -> list[str]:
-    lines = [line for pv in a.rb.history("monitoring.income_line_yearly") if pv.value is not None
-             for line in [f"监测线：人均年收入{money(pv.value)}元{a.cite(pv)}"]]
+    lines = [
+        line
+        for pv in a.rb.history("monitoring.income_line_yearly")
+        if pv.value is not None
+        for line in [f"监测线：人均年收入{money(pv.value)}元{a.cite(pv)}"]
+    ]
     lines.append(a.fig("monitoring.income_line_yearly", "当前监测线：人均年收入{v}元"))
     lines.append(a.fig("monitoring.recognition_max_days", "从发现风险到认定，一般不超过{v}天"))
     return lines
 
 
 def _industry(a: _Ask) -> list[str]:
-    return [a.fig("press.industry_projects", "全市针对脱贫户实施产业帮扶项目{v}个"),
-            a.fig("press.industry_funds", "投入产业帮扶资金{v}亿元")]
+    return [
+        a.fig("press.industry_projects", "全市针对脱贫户实施产业帮扶项目{v}个"),
+        a.fig("press.industry_funds", "投入产业帮扶资金{v}亿元"),
+    ]
 
 
 _CIVIL = "civil"
@@ -241,19 +304,33 @@ def _contact(a: _Ask, office: str) -> str:
     place = a.district or "您所在县区"
     if office == _HRSS:
         url = a.v("contact.hrss.url")
-        return (f"可以到{place}人社局或就业服务中心、乡镇（街道）人社服务站咨询办理"
-                + (f"，秦皇岛市人社局网站：{url.value}" if url.value else "") + "。")
+        return (
+            f"可以到{place}人社局或就业服务中心、乡镇（街道）人社服务站咨询办理"
+            + (f"，秦皇岛市人社局网站：{url.value}" if url.value else "")
+            + "。"
+        )
     if office == _RURAL:
         hotline = a.v("monitoring.hotline")
-        return (f"可以向村委会、乡镇防贫工作站或{place}乡村振兴部门申报咨询"
-                + (f"；全国乡村振兴热线{hotline.value}（河北是否使用未确认）" if hotline.value else "") + "。")
+        return (
+            f"可以向村委会、乡镇防贫工作站或{place}乡村振兴部门申报咨询"
+            + (f"；全国乡村振兴热线{hotline.value}（河北是否使用未确认）" if hotline.value else "")
+            + "。"
+        )
     url = a.v("contact.civil_affairs.url")
-    return (f"可以到户籍所在地的乡镇政府或街道办事处咨询申请，也可以问{place}民政局"
-            + (f"，秦皇岛市民政局网站：{url.value}" if url.value else "") + "。")
+    return (
+        f"可以到户籍所在地的乡镇政府或街道办事处咨询申请，也可以问{place}民政局"
+        + (f"，秦皇岛市民政局网站：{url.value}" if url.value else "")
+        + "。"
+    )
 
 
-def topic_figures(intent: str, district: str | None = None, residence: str | None = None,
-                  on: date | None = None, rulebook: Rulebook | None = None) -> dict[str, str]:
+def topic_figures(
+    intent: str,
+    district: str | None = None,
+    residence: str | None = None,
+    on: date | None = None,
+    rulebook: Rulebook | None = None,
+) -> dict[str, str]:
     """{"figures": multi-line Chinese with each figure's date and source, "contact": where to go}.
 
     Unknown district or residence values (e.g. unvalidated slots) are ignored rather than raising, and
@@ -282,7 +359,7 @@ def _without_citation(text: str) -> str:
     for i in range(len(text) - 1, -1, -1):
         depth += {"）": 1, "（": -1}.get(text[i], 0)
         if depth == 0:
-            return text[:i] if "起，" in text[i:] or text[i + 1:].startswith("20") else text
+            return text[:i] if "起，" in text[i:] or text[i + 1 :].startswith("20") else text
     return text
 
 
@@ -305,7 +382,6 @@ def answer_card(text: str, next_step: str = "") -> dict | None:
         match = _FIGURE_LINE.match(line)
         value = _without_citation(match.group("value")) if match else ""
         if match and value != match.group("value") and len(value) <= MAX_FIGURE_CHARS:
-            unconfirmed = f"（{_UNCONFIRMED}）" if _UNCONFIRMED in match.group("value")[len(value):] else ""
+            unconfirmed = f"（{_UNCONFIRMED}）" if _UNCONFIRMED in match.group("value")[len(value) :] else ""
             figures.append({"label": match.group("label"), "value": value + unconfirmed})
-    return {"summary": first, "figures": figures[:MAX_CARD_FIGURES], "next_step": next_step.strip(),
-            "details": details}
+    return {"summary": first, "figures": figures[:MAX_CARD_FIGURES], "next_step": next_step.strip(), "details": details}

@@ -9,6 +9,7 @@ DIR gets one file per database plus manifest.json (time, profile, each file's da
 `python -m bot restore --from DIR` (bot.restore) checks the digests before touching anything. Backups
 hold personal data: DIR is created with mode 0700 and the files 0600.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -32,7 +33,7 @@ class BackupError(RuntimeError):
 
 @dataclass(frozen=True)
 class Database:
-    role: str   # "app" (our tables) or "tracker" (Rasa's conversations)
+    role: str  # "app" (our tables) or "tracker" (Rasa's conversations)
     url: str
 
     @property
@@ -118,8 +119,11 @@ def backup(target: Path, databases: list[Database], profile: str) -> dict:
             run(["pg_dump", "--format=custom", "--no-owner", "--file", str(out), uri], env, f"pg_dump {db.role} ")
         out.chmod(0o600)
         files.append({"role": db.role, "kind": db.kind, "file": out.name, "sha256": sha256(out)})
-    manifest = {"created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),  # noqa: UP017
-                "profile": profile, "files": files}
+    manifest = {
+        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),  # noqa: UP017
+        "profile": profile,
+        "files": files,
+    }
     (target / MANIFEST).write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
     return manifest
 

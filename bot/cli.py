@@ -3,6 +3,7 @@
 Each command lives in the module that owns it; this file only dispatches, so that a command's
 imports (Rasa, SQLAlchemy, the web framework) are paid only by the command that needs them.
 """
+
 from __future__ import annotations
 
 import importlib

@@ -5,6 +5,7 @@ its signed cookie and in the widget's socket token. Integrators on the REST webh
 but may never use the widget's prefix, so a REST caller can never continue (or read back) a widget
 conversation.
 """
+
 from __future__ import annotations
 
 import secrets

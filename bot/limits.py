@@ -3,6 +3,7 @@
 A resident's message is a question or a short story of their household: 1,000 characters is far above
 any real message and far below what would cost the NLU (and the tracker store) real time.
 """
+
 from __future__ import annotations
 
 MAX_MESSAGE_CHARS = 1000

@@ -6,6 +6,7 @@ module changes nothing. LOG_FORMAT=json switches to JSON lines for log collector
 Cloud Logging): time, level, logger, message, plus exception text when there is one. Either way every
 handler masks phone and ID numbers (bot.privacy.MaskingLogFilter) before anything is written.
 """
+
 from __future__ import annotations
 
 import json

@@ -16,6 +16,7 @@ bound to METRICS_HOST (default 127.0.0.1; 0.0.0.0 in containers). Several Rasa i
 each get their own port (bot.production.supervisor). Nothing is registered or started on import: the
 metrics are created on first use and the port is opened only by `serve_from_env()`.
 """
+
 from __future__ import annotations
 
 import logging
@@ -61,13 +62,19 @@ def metrics() -> Metrics:
     depth.set_function(lambda: float(_outbox_source()) if _outbox_source else 0.0)
     return Metrics(
         turns=Counter("qhd_turns", "Resident messages handled", ["channel"]),
-        turn_seconds=Histogram("qhd_turn_seconds", "Time from a resident's message to the bot's last answer",
-                               ["channel"], buckets=TURN_BUCKETS),
+        turn_seconds=Histogram(
+            "qhd_turn_seconds",
+            "Time from a resident's message to the bot's last answer",
+            ["channel"],
+            buckets=TURN_BUCKETS,
+        ),
         fallbacks=Counter("qhd_fallbacks", "Turns the bot did not understand (clarification asked)"),
         handoffs=Counter("qhd_handoffs", "Conversations handed to an operator"),
         action_errors=Counter("qhd_action_errors", "Custom actions that raised an error", ["action"]),
-        saved_requests=Counter("qhd_help_requests_saved",
-                               "Help requests saved and confirmed to the resident (an idempotent retry counts again)"),
+        saved_requests=Counter(
+            "qhd_help_requests_saved",
+            "Help requests saved and confirmed to the resident (an idempotent retry counts again)",
+        ),
         outbox_depth=depth,
         analytics_events=Counter("qhd_analytics_events", "Events read by the analytics consumer", ["outcome"]),
     )
@@ -122,7 +129,7 @@ def instrument_action_server() -> None:
 
     async def run(self, action_call):  # type: ignore[no-untyped-def]
         name = (action_call or {}).get("next_action", "") if isinstance(action_call, dict) else ""
-        name = name if name in self.actions else "unknown"      # bounded label values, whatever is sent
+        name = name if name in self.actions else "unknown"  # bounded label values, whatever is sent
         try:
             result = await original(self, action_call)
         except Exception as error:

@@ -4,6 +4,7 @@ Why here: the help-request record is the only place a full phone number is kept.
 it (logs, audit details, transcripts shown to staff, analytics) goes through `mask_text` / `mask_phone`
 first, so the masking rules live in exactly one module.
 """
+
 from __future__ import annotations
 
 import logging
@@ -30,8 +31,16 @@ _TEXT_LANDLINE = re.compile(r"(?<![0-9])(0(?:10|2[0-9])|0[3-9][0-9]{2})[ )-]?([2
 # (pattern, group holding the digits to hide, digits left visible at the start, at the end)
 _TEXT_RULES = ((_TEXT_ID, 1, 6, 4), (_TEXT_MOBILE, 1, 3, 4), (_TEXT_LANDLINE, 2, 0, 4))
 _PROBE = str.maketrans(
-    {**{chr(0xFF10 + i): str(i) for i in range(10)},
-     "\uff0d": "-", "\u3000": " ", "\uff0b": "+", "\uff08": "(", "\uff09": ")", "\uff38": "X", "\uff58": "x"}
+    {
+        **{chr(0xFF10 + i): str(i) for i in range(10)},
+        "\uff0d": "-",
+        "\u3000": " ",
+        "\uff0b": "+",
+        "\uff08": "(",
+        "\uff09": ")",
+        "\uff38": "X",
+        "\uff58": "x",
+    }
 )
 
 
@@ -86,7 +95,7 @@ def _mask_digits(digits: str, keep_head: int, keep_tail: int) -> str:
         keep_head = 0
         keep_tail = min(keep_tail, max(len(digits) - 1, 0))
     hidden = len(digits) - keep_head - keep_tail
-    return digits[:keep_head] + "*" * hidden + digits[len(digits) - keep_tail:]
+    return digits[:keep_head] + "*" * hidden + digits[len(digits) - keep_tail :]
 
 
 def mask_phone(phone: str | None) -> str:
@@ -131,7 +140,7 @@ def mask_text(text: str | None) -> str:
             positions = [i for i in range(start, end) if probe[i] not in " -"]
             if any(i in hidden for i in positions):
                 continue  # already part of a longer number masked by an earlier rule
-            hidden.update(positions[keep_head:len(positions) - keep_tail])
+            hidden.update(positions[keep_head : len(positions) - keep_tail])
     return "".join("*" if i in hidden else ch for i, ch in enumerate(text))
 
 

@@ -14,6 +14,7 @@ Two strengths, one module:
   (FORM_SLOTS_KEPT: the phone until the request is saved, after which the action clears it). Those
   remaining raw values are covered by the tracker retention purge and by `erase` (bot/store/erasure.py).
 """
+
 from __future__ import annotations
 
 import copy
@@ -27,8 +28,19 @@ NAME_SLOTS = frozenset({"person_name"})
 PHONE_SLOTS = frozenset({"phone"})
 DROPPED_TEXT = ""
 # Slots whose string values are closed choices (categories, districts, form steps): safe to publish.
-BROKER_SLOTS = frozenset({"hr_category", "hr_urgency", "district", "residence", "last_topic", "offered_check",
-                          "elig_program", "requested_slot", "work_location"})
+BROKER_SLOTS = frozenset(
+    {
+        "hr_category",
+        "hr_urgency",
+        "district",
+        "residence",
+        "last_topic",
+        "offered_check",
+        "elig_program",
+        "requested_slot",
+        "work_location",
+    }
+)
 
 
 def mask_name(name: Any) -> Any:

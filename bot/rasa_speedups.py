@@ -18,6 +18,7 @@ a new TCP connection, for every action call. Each endpoint now keeps one session
 idle connections are dropped after 2 s, before the action server's (Sanic's) 5 s keep-alive timeout,
 so a request never goes out on a connection the server is closing.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -95,8 +96,12 @@ def _kept_session(self: EndpointConfig) -> Any:
     kept = getattr(self, "_qhd_session", None)
     if kept is None or kept.closed or kept._loop is not loop:  # noqa: SLF001 - aiohttp keeps no public loop
         fresh = _rasa_session(self)
-        kept = aiohttp.ClientSession(headers=fresh.headers, auth=fresh.auth, timeout=fresh.timeout,
-                                     connector=aiohttp.TCPConnector(keepalive_timeout=IDLE_CONNECTION_S))
+        kept = aiohttp.ClientSession(
+            headers=fresh.headers,
+            auth=fresh.auth,
+            timeout=fresh.timeout,
+            connector=aiohttp.TCPConnector(keepalive_timeout=IDLE_CONNECTION_S),
+        )
         loop.create_task(fresh.close())
         self._qhd_session = kept  # type: ignore[attr-defined]
     return _KeptSession(kept)

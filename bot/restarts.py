@@ -13,6 +13,7 @@ Back-off: the n-th restart in a row waits first_s * 2**(n-1) seconds, at most ma
 stayed up for reset_after_s counts as healthy again, so a crash next week starts over at first_s.
 Only the caller (Ctrl-C / SIGTERM in bot.runner) stops everything.
 """
+
 from __future__ import annotations
 
 import os
@@ -49,7 +50,7 @@ class Child:
     ready_url: str
     proc: subprocess.Popen | None = None
     started_at: float = 0.0
-    attempts: int = 0              # consecutive restarts since it was last healthy for reset_after_s
+    attempts: int = 0  # consecutive restarts since it was last healthy for reset_after_s
     restart_at: float | None = None
     announced_ready: bool = True
 

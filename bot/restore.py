@@ -7,6 +7,7 @@ SHA-256 is checked against the manifest before anything is touched; then
   database, which is created first when it no longer exists.
 Without --yes nothing is changed: restoring replaces the current data.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -39,8 +40,21 @@ def restore_one(db: Database, path: Path) -> None:
 
     pg.ensure_database(db.url)
     uri, env = libpq(db.url)
-    run(["pg_restore", "--clean", "--if-exists", "--no-owner", "--single-transaction", "--exit-on-error",
-         "--dbname", uri, str(path)], env, f"pg_restore {db.role} ")
+    run(
+        [
+            "pg_restore",
+            "--clean",
+            "--if-exists",
+            "--no-owner",
+            "--single-transaction",
+            "--exit-on-error",
+            "--dbname",
+            uri,
+            str(path),
+        ],
+        env,
+        f"pg_restore {db.role} ",
+    )
 
 
 def restore(source: Path, databases: list[Database]) -> list[str]:

@@ -8,15 +8,15 @@ check   validates policies/ and the approved layer (exit 1 with file and field w
 diff    shows every figure whose value (or kind, or confirmation) differs between two dates, per place.
 export  writes the approved layer as a policies/*.yml file (to review and commit into git).
 """
+
 from __future__ import annotations
 
 import argparse
 import sys
 from datetime import date
 
-from bot.rulebook import ParamValue, Rulebook, RulebookError, load_rulebook, DEFAULT_POLICIES_DIR
+from bot.rulebook import DEFAULT_POLICIES_DIR, ParamValue, Rulebook, RulebookError, load_rulebook
 from bot.rulebook.review import STALE_YEARS, review_flags, stale_horizon
-
 
 
 def _date(text: str) -> date:
@@ -97,8 +97,11 @@ def check(rb: Rulebook, on: date, problems: list[str] | None = None) -> int:
                 unconfirmed.setdefault((label, f"{_show(v)}；来源：{v.source_title}"), []).append(place)
             if "stale" in flags:
                 stale.setdefault((label, _show(v)), []).append(place)
-    for title, rows in (("未找到数值的参数", missing), ("未经本地确认的数值", unconfirmed),
-                        (f"生效日期早于 {horizon} 的数值（超过{STALE_YEARS}年，请复核）", stale)):
+    for title, rows in (
+        ("未找到数值的参数", missing),
+        ("未经本地确认的数值", unconfirmed),
+        (f"生效日期早于 {horizon} 的数值（超过{STALE_YEARS}年，请复核）", stale),
+    ):
         print(f"\n== {title}：{len(rows)} 项 ==")
         for line in _group(rows):
             print("  " + line)
@@ -123,7 +126,9 @@ def diff(rb: Rulebook, start: date, end: date) -> int:
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bot policies", description="检查规则文件、列出未确认或过旧的数值、比较两个日期")
+    parser = argparse.ArgumentParser(
+        prog="python -m bot policies", description="检查规则文件、列出未确认或过旧的数值、比较两个日期"
+    )
     parser.add_argument("--policies", default=str(DEFAULT_POLICIES_DIR), help="规则目录（默认 policies/）")
     sub = parser.add_subparsers(dest="command", required=True)
     p_check = sub.add_parser("check", help="校验规则并列出未确认、未找到和超过两年的数值")

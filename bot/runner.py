@@ -5,6 +5,7 @@ restarted with back-off and the restart is announced (bot.restarts); only Ctrl-C
 them all. A model is named after a hash of everything that shapes it, so an unchanged project
 starts without training and a changed one never runs a stale model.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,7 +32,11 @@ def model_fingerprint(root: Path = REPO_ROOT) -> str:
     digest = hashlib.sha256()
     for name in MODEL_INPUTS:
         path = root / name
-        files = sorted(p for p in path.rglob("*") if p.is_file() and "__pycache__" not in p.parts) if path.is_dir() else [path]
+        files = (
+            sorted(p for p in path.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+            if path.is_dir()
+            else [path]
+        )
         for file in files:
             digest.update(str(file.relative_to(root)).encode())
             digest.update(file.read_bytes())
@@ -64,8 +69,21 @@ def ensure_model(force: bool = False) -> Path:
         return target
     print("训练模型（数据或配置有变化）……约需几分钟", flush=True)
     started = time.monotonic()
-    subprocess.run([PYTHON, "-m", "rasa", "train", "--fixed-model-name", target.name.removesuffix(".tar.gz"),
-                    "--out", str(MODEL_DIR)], cwd=REPO_ROOT, env=rasa_env(), check=True)
+    subprocess.run(
+        [
+            PYTHON,
+            "-m",
+            "rasa",
+            "train",
+            "--fixed-model-name",
+            target.name.removesuffix(".tar.gz"),
+            "--out",
+            str(MODEL_DIR),
+        ],
+        cwd=REPO_ROOT,
+        env=rasa_env(),
+        check=True,
+    )
     print(f"训练完成，用时 {time.monotonic() - started:.0f} 秒", flush=True)
     return target
 
@@ -76,16 +94,38 @@ def actions_command(port: int | str) -> list[str]:
     return [PYTHON, "-m", "bot.action_server", "--port", str(port)]
 
 
-def rasa_command(model: Path, host: str, port: int | str, cors: str,
-                 credentials: str = "credentials.yml", endpoints: str = "endpoints.yml") -> list[str]:
+def rasa_command(
+    model: Path,
+    host: str,
+    port: int | str,
+    cors: str,
+    credentials: str = "credentials.yml",
+    endpoints: str = "endpoints.yml",
+) -> list[str]:
     """`rasa run` with the HTTP API and our channels; one definition for every launcher.
 
     The API's token is RASA_TOKEN, read by bot.channels.api_auth from the settings (Bearer header only),
     so it is not on the command line where `ps` would show it.
     """
-    return [PYTHON, "-m", "rasa", "run", "--enable-api", "--model", str(model),
-            "--endpoints", endpoints, "--credentials", credentials, "--interface", host, "--port", str(port),
-            "--cors", cors]
+    return [
+        PYTHON,
+        "-m",
+        "rasa",
+        "run",
+        "--enable-api",
+        "--model",
+        str(model),
+        "--endpoints",
+        endpoints,
+        "--credentials",
+        credentials,
+        "--interface",
+        host,
+        "--port",
+        str(port),
+        "--cors",
+        cors,
+    ]
 
 
 def commands(model: Path) -> dict[str, list[str]]:
@@ -114,14 +154,21 @@ def wait_ready(name: str, url: str, proc: subprocess.Popen, timeout: float = 180
 def warm_up() -> None:
     """Parse one message so jieba's dictionary and the graph are loaded before the first resident writes."""
     s = settings()
-    requests.post(f"{s.rasa_url}/model/parse", headers={"Authorization": f"Bearer {s.rasa_token}"},
-                  json={"text": "农村低保标准是多少"}, timeout=60)
+    requests.post(
+        f"{s.rasa_url}/model/parse",
+        headers={"Authorization": f"Bearer {s.rasa_token}"},
+        json={"text": "农村低保标准是多少"},
+        timeout=60,
+    )
 
 
 def ready_urls() -> dict[str, str]:
     s = settings()
-    return {"动作服务器": f"http://{s.action_host}:{s.action_port}/health",
-            "Rasa 服务器": f"{s.rasa_url}/", "网页应用": f"{s.web_url}/healthz"}
+    return {
+        "动作服务器": f"http://{s.action_host}:{s.action_port}/health",
+        "Rasa 服务器": f"{s.rasa_url}/",
+        "网页应用": f"{s.web_url}/healthz",
+    }
 
 
 def start_all(model: Path, restarter: Restarter) -> None:
@@ -140,9 +187,14 @@ def start_all(model: Path, restarter: Restarter) -> None:
         wait_ready(name, url, proc)
     warm_up()
     print(f"就绪 动作服务器  http://{s.action_host}:{s.action_port}", flush=True)
-    print(f"就绪 Rasa 服务器 {s.rasa_url}  (REST: {s.rasa_url}/webhooks/rest/webhook, socket.io, HTTP API；"
-          f"令牌见 python -m bot rest-token)", flush=True)
-    print(f"就绪 网页应用    {s.web_url}  (居民聊天 /  坐席 /operator  审核 /staff；聊天窗口经由本地址连接)", flush=True)
+    print(
+        f"就绪 Rasa 服务器 {s.rasa_url}  (REST: {s.rasa_url}/webhooks/rest/webhook, socket.io, HTTP API；"
+        f"令牌见 python -m bot rest-token)",
+        flush=True,
+    )
+    print(
+        f"就绪 网页应用    {s.web_url}  (居民聊天 /  坐席 /operator  审核 /staff；聊天窗口经由本地址连接)", flush=True
+    )
 
 
 def spawn_child(cmd: list[str]) -> subprocess.Popen:

@@ -1,4 +1,5 @@
 """`python -m bot rest-token`: print the REST webhook's integrator token (REST_TOKEN or the generated one)."""
+
 from __future__ import annotations
 
 from bot.settings import settings

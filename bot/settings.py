@@ -4,6 +4,7 @@ Every process (Rasa server, action server, web app, command line) reads the same
 `.env` file configures the whole assistant. `.env.example` lists every setting with its default.
 Secrets never have a default in the source: see bot.local_secrets (generated into var/secrets.json).
 """
+
 from __future__ import annotations
 
 import os

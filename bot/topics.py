@@ -3,6 +3,7 @@
 Labels come from the help-request categories of bot.vocabulary, which use the intent names of
 ../shared/contracts/intents.yml, so requests, charts and clarifications all speak of the same topics.
 """
+
 from __future__ import annotations
 
 from bot.vocabulary import CATEGORIES

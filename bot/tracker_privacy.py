@@ -12,11 +12,13 @@ is stored is masked.
 MaskingWindowedSQLTrackerStore adds the bounded loads of bot.tracker_window (a turn costs the same at
 turn 200 as at turn 10); its snapshot of the state before the window is stored masked too.
 """
+
 from __future__ import annotations
 
 import json
 import logging
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.events import Event, SlotSet
@@ -51,8 +53,11 @@ class MaskingMixin:
     def _mask_stored_slots(self, sender_id: str, names: set[str]) -> None:
         sql_event = self.SQLEvent  # type: ignore[attr-defined]
         with self.session_scope() as session:  # type: ignore[attr-defined]
-            rows = session.query(sql_event).filter(sql_event.sender_id == sender_id,
-                                                   sql_event.type_name == SlotSet.type_name).all()
+            rows = (
+                session.query(sql_event)
+                .filter(sql_event.sender_id == sender_id, sql_event.type_name == SlotSet.type_name)
+                .all()
+            )
             for row in rows:
                 data = json.loads(row.data)
                 if data.get("name") in names and data.get("value") is not None:

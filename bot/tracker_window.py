@@ -32,6 +32,7 @@ masks events on their way to the table must also override `_stored_form`, which 
       type: bot.tracker_window.WindowedSQLTrackerStore
       window_turns: 10      # TRACKER_WINDOW_TURNS / TRACKER_WINDOW_SLACK (default 4) override
 """
+
 from __future__ import annotations
 
 import itertools
@@ -83,9 +84,9 @@ class WindowSnapshot(_Base):  # type: ignore[misc, valid-type]
 class WindowMark:
     """What a windowed tracker was loaded from, so a save stores exactly the events appended since."""
 
-    loaded: int                 # events in the tracker at load (synthetic prefix included)
-    prefix_len: int             # synthetic events at its start
-    last_id: int                # id of the last stored event that was loaded (0: none)
+    loaded: int  # events in the tracker at load (synthetic prefix included)
+    prefix_len: int  # synthetic events at its start
+    last_id: int  # id of the last stored event that was loaded (0: none)
     ids: list[int] = field(default_factory=list)  # ids of the loaded stored events, in order
 
 
@@ -132,21 +133,24 @@ def loop_activation_start(events: Sequence[Event], start: int, loop_name: str) -
     Rasa collapses a form's happy path back to the loop's previous execution (`applied_events`), so
     the window must reach back to that activation for its states to match the full history's.
     """
-    activation = next((i for i in range(start - 1, -1, -1)
-                       if isinstance(events[i], ActiveLoop) and events[i].name == loop_name), None)
+    activation = next(
+        (i for i in range(start - 1, -1, -1) if isinstance(events[i], ActiveLoop) and events[i].name == loop_name), None
+    )
     if activation is None:
         return None
     users = [i for i in range(activation, -1, -1) if isinstance(events[i], UserUttered)]
     return turn_start(events, users[0]) if users else None
 
 
-def state_at(sender_id: str, slots: Sequence[Slot], prefix: Sequence[Event], events: Sequence[Event],
-             start: int) -> DialogueStateTracker:
+def state_at(
+    sender_id: str, slots: Sequence[Slot], prefix: Sequence[Event], events: Sequence[Event], start: int
+) -> DialogueStateTracker:
     return DialogueStateTracker.from_events(sender_id, [*prefix, *events[:start]], slots)
 
 
-def plan_cut(sender_id: str, slots: Sequence[Slot], prefix: Sequence[Event], events: Sequence[Event],
-             window_turns: int) -> tuple[int, list[Event]] | None:
+def plan_cut(
+    sender_id: str, slots: Sequence[Slot], prefix: Sequence[Event], events: Sequence[Event], window_turns: int
+) -> tuple[int, list[Event]] | None:
     """(start, new prefix): keep events[start:] behind a synthetic prefix restoring the state there.
 
     None when the window cannot move (too few turns, or a form active since before events[0]).
@@ -171,16 +175,20 @@ def user_turns(events: Sequence[Event]) -> int:
 class WindowedSQLMixin(SQLTrackerStore):
     """Bounded tracker loads for Rasa's SQLTrackerStore (see the module docstring)."""
 
-    def __init__(self, *args: Any, window_turns: int | str = DEFAULT_WINDOW_TURNS,
-                 window_slack: int | str = DEFAULT_WINDOW_SLACK, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        window_turns: int | str = DEFAULT_WINDOW_TURNS,
+        window_slack: int | str = DEFAULT_WINDOW_SLACK,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[call-arg]
         # The environment wins, so the conversation tests can run every flow through a tiny window.
         self.window_turns = max(1, int(os.environ.get("TRACKER_WINDOW_TURNS", window_turns)))
         self.window_slack = max(0, int(os.environ.get("TRACKER_WINDOW_SLACK", window_slack)))
         _Base.metadata.create_all(self.engine)  # type: ignore[attr-defined]
 
-    async def _retrieve(self, sender_id: str,
-                        fetch_events_from_all_sessions: bool) -> DialogueStateTracker | None:
+    async def _retrieve(self, sender_id: str, fetch_events_from_all_sessions: bool) -> DialogueStateTracker | None:
         if fetch_events_from_all_sessions:
             return await super()._retrieve(sender_id, True)  # type: ignore[misc]
         store: SQLTrackerStore = self  # type: ignore[assignment]
@@ -190,22 +198,32 @@ class WindowedSQLMixin(SQLTrackerStore):
                 rows = store._event_query(session, sender_id, fetch_events_from_all_sessions=False).all()
                 prefix: list[dict] = []
             else:
-                rows = (session.query(store.SQLEvent)
-                        .filter(store.SQLEvent.sender_id == sender_id, store.SQLEvent.id > snapshot.cut_id)
-                        .order_by(store.SQLEvent.id).all())
+                rows = (
+                    session.query(store.SQLEvent)
+                    .filter(store.SQLEvent.sender_id == sender_id, store.SQLEvent.id > snapshot.cut_id)
+                    .order_by(store.SQLEvent.id)
+                    .all()
+                )
                 prefix = json.loads(snapshot.prefix)
             ids = [row.id for row in rows]
             data = [json.loads(row.data) for row in rows]
         if snapshot is not None:
             started = [i for i, d in enumerate(data) if d.get("event") == SessionStarted.type_name]
             if started:  # a new session began after the cut: its state starts afresh, as in Rasa
-                prefix, data, ids = [], data[started[-1]:], ids[started[-1]:]
+                prefix, data, ids = [], data[started[-1] :], ids[started[-1] :]
         if not data and not prefix or not store.domain:
             return None
         tracker = DialogueStateTracker.from_dict(sender_id, [*prefix, *data], store.domain.slots)
-        setattr(tracker, MARK_ATTRIBUTE, WindowMark(loaded=len(prefix) + len(data), prefix_len=len(prefix),
-                                                    last_id=ids[-1] if ids else (snapshot.cut_id if snapshot else 0),
-                                                    ids=ids))
+        setattr(
+            tracker,
+            MARK_ATTRIBUTE,
+            WindowMark(
+                loaded=len(prefix) + len(data),
+                prefix_len=len(prefix),
+                last_id=ids[-1] if ids else (snapshot.cut_id if snapshot else 0),
+                ids=ids,
+            ),
+        )
         return tracker
 
     def _additional_events(self, session: Any, tracker: DialogueStateTracker) -> Iterator[Event]:
@@ -220,9 +238,11 @@ class WindowedSQLMixin(SQLTrackerStore):
     def _unsaved_from(self, session: Any, tracker: DialogueStateTracker, mark: WindowMark) -> int:
         """Index of the first event not stored yet: skips events an earlier (or retried) save stored."""
         store: SQLTrackerStore = self  # type: ignore[assignment]
-        stored_since = (session.query(sa.func.count(store.SQLEvent.id))
-                        .filter(store.SQLEvent.sender_id == tracker.sender_id, store.SQLEvent.id > mark.last_id)
-                        .scalar())
+        stored_since = (
+            session.query(sa.func.count(store.SQLEvent.id))
+            .filter(store.SQLEvent.sender_id == tracker.sender_id, store.SQLEvent.id > mark.last_id)
+            .scalar()
+        )
         return mark.loaded + stored_since
 
     async def stream_events(self, tracker: DialogueStateTracker) -> None:
@@ -238,16 +258,26 @@ class WindowedSQLMixin(SQLTrackerStore):
     def _move_window(self, session: Any, tracker: DialogueStateTracker, mark: WindowMark) -> None:
         """Store a new snapshot once more than window_turns + window_slack user turns are in memory."""
         events = list(tracker.events)
-        prefix, stored = events[:mark.prefix_len], events[mark.prefix_len:]
+        prefix, stored = events[: mark.prefix_len], events[mark.prefix_len :]
         if user_turns(stored) <= self.window_turns + self.window_slack:
             return
-        plan = plan_cut(tracker.sender_id, self.domain.slots, prefix, stored,  # type: ignore[attr-defined]
-                        self.window_turns)
+        plan = plan_cut(
+            tracker.sender_id,
+            self.domain.slots,
+            prefix,
+            stored,  # type: ignore[attr-defined]
+            self.window_turns,
+        )
         if plan is None or plan[0] > len(mark.ids):  # the cut must fall on an event whose id we know
             return
         start, new_prefix = plan
-        session.merge(WindowSnapshot(sender_id=tracker.sender_id, cut_id=mark.ids[start - 1],
-                                     prefix=json.dumps([self._stored_form(e) for e in new_prefix])))
+        session.merge(
+            WindowSnapshot(
+                sender_id=tracker.sender_id,
+                cut_id=mark.ids[start - 1],
+                prefix=json.dumps([self._stored_form(e) for e in new_prefix]),
+            )
+        )
 
     def _stored_form(self, event: Event) -> dict:
         """How an event is written to the database; a store that masks events must mask here too, so

@@ -7,6 +7,7 @@ bot.topics all import these; programme names and verdict words live in bot.eligi
 place that words an outcome). Intent names are those of ../shared/contracts/intents.yml (stable by
 contract); tests/unit/test_vocabulary.py checks them against domain.yml and bot.answers.
 """
+
 from __future__ import annotations
 
 # Topic intents: the `ask_*` intents answered from the rulebook (bot.answers.TOPICS), with their label.

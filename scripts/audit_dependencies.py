@@ -9,6 +9,7 @@
 Either way a vulnerability fails the run unless security/accepted-vulnerabilities.yml lists it with a
 reason. Exit 0: clean (or only accepted findings); 1: a finding; 2: the audit itself could not run.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -56,8 +57,14 @@ def offline_findings(pinned: dict[str, str], path: Path = ADVISORIES) -> list[di
     for advisory in yaml.safe_load(path.read_text(encoding="utf-8")) or []:
         version = pinned.get(canonical(advisory["package"]))
         if version and Version(version) in SpecifierSet(advisory["affected"]):
-            findings.append({"id": advisory["id"], "package": advisory["package"], "version": version,
-                             "summary": advisory.get("summary", "")})
+            findings.append(
+                {
+                    "id": advisory["id"],
+                    "package": advisory["package"],
+                    "version": version,
+                    "summary": advisory.get("summary", ""),
+                }
+            )
     return findings
 
 
@@ -65,8 +72,23 @@ def online_findings() -> list[dict] | None:
     """pip-audit's findings, or None when its vulnerability data could not be reached."""
     if not PIP_AUDIT.exists():
         return None
-    done = subprocess.run([str(PIP_AUDIT), "-r", str(REQUIREMENTS), "--no-deps", "--disable-pip", "-f", "json",
-                           "--progress-spinner", "off"], capture_output=True, text=True, timeout=600, check=False)
+    done = subprocess.run(
+        [
+            str(PIP_AUDIT),
+            "-r",
+            str(REQUIREMENTS),
+            "--no-deps",
+            "--disable-pip",
+            "-f",
+            "json",
+            "--progress-spinner",
+            "off",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
     try:
         report = json.loads(done.stdout)
     except ValueError:
@@ -75,8 +97,17 @@ def online_findings() -> list[dict] | None:
     audited = [d for d in dependencies if "skip_reason" not in d]
     if not audited:  # every package "not found": the service answered nothing usable
         return None
-    return [{"id": v["id"], "aliases": v.get("aliases", []), "package": d["name"], "version": d.get("version", ""),
-             "summary": (v.get("description") or "")[:120]} for d in audited for v in d.get("vulns", [])]
+    return [
+        {
+            "id": v["id"],
+            "aliases": v.get("aliases", []),
+            "package": d["name"],
+            "version": d.get("version", ""),
+            "summary": (v.get("description") or "")[:120],
+        }
+        for d in audited
+        for v in d.get("vulns", [])
+    ]
 
 
 def is_accepted(finding: dict, accepted: dict[str, str]) -> bool:
@@ -85,14 +116,19 @@ def is_accepted(finding: dict, accepted: dict[str, str]) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="依赖安全审计（pip-audit；连不上漏洞库时用 security/known-advisories.yml）")
+    parser = argparse.ArgumentParser(
+        description="依赖安全审计（pip-audit；连不上漏洞库时用 security/known-advisories.yml）"
+    )
     parser.add_argument("--offline", action="store_true", help="只用本地的已知漏洞清单")
     args = parser.parse_args(argv)
     accepted = accepted_ids()
     findings = None if args.offline else online_findings()
     if findings is None:
-        print("依赖审计：连不上 pip-audit 的在线漏洞库，改用本地清单 security/known-advisories.yml"
-              "（只包含最近一次更新时已知的漏洞）", flush=True)
+        print(
+            "依赖审计：连不上 pip-audit 的在线漏洞库，改用本地清单 security/known-advisories.yml"
+            "（只包含最近一次更新时已知的漏洞）",
+            flush=True,
+        )
         findings = offline_findings(pins())
     else:
         print("依赖审计：pip-audit 在线漏洞库", flush=True)

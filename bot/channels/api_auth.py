@@ -8,12 +8,14 @@ our channels (before it builds its routes), this wraps Rasa's `requires_auth` so
 - a `token` query parameter is refused (401) even when it is right: a token in a URL is a leaked token;
 - anything else is refused (401). (Rasa's JWT option is not used by this project.)
 """
+
 from __future__ import annotations
 
 import hmac
+from collections.abc import Callable
 from functools import wraps
 from inspect import isawaitable
-from typing import Any, Callable, Optional
+from typing import Any
 
 from sanic import response
 from sanic.request import Request
@@ -29,11 +31,11 @@ def bearer_token(request: Request) -> str:
     return value.strip() if scheme.lower() == "bearer" else ""
 
 
-def token_matches(provided: str, expected: Optional[str]) -> bool:
+def token_matches(provided: str, expected: str | None) -> bool:
     return bool(expected) and bool(provided) and hmac.compare_digest(provided.encode(), str(expected).encode())
 
 
-def requires_auth(app: Any, token: Optional[str] = None) -> Callable:
+def requires_auth(app: Any, token: str | None = None) -> Callable:
     """A drop-in for rasa.server.requires_auth: the Bearer header against RASA_TOKEN, nothing else.
 
     The expected token is `--auth-token` when given, else RASA_TOKEN from our settings, so the launchers
@@ -57,8 +59,9 @@ def requires_auth(app: Any, token: Optional[str] = None) -> Callable:
 
 
 def _refused(reason: str, message_zh: str) -> Any:
-    return response.json({"version": "", "status": "failure", "reason": reason, "message": message_zh,
-                          "code": 401}, status=401)
+    return response.json(
+        {"version": "", "status": "failure", "reason": reason, "message": message_zh, "code": 401}, status=401
+    )
 
 
 def install() -> None:

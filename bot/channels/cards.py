@@ -10,14 +10,15 @@ place of the wall of text. Both channels ask `card_message` first and, when ther
 one message: socket.io `{text, card, quick_replies?}`, REST `{recipient_id, text, buttons?, custom}`
 (REST clients, e.g. the hotline's telephony system, keep reading the full text from `text`).
 """
+
 from __future__ import annotations
 
-from typing import Any, Dict, Optional, Text
+from typing import Any
 
 from rasa.core.channels.channel import CollectingOutputChannel, OutputChannel
 
 
-def card_of(message: Dict[Text, Any]) -> Optional[Dict[str, Any]]:
+def card_of(message: dict[str, Any]) -> dict[str, Any] | None:
     """The card a bot message carries in `custom.card`, or None when it has none (or a malformed one)."""
     custom = message.get("custom")
     card = custom.get("card") if isinstance(custom, dict) else None
@@ -26,7 +27,7 @@ def card_of(message: Dict[Text, Any]) -> Optional[Dict[str, Any]]:
     return card
 
 
-def card_message(message: Dict[Text, Any]) -> Optional[Dict[str, Any]]:
+def card_message(message: dict[str, Any]) -> dict[str, Any] | None:
     """`{"text", "card", "buttons", "custom"}` for a message with text and a card; None otherwise.
 
     Without text there is nothing a plain-text client could read, so such a message goes the usual way.
@@ -35,8 +36,12 @@ def card_message(message: Dict[Text, Any]) -> Optional[Dict[str, Any]]:
     text = message.get("text")
     if card is None or not isinstance(text, str) or not text.strip():
         return None
-    return {"text": text.strip(), "card": card, "buttons": list(message.get("buttons") or []),
-            "custom": message["custom"]}
+    return {
+        "text": text.strip(),
+        "card": card,
+        "buttons": list(message.get("buttons") or []),
+        "custom": message["custom"],
+    }
 
 
 class CardCollectingChannel(OutputChannel):
@@ -46,22 +51,25 @@ class CardCollectingChannel(OutputChannel):
         self.inner = inner
 
     @classmethod
-    def name(cls) -> Text:  # pragma: no cover - the instance's name is the inner channel's
+    def name(cls) -> str:  # pragma: no cover - the instance's name is the inner channel's
         return "card_collecting"
 
     def __getattr__(self, item: str) -> Any:
         return getattr(self.inner, item)
 
-    async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
+    async def send_text_message(self, recipient_id: str, text: str, **kwargs: Any) -> None:
         # Defined on OutputChannel (raising), so `__getattr__` would never reach the collector's; the
         # guard's notice uses it.
         await self.inner.send_text_message(recipient_id, text, **kwargs)
 
-    async def send_response(self, recipient_id: Text, message: Dict[Text, Any]) -> None:
+    async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
         merged = card_message(message)
         if merged is None or not isinstance(self.inner, CollectingOutputChannel):
             await self.inner.send_response(recipient_id, message)
             return
         # `_persist_message` is the collector's own hook (the streaming REST variant overrides it).
-        await self.inner._persist_message(self.inner._message(
-            recipient_id, text=merged["text"], buttons=merged["buttons"] or None, custom=merged["custom"]))
+        await self.inner._persist_message(
+            self.inner._message(
+                recipient_id, text=merged["text"], buttons=merged["buttons"] or None, custom=merged["custom"]
+            )
+        )

@@ -11,11 +11,13 @@ database) or the event broker (RabbitMQ) can fail before or after the bot answer
 then log the error and answer with nothing; the guard catches it, logs it once, and still says the
 notice (unless the answer was already sent, in which case the resident heard the bot).
 """
+
 from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, Awaitable, Callable, Dict, Text
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from rasa.core.channels.channel import OutputChannel, UserMessage
 
@@ -23,7 +25,9 @@ from bot.learning.capture import schedule_capture
 
 log = logging.getLogger(__name__)
 
-NOTICE_ZH = "抱歉，系统刚才没有处理完您的消息，您说过的内容都还在。请稍等一会儿再发一次（比如「重新提交」），或者说「转人工」。"
+NOTICE_ZH = (
+    "抱歉，系统刚才没有处理完您的消息，您说过的内容都还在。请稍等一会儿再发一次（比如「重新提交」），或者说「转人工」。"
+)
 
 
 class CountingOutputChannel(OutputChannel):
@@ -34,18 +38,18 @@ class CountingOutputChannel(OutputChannel):
         self.sent = 0
 
     @classmethod
-    def name(cls) -> Text:  # pragma: no cover - the instance's name is the inner channel's
+    def name(cls) -> str:  # pragma: no cover - the instance's name is the inner channel's
         return "counting"
 
     def __getattr__(self, item: str) -> Any:
         return getattr(self.inner, item)
 
-    async def send_response(self, recipient_id: Text, message: Dict[Text, Any]) -> None:
+    async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
         self.sent += 1
         await self.inner.send_response(recipient_id, message)
 
 
-async def _paused(sender_id: Text) -> bool:
+async def _paused(sender_id: str) -> bool:
     try:
         from sanic import Sanic
 
@@ -57,7 +61,7 @@ async def _paused(sender_id: Text) -> bool:
         return False
 
 
-async def _tell(channel: OutputChannel, sender_id: Text) -> None:
+async def _tell(channel: OutputChannel, sender_id: str) -> None:
     try:
         await channel.send_text_message(sender_id, NOTICE_ZH)
     except Exception:  # noqa: BLE001 - the channel itself is gone; nothing more we can do here
@@ -68,7 +72,7 @@ def never_silent(on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Cal
     from bot import metrics, rasa_speedups
 
     metrics.observe_process()  # Rasa loads the channels once at start: logs set-up, metrics port,
-    rasa_speedups.install()    # and the action-call speed-up
+    rasa_speedups.install()  # and the action-call speed-up
 
     async def handle(message: UserMessage) -> Any:
         counting = CountingOutputChannel(message.output_channel)

@@ -14,10 +14,12 @@ conversation "default". This channel (see ../shared/contracts/conversation.md):
 The reply is Rasa's: a JSON list of bot messages. Client-chosen `input_channel` and `metadata` are not
 taken over into the tracker (the channel is "rest").
 """
+
 from __future__ import annotations
 
 import logging
-from typing import Any, Awaitable, Callable, Optional
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.channels.rest import RestInput
@@ -25,8 +27,8 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.channels.cards import CardCollectingChannel
 from bot.channels.api_auth import bearer_token, token_matches
+from bot.channels.cards import CardCollectingChannel
 from bot.channels.guard import never_silent
 from bot.channels.startup import prepare_rasa_process
 from bot.conversation_ids import MAX_SENDER_CHARS, is_widget_id
@@ -44,7 +46,7 @@ def _refusal(status: int, code: str, message_zh: str) -> HTTPResponse:
     return response.json({"error": {"code": code, "message_zh": message_zh}}, status=status)
 
 
-def check_request(body: Any, authorization_token: str, rest_token: str) -> tuple[Optional[HTTPResponse], str, str]:
+def check_request(body: Any, authorization_token: str, rest_token: str) -> tuple[HTTPResponse | None, str, str]:
     """(refusal or None, sender, text): every check that must pass before a conversation is touched."""
     if not token_matches(authorization_token, rest_token):
         return _refusal(401, "unauthorized", UNAUTHORIZED_ZH), "", ""
@@ -59,8 +61,9 @@ def check_request(body: Any, authorization_token: str, rest_token: str) -> tuple
     return None, sender.strip(), text.strip()
 
 
-def _one_entry_per_card(on_new_message: Callable[[UserMessage], Awaitable[Any]]
-                        ) -> Callable[[UserMessage], Awaitable[Any]]:
+def _one_entry_per_card(
+    on_new_message: Callable[[UserMessage], Awaitable[Any]],
+) -> Callable[[UserMessage], Awaitable[Any]]:
     async def handle(message: UserMessage) -> Any:
         message.output_channel = CardCollectingChannel(message.output_channel)
         return await on_new_message(message)
@@ -70,12 +73,12 @@ def _one_entry_per_card(on_new_message: Callable[[UserMessage], Awaitable[Any]]
 
 class GuardedRestInput(RestInput):
     @classmethod
-    def from_credentials(cls, credentials: Optional[dict[str, Any]]) -> "GuardedRestInput":
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> GuardedRestInput:
         """How Rasa builds the channel from credentials.yml: the Rasa process's start-up runs first."""
         prepare_rasa_process()
         return cls()
 
-    def __init__(self, rest_token: Optional[str] = None) -> None:
+    def __init__(self, rest_token: str | None = None) -> None:
         self._rest_token = rest_token
 
     @property
@@ -103,8 +106,9 @@ class GuardedRestInput(RestInput):
                 return response.json([{"recipient_id": sender, "text": TOO_LONG_ZH}])
             collector = CollectingOutputChannel()
             try:
-                await handle(UserMessage(text, collector, sender, input_channel=self.name(),
-                                         metadata={"channel": "rest"}))
+                await handle(
+                    UserMessage(text, collector, sender, input_channel=self.name(), metadata={"channel": "rest"})
+                )
             except Exception:  # noqa: BLE001 - as Rasa's RestInput: log, answer what was collected
                 logger.exception("REST message of %s failed", sender)
             return response.json(collector.messages)

@@ -15,13 +15,15 @@ mints the id, keeps it in its signed session cookie and hands the widget a short
 
 Referenced from credentials.yml as `bot.channels.socketio.BoundSocketIOInput`.
 """
+
 from __future__ import annotations
 
 import hmac
 import inspect
 import logging
 import os
-from typing import Any, Awaitable, Callable, Dict, Optional, Text
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from rasa.core.channels.channel import InputChannel, UserMessage
 from rasa.core.channels.socketio import SocketBlueprint, SocketIOOutput
@@ -53,18 +55,20 @@ class CardSocketIOOutput(SocketIOOutput):
     """Rasa's socket.io output, except that a message with a card reaches the widget as ONE message
     `{text, card, quick_replies?}` instead of text fragments followed by a separate custom message."""
 
-    async def send_response(self, recipient_id: Text, message: Dict[Text, Any]) -> None:
+    async def send_response(self, recipient_id: str, message: dict[str, Any]) -> None:
         merged = card_message(message)
         if merged is None:
             await super().send_response(recipient_id, message)
             return
-        payload: Dict[str, Any] = {"text": merged["text"], "card": merged["card"]}
+        payload: dict[str, Any] = {"text": merged["text"], "card": merged["card"]}
         if merged["buttons"]:
-            payload["quick_replies"] = [{"content_type": "text", "title": b.get("title"), "payload": b.get("payload")}
-                                        for b in merged["buttons"]]
+            payload["quick_replies"] = [
+                {"content_type": "text", "title": b.get("title"), "payload": b.get("payload")}
+                for b in merged["buttons"]
+            ]
         await self._send_message(recipient_id, payload)
 
-    async def send_custom_json(self, recipient_id: Text, json_message: Dict[Text, Any], **kwargs: Any) -> None:
+    async def send_custom_json(self, recipient_id: str, json_message: dict[str, Any], **kwargs: Any) -> None:
         # Rasa's version passes the JSON as keyword arguments to `emit`, which fails unless it happens to
         # hold `data`; a message that is not a card is sent as `{"custom": ...}` (the widget ignores it).
         await self._send_message(recipient_id, {"custom": json_message})
@@ -74,11 +78,11 @@ class BoundSocketIOInput(InputChannel):
     """socket.io channel bound to server-minted session ids (see module docstring)."""
 
     @classmethod
-    def name(cls) -> Text:
+    def name(cls) -> str:
         return CHANNEL_NAME
 
     @classmethod
-    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> InputChannel:
+    def from_credentials(cls, credentials: dict[str, Any] | None) -> InputChannel:
         """How Rasa builds the channel from credentials.yml: the Rasa process's start-up runs first."""
         prepare_rasa_process()
         credentials = credentials or {}
@@ -92,12 +96,12 @@ class BoundSocketIOInput(InputChannel):
 
     def __init__(
         self,
-        user_message_evt: Text = "user_uttered",
-        bot_message_evt: Text = "bot_uttered",
-        socketio_path: Text = "/socket.io",
-        cors_allowed_origins: Optional[list] = None,
-        jwt_secret: Optional[str] = None,
-        operator_token: Optional[str] = None,
+        user_message_evt: str = "user_uttered",
+        bot_message_evt: str = "bot_uttered",
+        socketio_path: str = "/socket.io",
+        cors_allowed_origins: list | None = None,
+        jwt_secret: str | None = None,
+        operator_token: str | None = None,
     ) -> None:
         self.user_message_evt = user_message_evt
         self.bot_message_evt = bot_message_evt
@@ -106,7 +110,7 @@ class BoundSocketIOInput(InputChannel):
         self.cors_allowed_origins = cors_allowed_origins
         self._jwt_secret = jwt_secret
         self._operator_token = operator_token
-        self.sio: Optional[AsyncServer] = None
+        self.sio: AsyncServer | None = None
 
     @property
     def jwt_secret(self) -> str:
@@ -116,7 +120,7 @@ class BoundSocketIOInput(InputChannel):
     def operator_token(self) -> str:
         return self._operator_token if self._operator_token is not None else settings().rasa_token
 
-    def get_output_channel(self) -> Optional[SocketIOOutput]:
+    def get_output_channel(self) -> SocketIOOutput | None:
         return CardSocketIOOutput(self.sio, self.bot_message_evt) if self.sio else None
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
@@ -133,7 +137,7 @@ class BoundSocketIOInput(InputChannel):
         self.sio = sio
         bp = SocketBlueprint(sio, self.socketio_path, "qhd_socketio_webhook", __name__)
 
-        async def bound_id(sid: Text) -> Optional[str]:
+        async def bound_id(sid: str) -> str | None:
             session = await sio.get_session(sid)
             return session.get("sender_id") if session else None
 
@@ -142,7 +146,7 @@ class BoundSocketIOInput(InputChannel):
             return response.json({"status": "ok"})
 
         @sio.on("connect")
-        async def connect(sid: Text, environ: Dict, auth: Optional[Dict] = None) -> bool:
+        async def connect(sid: str, environ: dict, auth: dict | None = None) -> bool:
             token = auth.get("token") if isinstance(auth, dict) else None
             sender_id = verify_widget_token(token, self.jwt_secret)
             if sender_id is None:
@@ -155,14 +159,14 @@ class BoundSocketIOInput(InputChannel):
             return True
 
         @sio.on("session_request")
-        async def session_request(sid: Text, data: Any = None) -> None:
+        async def session_request(sid: str, data: Any = None) -> None:
             # Whatever the client asks for, it gets the conversation its token is bound to.
             sender_id = await bound_id(sid)
             if sender_id:
                 await sio.emit("session_confirm", sender_id, room=sid)
 
         @sio.on(self.user_message_evt)
-        async def handle_message(sid: Text, data: Any = None) -> None:
+        async def handle_message(sid: str, data: Any = None) -> None:
             sender_id = await bound_id(sid)
             if not sender_id or not isinstance(data, dict):
                 return
@@ -206,7 +210,7 @@ class BoundSocketIOInput(InputChannel):
                 tracker = await agent.processor.get_tracker(sender)
                 tracker.update(BotUttered(text, data={}, metadata={"operator": operator}))
                 await agent.processor.save_tracker(tracker)
-            payload: Dict[str, Any] = {"text": text, "operator": True}
+            payload: dict[str, Any] = {"text": text, "operator": True}
             if body.get("mode") in ("operator", "bot"):
                 payload["mode"] = body["mode"]  # tells the widget who answers from now on
             await sio.emit(self.bot_message_evt, payload, room=sender)

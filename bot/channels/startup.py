@@ -12,6 +12,7 @@ place where our code runs inside a Rasa process, whatever launched it. Here:
 Importing bot.channels changes nothing; the masked logs and the metrics port start when Rasa asks a
 channel for its blueprint (bot.channels.guard.never_silent).
 """
+
 from __future__ import annotations
 
 _prepared = False

@@ -4,6 +4,7 @@ Pure Python over a case and the rulebook: no I/O besides the (cached) rulebook l
 actions, the web API and the command line share one decision. See bot.eligibility.core for how
 unknown and unconfirmed figures are treated, and bot.eligibility.programs for each program's rules.
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -15,6 +16,7 @@ from bot.eligibility.programs import PROGRAM_FUNCS, Outcome
 from bot.rulebook import Rulebook, default_rulebook
 
 __all__ = ["evaluate", "CaseError", "PROGRAMS"]
+
 
 def _estimate(ctx: Ctx, eligible: bool | None, income: Income | None, std: Standard | None) -> dict[str, Any] | None:
     """「能领多少钱」: the gap between the standard and per-capita income, times the household size
@@ -32,9 +34,11 @@ def _estimate(ctx: Ctx, eligible: bool | None, income: Income | None, std: Stand
     exact = std.pv.kind == "exact" and income.per_capita_high == income.per_capita
     kind = "exact" if exact else "at_least"
     std_zh = f"{'不低于' if std.pv.kind == 'floor' else ''}{money(std.monthly)}元"
-    basis = (f"按差额发放：（低保标准{std_zh} − 家庭人均月收入{money(per_capita)}元）× {income.size}人"
-             f" = {'至少' if kind == 'at_least' else ''}{money(gap * income.size)}元/月"
-             f"（{rule.source_title}）；这是估算，实际金额由县区民政局核定")
+    basis = (
+        f"按差额发放：（低保标准{std_zh} − 家庭人均月收入{money(per_capita)}元）× {income.size}人"
+        f" = {'至少' if kind == 'at_least' else ''}{money(gap * income.size)}元/月"
+        f"（{rule.source_title}）；这是估算，实际金额由县区民政局核定"
+    )
     return {"monthly": round(gap * income.size, 2), "kind": kind, "basis_zh": basis}
 
 

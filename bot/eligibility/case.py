@@ -4,6 +4,7 @@ Every rejection is a CaseError with a stable `code`, a Chinese message a residen
 on, and the `field` path, so all three doors (chat, console, CLI) report bad input the same way.
 The numeric limits below are sanity limits against typos and abuse, not policy figures.
 """
+
 from __future__ import annotations
 
 import json
@@ -20,18 +21,43 @@ COUNTED_INCOME_TYPES = ("wage", "farming", "business", "pension", "transfer", "o
 # resident_pension: a 城乡居民养老保险 pension as the resident knows it (its central basic part is not counted,
 # its personal-account part is; the split is on the payment record, so the engine treats the exclusion as unsettled).
 # Items the national rules name as not counted (whether they are excluded on a date is rulebook data).
-OTHER_INCOME_TYPES = ("special_care", "family_planning_award", "scholarship", "bravery_award", "social_assistance",
-                      "basic_pension_central", "elderly_allowance", "resident_pension")
+OTHER_INCOME_TYPES = (
+    "special_care",
+    "family_planning_award",
+    "scholarship",
+    "bravery_award",
+    "social_assistance",
+    "basic_pension_central",
+    "elderly_allowance",
+    "resident_pension",
+)
 INCOME_TYPES = COUNTED_INCOME_TYPES + OTHER_INCOME_TYPES
 INCOME_TYPE_ZH = {
-    "wage": "工资", "farming": "种养殖", "business": "经营", "pension": "养老金", "transfer": "转移性收入",
-    "other": "其他收入", "special_care": "优待抚恤金", "family_planning_award": "计划生育奖励扶助金",
-    "scholarship": "奖学金助学金", "bravery_award": "见义勇为奖励", "social_assistance": "社会救助款物",
-    "basic_pension_central": "基础养老金", "elderly_allowance": "高龄津贴", "resident_pension": "城乡居民养老金",
+    "wage": "工资",
+    "farming": "种养殖",
+    "business": "经营",
+    "pension": "养老金",
+    "transfer": "转移性收入",
+    "other": "其他收入",
+    "special_care": "优待抚恤金",
+    "family_planning_award": "计划生育奖励扶助金",
+    "scholarship": "奖学金助学金",
+    "bravery_award": "见义勇为奖励",
+    "social_assistance": "社会救助款物",
+    "basic_pension_central": "基础养老金",
+    "elderly_allowance": "高龄津贴",
+    "resident_pension": "城乡居民养老金",
 }
 DISABILITY_KINDS = ("physical", "visual", "hearing", "speech", "intellectual", "mental", "multiple")
-DISABILITY_KIND_ZH = {"physical": "肢体", "visual": "视力", "hearing": "听力", "speech": "言语",
-                      "intellectual": "智力", "mental": "精神", "multiple": "多重"}
+DISABILITY_KIND_ZH = {
+    "physical": "肢体",
+    "visual": "视力",
+    "hearing": "听力",
+    "speech": "言语",
+    "intellectual": "智力",
+    "mental": "精神",
+    "multiple": "多重",
+}
 RIGID_KINDS = ("medical", "education", "disability_rehab")
 ASSET_KEYS = ("deposits", "private_cars", "disability_vehicles", "homes")
 EMPLOYER_TYPES = ("enterprise", "farm_business", "workshop", "public_post", "self_employed", "other")
@@ -119,16 +145,23 @@ def _number(raw: Any, field: str, upper: float, integer: bool = False, lower: fl
         return None
     if isinstance(raw, bool) or not isinstance(raw, (int, float)):
         raise CaseError("invalid_number", f"“{field}”应填数字，收到的是“{shown(raw)}”。", field)
-    if isinstance(raw, int) and not -10**15 < raw < 10**15:  # float(raw) would overflow or lose digits
-        raise CaseError("absurd_amount" if lower == 0 else "invalid_value",
-                        f"“{field}”的数值明显不合理（超过{upper:g}），请核对。", field)
+    if isinstance(raw, int) and not -(10**15) < raw < 10**15:  # float(raw) would overflow or lose digits
+        raise CaseError(
+            "absurd_amount" if lower == 0 else "invalid_value",
+            f"“{field}”的数值明显不合理（超过{upper:g}），请核对。",
+            field,
+        )
     if not math.isfinite(raw):
         raise CaseError("invalid_number", f"“{field}”不是有效数字。", field)
     if raw < lower:
         code = "negative_amount" if lower == 0 else "invalid_value"
         raise CaseError(code, f"“{field}”不能小于{lower}。", field)
     if raw > upper:
-        raise CaseError("absurd_amount" if lower == 0 else "invalid_value", f"“{field}”的数值{shown(raw)}明显不合理（超过{upper:g}），请核对。", field)
+        raise CaseError(
+            "absurd_amount" if lower == 0 else "invalid_value",
+            f"“{field}”的数值{shown(raw)}明显不合理（超过{upper:g}），请核对。",
+            field,
+        )
     if integer:
         if raw != int(raw):
             raise CaseError("invalid_number", f"“{field}”应为整数。", field)
@@ -168,7 +201,9 @@ def _as_of(raw: Any) -> date:
             day = None
         if day is not None:
             if not MIN_DATE <= day <= MAX_DATE:
-                raise CaseError("invalid_date", f"查询日期{shown(raw)}超出范围（{MIN_DATE.year}-{MAX_DATE.year}年）。", "as_of")
+                raise CaseError(
+                    "invalid_date", f"查询日期{shown(raw)}超出范围（{MIN_DATE.year}-{MAX_DATE.year}年）。", "as_of"
+                )
             return day
     raise CaseError("invalid_date", f"查询日期应为 YYYY-MM-DD 格式，收到的是“{shown(raw)}”。", "as_of")
 
@@ -265,9 +300,11 @@ def parse_case(raw: Any, rulebook: Rulebook) -> Case:
         raise CaseError("missing_field", "缺少“district”（所在县区）。", "district")
     district = rulebook.normalise_district(raw.get("district")) if isinstance(raw.get("district"), str) else None
     if district is None:
-        raise CaseError("unknown_district",
-                        f"不认识的县区“{shown(raw.get('district'))}”，请填秦皇岛的县区，如：{'、'.join(rulebook.districts)}。",
-                        "district")
+        raise CaseError(
+            "unknown_district",
+            f"不认识的县区“{shown(raw.get('district'))}”，请填秦皇岛的县区，如：{'、'.join(rulebook.districts)}。",
+            "district",
+        )
     residence = _choice(raw.get("residence"), "residence", ("urban", "rural"))
     if residence is None and program != "job_subsidy":
         raise CaseError("missing_field", "缺少“residence”（城市 urban 或农村 rural）。", "residence")
@@ -307,8 +344,7 @@ def parse_case(raw: Any, rulebook: Rulebook) -> Case:
         rigid=tuple(rigid),
         assets=assets,
         receiving_dibao=_bool(raw.get("receiving_dibao"), "receiving_dibao"),
-        income_rose_due_to_employment=_bool(raw.get("income_rose_due_to_employment"),
-                                            "income_rose_due_to_employment"),
+        income_rose_due_to_employment=_bool(raw.get("income_rose_due_to_employment"), "income_rose_due_to_employment"),
         has_able_supporter=_bool(raw.get("has_able_supporter"), "has_able_supporter"),
         hardship_kind=_choice(raw.get("hardship_kind"), "hardship_kind", HARDSHIP_KINDS),
         job=_job(raw.get("job")),

@@ -4,6 +4,7 @@ in, one result JSON out.
 Exit 0 with the result; exit 2 with {"error": {...}} on stdout for invalid input (never a traceback);
 exit 3 with {"error": {"code": "rulebook_invalid", ...}} when the rulebook itself is broken.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -25,14 +26,23 @@ def _print(obj: dict[str, Any]) -> None:
 
 
 def main(argv: list[str]) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bot eligibility", description="从标准输入读取一个案例 JSON，输出判断结果 JSON")
+    parser = argparse.ArgumentParser(
+        prog="python -m bot eligibility", description="从标准输入读取一个案例 JSON，输出判断结果 JSON"
+    )
     parser.add_argument("--policies", help="规则目录（默认 policies/ 或环境变量 POLICIES_DIR）")
     args = parser.parse_args(argv)
     try:
         rb = load_rulebook(args.policies) if args.policies else default_rulebook()
     except RulebookError as exc:
-        _print({"error": {"code": "rulebook_invalid", "message_zh": f"规则文件有误：{exc.file} 的 {exc.field}：{exc.message_zh}",
-                          "field": exc.field}})
+        _print(
+            {
+                "error": {
+                    "code": "rulebook_invalid",
+                    "message_zh": f"规则文件有误：{exc.file} 的 {exc.field}：{exc.message_zh}",
+                    "field": exc.field,
+                }
+            }
+        )
         return 3
     raw = sys.stdin.buffer.read()
     try:

@@ -16,6 +16,7 @@ How missing or uncertain figures are handled (why the engine is honest about the
   condition pass (with a caveat naming it), but never makes it fail: an unconfirmed rule that would
   refuse a resident gives None instead, so the office decides, not an unverified figure.
 """
+
 from __future__ import annotations
 
 import math
@@ -77,8 +78,10 @@ class Ctx:
             note = f"：{pv.note_zh}" if pv.note_zh else ""
             self.caveat(f"“{pv.description_zh}”没有找到可用的数值{note}。请向{pv.confirm_at_zh}确认。")
         elif not pv.confirmed:
-            self.caveat(f"“{pv.description_zh}”按{pv.source_title}（{pv.date_zh()}起）计算，未经本地确认，"
-                        f"请向{pv.confirm_at_zh}确认。")
+            self.caveat(
+                f"“{pv.description_zh}”按{pv.source_title}（{pv.date_zh()}起）计算，未经本地确认，"
+                f"请向{pv.confirm_at_zh}确认。"
+            )
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,15 +127,21 @@ def dibao_standard(ctx: Ctx, residence: str | None = None) -> Standard:
 def standard_caveats(ctx: Ctx, std: Standard) -> None:
     pv = std.pv
     if std.monthly is None:
-        ctx.caveat(f"{ctx.case.as_of.isoformat()}适用的低保标准没有收录。请向{ctx.case.district}民政局或乡镇（街道）确认。")
+        ctx.caveat(
+            f"{ctx.case.as_of.isoformat()}适用的低保标准没有收录。请向{ctx.case.district}民政局或乡镇（街道）确认。"
+        )
         return
     if std.yearly is not None:
-        ctx.caveat(f"农村低保标准是按年定的（每人每年{money(std.yearly)}元），这里除以12折算为每月{money(std.monthly)}元来比较。")
+        ctx.caveat(
+            f"农村低保标准是按年定的（每人每年{money(std.yearly)}元），这里除以12折算为每月{money(std.monthly)}元来比较。"
+        )
     if pv.kind == "floor":
         amount = f"每人每年{money(std.yearly)}元" if std.yearly is not None else f"每人每月{money(std.monthly)}元"
         note = f"（{pv.note_zh}）" if pv.note_zh else ""
-        ctx.caveat(f"{pv.date_zh()}起的规定是各县区不低于{amount}{note}；{ctx.case.district}{ctx.case.as_of.year}年实际执行的标准"
-                   f"可能更高，请向{ctx.case.district}民政局或乡镇（街道）确认。")
+        ctx.caveat(
+            f"{pv.date_zh()}起的规定是各县区不低于{amount}{note}；{ctx.case.district}{ctx.case.as_of.year}年实际执行的标准"
+            f"可能更高，请向{ctx.case.district}民政局或乡镇（街道）确认。"
+        )
     ctx.unconfirmed(pv)
 
 
@@ -158,8 +167,14 @@ class Income:
 
 def _deduction(kind: str, amount: float, pv: ParamValue | None, confirmed: bool, detail: str, **extra) -> dict:
     ref = pv.reference() if pv is not None else {"title": "", "url": "", "effective_from": ""}
-    return {"kind": kind, "amount": round(amount, 2), "reference": ref, "confirmed": confirmed,
-            "detail_zh": detail, **extra}
+    return {
+        "kind": kind,
+        "amount": round(amount, 2),
+        "reference": ref,
+        "confirmed": confirmed,
+        "detail_zh": detail,
+        **extra,
+    }
 
 
 def assess_income(ctx: Ctx, members: tuple[Member, ...], prefix: str, deductions: bool = True) -> Income:
@@ -188,8 +203,16 @@ def assess_income(ctx: Ctx, members: tuple[Member, ...], prefix: str, deductions
         if pv.value is False:
             continue
         sure = pv.value is True
-        entries.append(_deduction("excluded_income", amount, pv, sure,
-                                  f"{INCOME_TYPE_ZH[kind]}{money(amount)}元不计入家庭收入", income_type=kind))
+        entries.append(
+            _deduction(
+                "excluded_income",
+                amount,
+                pv,
+                sure,
+                f"{INCOME_TYPE_ZH[kind]}{money(amount)}元不计入家庭收入",
+                income_type=kind,
+            )
+        )
         total += amount
         if not sure:
             uncertain += amount
@@ -197,14 +220,18 @@ def assess_income(ctx: Ctx, members: tuple[Member, ...], prefix: str, deductions
     if deductions:
         room = max(0.0, gross - total)
         rigid, rigid_uncertain, rigid_pv = _rigid(ctx, room)
-        entries.append(_deduction("rigid_expenditure", rigid, rigid_pv, rigid_uncertain == 0,
-                                  f"刚性支出扣除{money(rigid)}元"))
+        entries.append(
+            _deduction("rigid_expenditure", rigid, rigid_pv, rigid_uncertain == 0, f"刚性支出扣除{money(rigid)}元")
+        )
         total += rigid
         uncertain += rigid_uncertain
         room = max(0.0, gross - total)
         job_cost, job_pv = _employment_cost(ctx, wages, room)
-        entries.append(_deduction("employment_cost", job_cost, job_pv, job_pv.value is not None,
-                                  f"就业成本扣除{money(job_cost)}元"))
+        entries.append(
+            _deduction(
+                "employment_cost", job_cost, job_pv, job_pv.value is not None, f"就业成本扣除{money(job_cost)}元"
+            )
+        )
         total += job_cost
     return Income(round(gross, 2), entries, round(total, 2), round(uncertain, 2), len(members))
 
@@ -246,8 +273,15 @@ def _employment_cost(ctx: Ctx, wages: float, room: float) -> tuple[float, ParamV
     return min(wages * float(pv.value) / 100, room), pv
 
 
-def _asset_rule(ctx: Ctx, rule_id: str, allows: Callable[[Any], bool], results: list, details: list,
-                not_found_zh: str, refused_zh: Callable[[Any], str]) -> ParamValue:
+def _asset_rule(
+    ctx: Ctx,
+    rule_id: str,
+    allows: Callable[[Any], bool],
+    results: list,
+    details: list,
+    not_found_zh: str,
+    refused_zh: Callable[[Any], str],
+) -> ParamValue:
     """One asset rule (a car, a number of homes): passes, fails (only if confirmed) or is unknown."""
     rule = ctx.v(rule_id)
     if rule.value is None:
@@ -275,15 +309,22 @@ def assets_condition(ctx: Ctx, std: Standard) -> Condition:
     size = len(case.members)
     results: list[Tri] = []
     details: list[str] = []
-    missing = [name for key, name in (("deposits", "存款"), ("private_cars", "车辆"), ("homes", "住房"))
-               if case.assets.get(key) is None]
+    missing = [
+        name
+        for key, name in (("deposits", "存款"), ("private_cars", "车辆"), ("homes", "住房"))
+        if case.assets.get(key) is None
+    ]
     if missing:
         ctx.caveat(f"没有提供{'、'.join(missing)}情况，按没有此类财产计算；实际审核时要核查家庭财产。")
     ref: ParamValue | None = None
     deposits = case.assets.get("deposits")
     if deposits:
         multiple = ctx.v("dibao.assets.deposit_limit_years_of_income")
-        income_pid = "stats.disposable_income.rural_yearly" if case.residence == "rural" else "stats.disposable_income.urban_yearly"
+        income_pid = (
+            "stats.disposable_income.rural_yearly"
+            if case.residence == "rural"
+            else "stats.disposable_income.urban_yearly"
+        )
         disposable = ctx.v(income_pid)
         ref = multiple
         per_person = deposits / size
@@ -308,14 +349,26 @@ def assets_condition(ctx: Ctx, std: Standard) -> Condition:
             ctx.unconfirmed(disposable)
     cars = case.assets.get("private_cars")
     if cars:
-        ref = ref or _asset_rule(ctx, "dibao.assets.private_car_allowed", bool, results, details,
-                                 f"有私家车{cars}辆，车辆规定没有找到",
-                                 lambda _: f"有私家车{cars}辆，按规定有私家车的一般不能享受低保（残疾人代步车除外）")
+        ref = ref or _asset_rule(
+            ctx,
+            "dibao.assets.private_car_allowed",
+            bool,
+            results,
+            details,
+            f"有私家车{cars}辆，车辆规定没有找到",
+            lambda _: f"有私家车{cars}辆，按规定有私家车的一般不能享受低保（残疾人代步车除外）",
+        )
     homes = case.assets.get("homes")
     if homes:
-        ref = ref or _asset_rule(ctx, "dibao.assets.max_homes", lambda limit: homes <= limit, results, details,
-                                 f"有住房{homes}套，住房规定没有找到",
-                                 lambda limit: f"有住房{homes}套，超过{money(limit)}套")
+        ref = ref or _asset_rule(
+            ctx,
+            "dibao.assets.max_homes",
+            lambda limit: homes <= limit,
+            results,
+            details,
+            f"有住房{homes}套，住房规定没有找到",
+            lambda limit: f"有住房{homes}套，超过{money(limit)}套",
+        )
     passed = all_of(*results)
     if passed is True:
         detail = "家庭财产符合规定" + (f"（{'；'.join(details)}）" if details else "（按已提供的情况）")
@@ -326,8 +379,14 @@ def assets_condition(ctx: Ctx, std: Standard) -> Condition:
     return Condition("assets_within_limits", passed, detail, ref or ctx.v("dibao.assets.max_homes"))
 
 
-def income_condition(ctx: Ctx, income: Income, std: Standard, cid: str = "income_below_standard",
-                     factor: float = 1.0, line_zh: str = "低保标准") -> Condition:
+def income_condition(
+    ctx: Ctx,
+    income: Income,
+    std: Standard,
+    cid: str = "income_below_standard",
+    factor: float = 1.0,
+    line_zh: str = "低保标准",
+) -> Condition:
     """Per-capita income below factor x standard, explained in plain words."""
     passed = std.below(income.per_capita, income.per_capita_high, factor)
     pc = money(income.per_capita)
@@ -340,7 +399,11 @@ def income_condition(ctx: Ctx, income: Income, std: Standard, cid: str = "income
     else:
         basis = f"{line_zh}（每人每月{line}元{times}）"
     if passed is True:
-        extra = "" if income.per_capita_high == income.per_capita else f"（不扣除待核定项目也只有{money(income.per_capita_high)}元）"
+        extra = (
+            ""
+            if income.per_capita_high == income.per_capita
+            else f"（不扣除待核定项目也只有{money(income.per_capita_high)}元）"
+        )
         return Condition(cid, True, f"家庭人均月收入{pc}元{extra}，低于{basis}", std.pv)
     if passed is False:
         return Condition(cid, False, f"家庭人均月收入{pc}元，不低于{basis}", std.pv)

@@ -4,6 +4,7 @@ The lists (policies/illness.yml) are data with a source and a date: which illnes
 policy, so nothing here names a disease. The longest matching word wins, so 「1型糖尿病」 (on the serious
 list) is not read as 「糖尿病」 (ordinary). A name on neither list is "unknown": the office decides.
 """
+
 from __future__ import annotations
 
 from datetime import date

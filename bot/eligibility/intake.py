@@ -21,6 +21,7 @@ Facts (every key optional except program and district):
 A dict that already has "household" is a contract case and passes through unchanged, so the JSON doors
 (CLI, /api/eligibility) and the chat share `check`.
 """
+
 from __future__ import annotations
 
 import logging
@@ -62,8 +63,9 @@ def _household(facts: dict[str, Any]) -> list[dict[str, Any]]:
     for item in _list(facts, "incomes"):
         kind = item.get("kind") if item.get("kind") in INCOME_TYPES else "other"
         relation = _relation(item.get("who") or "self")
-        row = next((r for r in rows if r["relation"] == relation and (relation != "other" or not r["income_items"])),
-                   None)
+        row = next(
+            (r for r in rows if r["relation"] == relation and (relation != "other" or not r["income_items"])), None
+        )
         if row is None:
             row = {"relation": relation, "income_items": []}
             rows.append(row)
@@ -71,8 +73,9 @@ def _household(facts: dict[str, Any]) -> list[dict[str, Any]]:
     while len(rows) < int(size):
         rows.append({"relation": "other", "income_items": []})
     if len(rows) > int(size) and facts.get("household_size"):
-        raise CaseError("invalid_value", f"说到的家庭成员（{len(rows)}人）比家庭人口（{int(size)}人）多，请核对。",
-                        "household_size")
+        raise CaseError(
+            "invalid_value", f"说到的家庭成员（{len(rows)}人）比家庭人口（{int(size)}人）多，请核对。", "household_size"
+        )
     for row in rows:
         # Incomes were said for the household: a member without an item has none (not "not reported").
         if row["income_items"] or "incomes" in facts:
@@ -98,7 +101,9 @@ def _assets(facts: dict[str, Any], rulebook: Rulebook) -> dict[str, Any] | None:
 def _job(facts: dict[str, Any]) -> dict[str, Any]:
     status = facts.get("poverty_status")
     if status is not None and status not in POVERTY_STATUSES:
-        raise CaseError("invalid_value", f"“poverty_status”只能是 {'、'.join(POVERTY_STATUSES)} 之一。", "poverty_status")
+        raise CaseError(
+            "invalid_value", f"“poverty_status”只能是 {'、'.join(POVERTY_STATUSES)} 之一。", "poverty_status"
+        )
     return {
         "poverty_alleviated": None if status is None else status == "alleviated",
         "monitored_household": None if status is None else status == "monitored",
@@ -117,8 +122,14 @@ def case_from_facts(facts: Any, rulebook: Rulebook | None = None) -> dict[str, A
     rb = rulebook if rulebook is not None else default_rulebook()
     program = facts.get("program")
     case: dict[str, Any] = {"program": program, "district": facts.get("district"), "household": _household(facts)}
-    for key in ("as_of", "residence", "receiving_dibao", "income_rose_due_to_employment", "has_able_supporter",
-                "hardship_kind"):
+    for key in (
+        "as_of",
+        "residence",
+        "receiving_dibao",
+        "income_rose_due_to_employment",
+        "has_able_supporter",
+        "hardship_kind",
+    ):
         if facts.get(key) is not None:
             case[key] = facts[key]
     expenses: dict[str, float] = {}

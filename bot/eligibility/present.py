@@ -9,18 +9,28 @@ use these functions, so a verdict is worded the same way at every door and print
 `chat_text(result, contact)` is the same content as plain text (summary, figures, next step, details), so a
 REST client that ignores `custom` still gets everything.
 """
+
 from __future__ import annotations
 
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 PROGRAM_ZH: dict[str, str] = {
-    "dibao": "低保", "single_person": "单人保", "gradual_exit": "低保渐退期", "extreme_poverty": "特困人员救助供养",
-    "temporary_assistance": "临时救助", "job_subsidy": "就业补贴",
+    "dibao": "低保",
+    "single_person": "单人保",
+    "gradual_exit": "低保渐退期",
+    "extreme_poverty": "特困人员救助供养",
+    "temporary_assistance": "临时救助",
+    "job_subsidy": "就业补贴",
 }
 # Staff-facing one-word verdicts (lists, charts, review pages).
 VERDICT_WORD = {True: "符合", False: "不符合", None: "待核实"}
 # Resident-facing conclusions: never more certain than the engine.
-_SUMMARY = {True: "初步判断：可能符合{name}条件", False: "初步判断：不符合{name}条件", None: "初步判断：还不能确定是否符合{name}条件"}
+_SUMMARY = {
+    True: "初步判断：可能符合{name}条件",
+    False: "初步判断：不符合{name}条件",
+    None: "初步判断：还不能确定是否符合{name}条件",
+}
 _MARK = {True: "【符合】", False: "【不符合】", None: "【待核实】"}
 _FINAL_WORD = "这是根据您说的情况做的初步测算，最终以乡镇（街道）和县区部门审核为准。"
 
@@ -62,8 +72,9 @@ def explanation(program: str, eligible: bool | None, conditions: Iterable[dict[s
         False: f"结论：按您提供的情况，目前不符合{name}条件。",
         None: f"结论：能否享受{name}，这里还不能确定，需要到{district}的乡镇（街道）或县区主管部门核实。",
     }[eligible]
-    return "\n".join([head] + [f"{_MARK[c.get('passed')]}{c.get('detail_zh', '')}{citation(c.get('reference'))}"
-                               for c in conditions])
+    return "\n".join(
+        [head] + [f"{_MARK[c.get('passed')]}{c.get('detail_zh', '')}{citation(c.get('reference'))}" for c in conditions]
+    )
 
 
 def standard_text(result: dict[str, Any]) -> str | None:
@@ -101,8 +112,11 @@ def figures(result: dict[str, Any]) -> list[dict[str, str]]:
     return out[:3]
 
 
-_SUBSIDY_ZH = {"one_off_hiring": "一次性吸纳就业补贴（发给单位）", "on_job_training": "以工代训补贴",
-               "travel": "一次性交通补助"}
+_SUBSIDY_ZH = {
+    "one_off_hiring": "一次性吸纳就业补贴（发给单位）",
+    "on_job_training": "以工代训补贴",
+    "travel": "一次性交通补助",
+}
 
 
 def _subsidy_amount(subsidy: dict[str, Any]) -> str:
@@ -121,15 +135,20 @@ def next_step(result: dict[str, Any], contact: str = "") -> str:
     """One sentence: what to do now, given the verdict."""
     program, eligible = result.get("program"), result.get("eligible")
     office = "县区人社局（就业服务中心）" if program == "job_subsidy" else "户籍所在地的乡镇（街道）"
-    step = {True: "可以带上身份证、户口簿去申请", None: "请说明情况，由工作人员核实后再定",
-            False: "如果情况有变化，或者认为算得不对，可以再去咨询"}[eligible if isinstance(eligible, bool) else None]
+    step = {
+        True: "可以带上身份证、户口簿去申请",
+        None: "请说明情况，由工作人员核实后再定",
+        False: "如果情况有变化，或者认为算得不对，可以再去咨询",
+    }[eligible if isinstance(eligible, bool) else None]
     return f"{step}：{contact}" if contact else f"{step}，地点：{office}。"
 
 
 def details(result: dict[str, Any]) -> list[str]:
     """Each reason with its source and date, the members or subsidies that matter, then the caveats."""
-    lines = [f"{_MARK[c.get('passed')]}{c.get('detail_zh', '')}{citation(c.get('reference'))}"
-             for c in result.get("conditions") or []]
+    lines = [
+        f"{_MARK[c.get('passed')]}{c.get('detail_zh', '')}{citation(c.get('reference'))}"
+        for c in result.get("conditions") or []
+    ]
     for member in result.get("members") or []:
         if member.get("eligible") is not False and member.get("detail_zh"):
             lines.append(member["detail_zh"])
@@ -150,8 +169,12 @@ def details(result: dict[str, Any]) -> list[str]:
 
 def card(result: dict[str, Any], contact: str = "") -> dict[str, Any]:
     """The short answer a widget shows; see the module docstring for the shape."""
-    return {"summary": summary(result), "figures": figures(result), "next_step": next_step(result, contact),
-            "details": details(result)}
+    return {
+        "summary": summary(result),
+        "figures": figures(result),
+        "next_step": next_step(result, contact),
+        "details": details(result),
+    }
 
 
 def card_text(shown: dict[str, Any]) -> str:

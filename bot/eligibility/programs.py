@@ -1,16 +1,29 @@
 """The six programs as small functions over (rules context, case). Each returns an Outcome; bot.eligibility
 assembles the contract's result JSON from it. All figures come from the rulebook through Ctx.v()."""
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import Any
 
 from bot.eligibility.case import DISABILITY_KIND_ZH, DISABILITY_KINDS, Member
-from bot.rulebook import ParamValue
 from bot.eligibility.core import (
-    Condition, Ctx, Income, Standard, Tri, all_of, assess_income, assets_condition, dibao_standard,
-    income_condition, money, negate, standard_caveats,
+    Condition,
+    Ctx,
+    Income,
+    Standard,
+    Tri,
+    all_of,
+    assess_income,
+    assets_condition,
+    dibao_standard,
+    income_condition,
+    money,
+    negate,
+    standard_caveats,
 )
+from bot.rulebook import ParamValue
 
 
 @dataclass(slots=True)
@@ -37,8 +50,10 @@ def _hebei_average_hint(ctx: Ctx, cond: Condition) -> None:
         return
     pv = ctx.v(f"dibao.hebei_average.{ctx.case.residence}_monthly")
     if pv.value is not None:
-        ctx.caveat(f"仅供参考：河北省{pv.date_zh()}{'城市' if ctx.case.residence == 'urban' else '农村'}低保的全省数字"
-                   f"约每人每月{money(pv.value)}元（不是{ctx.case.district}的标准；来源：{pv.source_title}）。")
+        ctx.caveat(
+            f"仅供参考：河北省{pv.date_zh()}{'城市' if ctx.case.residence == 'urban' else '农村'}低保的全省数字"
+            f"约每人每月{money(pv.value)}元（不是{ctx.case.district}的标准；来源：{pv.source_title}）。"
+        )
 
 
 def dibao(ctx: Ctx) -> Outcome:
@@ -63,8 +78,9 @@ def _level_by_kind(ctx: Ctx, prefix: str, level: int, kind: str | None) -> Tri:
     fits = []
     for k in kinds:
         rule = _kind_level(ctx, prefix, k)
-        fits.append(None if rule is not None and rule.value is None else
-                    bool(rule is not None and level <= float(rule.value)))
+        fits.append(
+            None if rule is not None and rule.value is None else bool(rule is not None and level <= float(rule.value))
+        )
     if kind is not None:
         return fits[0]
     return True if all(f is True for f in fits) else (None if any(f is not False for f in fits) else False)
@@ -85,8 +101,10 @@ def _member_qualifies(ctx: Ctx, m: Member) -> tuple[Tri, str]:
         if fits is True:
             return True, f"{level}级{DISABILITY_KIND_ZH.get(kind or '', '')}残疾"
         if fits is None:
-            unknown.append(f"{level}级残疾，要看残疾类别：三级智力残疾或三级精神残疾（含孤独症）可以单独纳入，"
-                           f"其他类别的三级残疾不能；请看残疾证上写的类别")
+            unknown.append(
+                f"{level}级残疾，要看残疾类别：三级智力残疾或三级精神残疾（含孤独症）可以单独纳入，"
+                f"其他类别的三级残疾不能；请看残疾证上写的类别"
+            )
     if m.illness_name:  # classified by the rulebook's lists, which are not Qinhuangdao's own
         ctx.unconfirmed(ctx.v("illness.serious.names"))
     if m.illness == "serious" or m.serious_illness:
@@ -150,34 +168,55 @@ def single_person(ctx: Ctx) -> Outcome:
         alone, alone_rule = _adult_unemployed_severe(ctx, m)
         if q:
             ok = all_of(edge_cond.passed, assets.passed)
-            route = ("全家人均收入已低于低保标准，可整户申请低保，该成员随全家纳入" if whole is True
-                     else "可以参照“单人户”单独纳入低保" if ok else
-                     "家庭收入或财产需要核实，暂不能确定" if ok is None else "家庭收入或财产不符合低保边缘家庭条件")
+            route = (
+                "全家人均收入已低于低保标准，可整户申请低保，该成员随全家纳入"
+                if whole is True
+                else "可以参照“单人户”单独纳入低保"
+                if ok
+                else "家庭收入或财产需要核实，暂不能确定"
+                if ok is None
+                else "家庭收入或财产不符合低保边缘家庭条件"
+            )
             if ok is not True and alone is not False:
                 own = assess_income(ctx, (m,), "dibao")
                 own_ok = all_of(alone, std.below(own.per_capita, own.per_capita_high), assets.passed)
                 alone_routes.append(own_ok)
                 if own_ok is not False:
                     ok = True if own_ok is True else ok if ok is not False else None
-                    route += (f"；另外，成年无业重度残疾人可以参照“单人户”申请低保，按本人收入（每月{money(own.per_capita)}元）"
-                              f"核算（{alone_rule.source_title}）")
+                    route += (
+                        f"；另外，成年无业重度残疾人可以参照“单人户”申请低保，按本人收入（每月{money(own.per_capita)}元）"
+                        f"核算（{alone_rule.source_title}）"
+                    )
         else:
             ok = all_of(whole, assets.passed)
-            route = ("不能单独纳入；但全家人均收入低于低保标准，可随全家申请低保" if ok else
-                     "不能单独纳入；如当地标准高于全家人均收入，可随全家申请低保" if ok is None else "不能单独纳入")
+            route = (
+                "不能单独纳入；但全家人均收入低于低保标准，可随全家申请低保"
+                if ok
+                else "不能单独纳入；如当地标准高于全家人均收入，可随全家申请低保"
+                if ok is None
+                else "不能单独纳入"
+            )
         rows.append({"index": m.index, "eligible": ok, "detail_zh": f"第{m.index}位成员{why}：{route}"})
     any_q = True if any(q is True for q in qualifying) else (None if any(q is None for q in qualifying) else False)
     names = "、".join(f"第{m.index}位" for m, q in zip(ctx.case.members, qualifying) if q)
     unsure = [row["detail_zh"] for row, q in zip(rows, qualifying) if q is None]
-    q_detail = (f"{names}家庭成员属于重度残疾或重特大疾病患者，可以单独申请" if any_q else
-                "家庭成员中没有可以单独纳入低保的重度残疾人或重特大疾病患者" if any_q is False else
-                "家庭成员是否符合单人保条件需要核实：" + "；".join(unsure))
+    q_detail = (
+        f"{names}家庭成员属于重度残疾或重特大疾病患者，可以单独申请"
+        if any_q
+        else "家庭成员中没有可以单独纳入低保的重度残疾人或重特大疾病患者"
+        if any_q is False
+        else "家庭成员是否符合单人保条件需要核实：" + "；".join(unsure)
+    )
     q_ref = ctx.v("single_person.severe_disability_max_level")
     alone_best = True if True in alone_routes else (None if None in alone_routes else False)
     if (edge_cond.passed is False and alone_best is not False) or (edge_cond.passed is None and alone_best is True):
         rule = ctx.v("single_person.adult_unemployed_severe_disability")
-        edge_cond = Condition("income_below_edge_line", alone_best,
-                              edge_cond.detail_zh + "；但家中成年无业重度残疾人可以按本人收入参照“单人户”申请低保", rule)
+        edge_cond = Condition(
+            "income_below_edge_line",
+            alone_best,
+            edge_cond.detail_zh + "；但家中成年无业重度残疾人可以按本人收入参照“单人户”申请低保",
+            rule,
+        )
     if whole is True:
         ctx.caveat("全家人均收入已低于低保标准，应整户申请低保（不能只给部分成员办）。")
     _hebei_average_hint(ctx, edge_cond)
@@ -192,12 +231,24 @@ def gradual_exit(ctx: Ctx) -> Outcome:
     nothing to exit (condition fails: the family simply stays on dibao)."""
     std, income = _household_basis(ctx)
     case = ctx.case
-    receiving = Condition("receiving_dibao", case.receiving_dibao,
-                          {True: "现在是低保对象", False: "现在不是低保对象，渐退期只适用于已享受低保的家庭",
-                           None: "没有说明现在是否享受低保"}[case.receiving_dibao])
-    rose = Condition("income_rose_due_to_employment", case.income_rose_due_to_employment,
-                     {True: "收入增加是因为家庭成员就业", False: "收入增加不是因为就业，不适用渐退期",
-                      None: "没有说明收入增加是否因为就业"}[case.income_rose_due_to_employment])
+    receiving = Condition(
+        "receiving_dibao",
+        case.receiving_dibao,
+        {
+            True: "现在是低保对象",
+            False: "现在不是低保对象，渐退期只适用于已享受低保的家庭",
+            None: "没有说明现在是否享受低保",
+        }[case.receiving_dibao],
+    )
+    rose = Condition(
+        "income_rose_due_to_employment",
+        case.income_rose_due_to_employment,
+        {
+            True: "收入增加是因为家庭成员就业",
+            False: "收入增加不是因为就业，不适用渐退期",
+            None: "没有说明收入增加是否因为就业",
+        }[case.income_rose_due_to_employment],
+    )
     below = income_condition(ctx, income, std)
     above = Condition("income_above_standard", negate(below.passed), below.detail_zh, std.pv)
     if above.passed is False:
@@ -206,13 +257,22 @@ def gradual_exit(ctx: Ctx) -> Outcome:
     receiving.ref = rose.ref = months
     extra = {"gradual_exit_months": int(months.value) if months.value is not None else None}
     ctx.unconfirmed(months)
-    if months.value is not None and case.receiving_dibao and case.income_rose_due_to_employment and above.passed is not False:
-        ctx.caveat(f"家庭成员就业后收入超过当地标准的，县区民政部门可以给予渐退期（不是一定给），原则上不超过"
-                   f"{money(months.value)}个月（{months.source_title}）；给不给、给多久由县区民政局决定。"
-                   f"如果收入仍低于当地标准，则继续按低保对象管理。")
+    if (
+        months.value is not None
+        and case.receiving_dibao
+        and case.income_rose_due_to_employment
+        and above.passed is not False
+    ):
+        ctx.caveat(
+            f"家庭成员就业后收入超过当地标准的，县区民政部门可以给予渐退期（不是一定给），原则上不超过"
+            f"{money(months.value)}个月（{months.source_title}）；给不给、给多久由县区民政局决定。"
+            f"如果收入仍低于当地标准，则继续按低保对象管理。"
+        )
     poverty = ctx.v("gradual_exit.poverty_household_min_months")
     if poverty.value is not None:
-        ctx.caveat(f"脱贫攻坚期内，建档立卡贫困户的农村低保渐退期原则上不少于{money(poverty.value)}个月（{poverty.source_title}）。")
+        ctx.caveat(
+            f"脱贫攻坚期内，建档立卡贫困户的农村低保渐退期原则上不少于{money(poverty.value)}个月（{poverty.source_title}）。"
+        )
     return Outcome([receiving, rose, above], income, std, extra)
 
 
@@ -229,8 +289,14 @@ def _unable_to_work(ctx: Ctx, m: Member) -> tuple[Tri, str, Any]:
         return True, f"申请人{m.age}岁，未满{money(young.value)}周岁", young
     if m.age is not None and minor_until.value is not None and m.age < minor_until.value:
         ctx.unconfirmed(minor_until)
-        return True, (f"申请人{m.age}岁；河北省2020年起把特困供养覆盖的未成年人年龄延长到{money(minor_until.value)}周岁"
-                      f"（{minor_until.source_title}）"), minor_until
+        return (
+            True,
+            (
+                f"申请人{m.age}岁；河北省2020年起把特困供养覆盖的未成年人年龄延长到{money(minor_until.value)}周岁"
+                f"（{minor_until.source_title}）"
+            ),
+            minor_until,
+        )
     if m.disability_level is not None:
         fits = _level_by_kind(ctx, "extreme_poverty.unable_to_work", m.disability_level, m.disability_kind)
         kind_zh = DISABILITY_KIND_ZH.get(m.disability_kind or "", "")
@@ -238,10 +304,22 @@ def _unable_to_work(ctx: Ctx, m: Member) -> tuple[Tri, str, Any]:
         if fits is True:
             return True, f"申请人为{m.disability_level}级{kind_zh}残疾，属于认定办法列明的无劳动能力情形", rule
         if m.disability_kind is None:
-            return None, (f"申请人为{m.disability_level}级残疾，要看残疾类别：一至三级智力或精神残疾、一至二级肢体残疾、"
-                          f"一级视力残疾属于无劳动能力，请看残疾证上写的类别"), rule
-        return None, (f"申请人为{m.disability_level}级{kind_zh}残疾，不在认定办法列明的残疾类别和等级内；"
-                      f"是否属于省里规定的其他无劳动能力情形，需要县区民政部门评估认定"), rule
+            return (
+                None,
+                (
+                    f"申请人为{m.disability_level}级残疾，要看残疾类别：一至三级智力或精神残疾、一至二级肢体残疾、"
+                    f"一级视力残疾属于无劳动能力，请看残疾证上写的类别"
+                ),
+                rule,
+            )
+        return (
+            None,
+            (
+                f"申请人为{m.disability_level}级{kind_zh}残疾，不在认定办法列明的残疾类别和等级内；"
+                f"是否属于省里规定的其他无劳动能力情形，需要县区民政部门评估认定"
+            ),
+            rule,
+        )
     if m.able_to_work is False:
         return None, "申请人是否无劳动能力，需要县区民政部门评估认定", old
     if m.age is None:
@@ -266,17 +344,23 @@ def extreme_poverty(ctx: Ctx) -> Outcome:
     ctx.unconfirmed(ctx.v("extreme_poverty.assets.rule"))
     ctx.caveat("特困人员的财产这里参照低保的财产规定判断。")
     support = Condition(
-        "no_able_supporter", negate(case.has_able_supporter),
-        {True: "有法定赡养、抚养、扶养义务人且有能力履行，不符合特困条件",
-         False: "没有法定义务人，或义务人没有履行能力",
-         None: "没有说明是否有能够赡养（抚养、扶养）的义务人，需要核实"}[case.has_able_supporter],
-        ctx.v("extreme_poverty.unable_to_work.elderly_min_age"))
+        "no_able_supporter",
+        negate(case.has_able_supporter),
+        {
+            True: "有法定赡养、抚养、扶养义务人且有能力履行，不符合特困条件",
+            False: "没有法定义务人，或义务人没有履行能力",
+            None: "没有说明是否有能够赡养（抚养、扶养）的义务人，需要核实",
+        }[case.has_able_supporter],
+        ctx.v("extreme_poverty.unable_to_work.elderly_min_age"),
+    )
     multiple = ctx.v("extreme_poverty.basic_living_multiple")
     extra: dict[str, Any] = {"support_standard_monthly": None}
     if multiple.value is not None and std.monthly is not None:
         extra["support_standard_monthly"] = round(std.monthly * float(multiple.value), 2)
-        ctx.caveat(f"特困人员基本生活标准一般不低于当地低保标准的{money(multiple.value)}倍"
-                   f"（{multiple.source_title}），即不低于每人每月约{money(extra['support_standard_monthly'])}元。")
+        ctx.caveat(
+            f"特困人员基本生活标准一般不低于当地低保标准的{money(multiple.value)}倍"
+            f"（{multiple.source_title}），即不低于每人每月约{money(extra['support_standard_monthly'])}元。"
+        )
     ctx.unconfirmed(multiple)
     ctx.unconfirmed(ctx.v("extreme_poverty.care_standard_monthly"))
     _hukou_caveat(ctx)
@@ -292,22 +376,35 @@ def temporary_assistance(ctx: Ctx) -> Outcome:
     std, income = _household_basis(ctx)
     advance = ctx.v("temporary_assistance.advance_aid_allowed")
     kind = case.hardship_kind
-    hardship = Condition("hardship", {"emergency": True, "expenditure": True, "none": False, None: None}[kind],
-                         {"emergency": "遭遇火灾、事故、突发重病等急难情况（急难型临时救助）",
-                          "expenditure": "看病、上学等必需支出突然增加，超出家庭承受能力（支出型临时救助）",
-                          "none": "没有遭遇急难情况或大额必需支出，不属于临时救助范围",
-                          None: "没有说明遇到的困难（急难情况或大额必需支出）"}[kind], advance)
+    hardship = Condition(
+        "hardship",
+        {"emergency": True, "expenditure": True, "none": False, None: None}[kind],
+        {
+            "emergency": "遭遇火灾、事故、突发重病等急难情况（急难型临时救助）",
+            "expenditure": "看病、上学等必需支出突然增加，超出家庭承受能力（支出型临时救助）",
+            "none": "没有遭遇急难情况或大额必需支出，不属于临时救助范围",
+            None: "没有说明遇到的困难（急难情况或大额必需支出）",
+        }[kind],
+        advance,
+    )
     conditions = [hardship]
     if kind == "expenditure":
         below = std.below(income.per_capita, income.per_capita_high)
-        conditions.append(Condition(
-            "income_below_local_average", True if below else None,
-            f"家庭人均月收入{money(income.per_capita)}元" + ("，低于当地上年人均可支配收入" if below else
-                                                           "，是否低于当地上年人均可支配收入需要核实"),
-            ctx.v("stats.disposable_income.urban_yearly")))
+        conditions.append(
+            Condition(
+                "income_below_local_average",
+                True if below else None,
+                f"家庭人均月收入{money(income.per_capita)}元"
+                + ("，低于当地上年人均可支配收入" if below else "，是否低于当地上年人均可支配收入需要核实"),
+                ctx.v("stats.disposable_income.urban_yearly"),
+            )
+        )
         conditions.append(assets_condition(ctx, std))
-    conditions.append(Condition("office_assessment", None,
-                                "是否救助、救助多少，由乡镇（街道）或县区民政部门根据实际困难核定", advance))
+    conditions.append(
+        Condition(
+            "office_assessment", None, "是否救助、救助多少，由乡镇（街道）或县区民政部门根据实际困难核定", advance
+        )
+    )
     if advance.value:
         ctx.caveat("情况紧急的，可以先救助、后补手续：请马上联系乡镇（街道）或村（居）委会。")
     ctx.unconfirmed(ctx.v("temporary_assistance.multiple_of_urban_dibao"))
@@ -316,13 +413,23 @@ def temporary_assistance(ctx: Ctx) -> Outcome:
 
 _HIRING_EMPLOYERS = ("enterprise", "farm_business", "workshop")
 _TRAVEL_RANGES = ("outside_province", "inside_province")
-_LOCATION_ZH = {"outside_province": "省外务工", "inside_province": "省内市外务工", "inside_city": "市内县外务工",
-                "local": "在本县务工"}
+_LOCATION_ZH = {
+    "outside_province": "省外务工",
+    "inside_province": "省内市外务工",
+    "inside_city": "市内县外务工",
+    "local": "在本县务工",
+}
 
 
 def _subsidy(sid: str, eligible: Tri, amount: float | None, detail: str, pv: Any, **extra: Any) -> dict:
-    return {"id": sid, "eligible": eligible, "amount": round(float(amount), 2) if amount is not None else None,
-            "detail_zh": detail, "reference": pv.reference(), **extra}
+    return {
+        "id": sid,
+        "eligible": eligible,
+        "amount": round(float(amount), 2) if amount is not None else None,
+        "detail_zh": detail,
+        "reference": pv.reference(),
+        **extra,
+    }
 
 
 def _at_least(value: float | None, pv: Any) -> Tri:
@@ -346,8 +453,11 @@ def job_subsidy(ctx: Ctx) -> Outcome:
     job = ctx.case.job
     assert job is not None  # parse_case requires it
     target = job.poverty_alleviated
-    travel_target = True if (job.poverty_alleviated or job.monitored_household) else (
-        None if job.poverty_alleviated is None or job.monitored_household is None else False)
+    travel_target = (
+        True
+        if (job.poverty_alleviated or job.monitored_household)
+        else (None if job.poverty_alleviated is None or job.monitored_household is None else False)
+    )
     months = job.months_employed
     loc = job.work_location
     subsidies = []
@@ -356,14 +466,27 @@ def job_subsidy(ctx: Ctx) -> Outcome:
     need = ctx.v("job_subsidy.one_off_hiring.min_months")
     in_hebei = ctx.v("job_subsidy.one_off_hiring.employer_in_hebei")
     employer_ok = None if job.employer_type is None else job.employer_type in _HIRING_EMPLOYERS
-    where_ok = None if loc is None else (True if loc != "outside_province" or not in_hebei.value else
-                                         _confirmed_no(False, in_hebei))
+    where_ok = (
+        None
+        if loc is None
+        else (True if loc != "outside_province" or not in_hebei.value else _confirmed_no(False, in_hebei))
+    )
     ok = all_of(target, employer_ok, where_ok, _at_least(months, need))
-    where_zh = "；在外省单位上班的，河北的这项补贴一般不适用，要问单位所在地人社部门" if loc == "outside_province" else ""
-    subsidies.append(_subsidy("one_off_hiring", ok, amount.value if ok is not False else None,
-                              f"一次性吸纳就业补贴：用人单位（企业、农民专业合作社等经营主体、就业帮扶车间）吸纳脱贫劳动力"
-                              f"稳定就业满{money(need.value)}个月，每人补贴{money(amount.value)}元，发给用人单位{where_zh}", amount,
-                              paid_to="employer", current=True))
+    where_zh = (
+        "；在外省单位上班的，河北的这项补贴一般不适用，要问单位所在地人社部门" if loc == "outside_province" else ""
+    )
+    subsidies.append(
+        _subsidy(
+            "one_off_hiring",
+            ok,
+            amount.value if ok is not False else None,
+            f"一次性吸纳就业补贴：用人单位（企业、农民专业合作社等经营主体、就业帮扶车间）吸纳脱贫劳动力"
+            f"稳定就业满{money(need.value)}个月，每人补贴{money(amount.value)}元，发给用人单位{where_zh}",
+            amount,
+            paid_to="employer",
+            current=True,
+        )
+    )
     ctx.unconfirmed(amount)
     if loc == "outside_province":
         ctx.unconfirmed(in_hebei)
@@ -371,20 +494,44 @@ def job_subsidy(ctx: Ctx) -> Outcome:
     monthly = ctx.v("job_subsidy.on_job_training.monthly")
     max_months = ctx.v("job_subsidy.on_job_training.max_months")
     if monthly.value is None:
-        past = next((h for h in reversed(ctx.rb.history("job_subsidy.on_job_training.monthly"))
-                     if h.value is not None and h.effective_from is not None and h.effective_from <= ctx.case.as_of), None)
+        past = next(
+            (
+                h
+                for h in reversed(ctx.rb.history("job_subsidy.on_job_training.monthly"))
+                if h.value is not None and h.effective_from is not None and h.effective_from <= ctx.case.as_of
+            ),
+            None,
+        )
         if past is not None:
-            subsidies.append(_subsidy("on_job_training", None, None,
-                                      f"以工代训补贴是{past.date_zh()}的阶段性措施（{past.source_title}）；{monthly.note_zh}，"
-                                      f"不作为现行补贴", past, paid_to="employer", current=False))
+            subsidies.append(
+                _subsidy(
+                    "on_job_training",
+                    None,
+                    None,
+                    f"以工代训补贴是{past.date_zh()}的阶段性措施（{past.source_title}）；{monthly.note_zh}，"
+                    f"不作为现行补贴",
+                    past,
+                    paid_to="employer",
+                    current=False,
+                )
+            )
     else:
         ok = all_of(target, employer_ok)
         total = None
         if ok is not False and max_months.value is not None and months is not None:
             total = float(monthly.value) * min(int(months), int(max_months.value))
-        subsidies.append(_subsidy("on_job_training", ok, total,
-                                  f"以工代训补贴：每人每月最多{money(monthly.value)}元，最长{money(max_months.value)}个月，发给用人单位",
-                                  monthly, paid_to="employer", amount_is_maximum=True, current=True))
+        subsidies.append(
+            _subsidy(
+                "on_job_training",
+                ok,
+                total,
+                f"以工代训补贴：每人每月最多{money(monthly.value)}元，最长{money(max_months.value)}个月，发给用人单位",
+                monthly,
+                paid_to="employer",
+                amount_is_maximum=True,
+                current=True,
+            )
+        )
         ctx.unconfirmed(monthly)
 
     need = ctx.v("job_subsidy.travel.min_months")
@@ -405,10 +552,20 @@ def job_subsidy(ctx: Ctx) -> Outcome:
     else:
         range_zh = "在本县务工不享受交通补助" if loc == "local" else "需说明务工地点"
     times = ctx.v("job_subsidy.travel.times_per_year")
-    subsidies.append(_subsidy("travel", ok, None,
-                              f"一次性交通补助：脱贫人口和监测对象到外地稳定务工满{money(need.value)}个月，"
-                              f"{_LOCATION_ZH.get(loc or '', '')}{range_zh}；每人每年最多{money(times.value)}次", need,
-                              paid_to="worker", amount_min=lo, amount_max=hi, current=True))
+    subsidies.append(
+        _subsidy(
+            "travel",
+            ok,
+            None,
+            f"一次性交通补助：脱贫人口和监测对象到外地稳定务工满{money(need.value)}个月，"
+            f"{_LOCATION_ZH.get(loc or '', '')}{range_zh}；每人每年最多{money(times.value)}次",
+            need,
+            paid_to="worker",
+            amount_min=lo,
+            amount_max=hi,
+            current=True,
+        )
+    )
     if ok is not False:
         ctx.unconfirmed(need)
 
@@ -423,14 +580,25 @@ def job_subsidy(ctx: Ctx) -> Outcome:
     target_cond = Condition("target_group", group[0], group[1], amount)
     states = [s["eligible"] for s in subsidies if s["current"]]
     any_ok = True if True in states else (None if None in states else False)
-    applies = Condition("any_subsidy_applies", any_ok,
-                        {True: "至少有一项补贴符合条件", False: "按填写的情况，没有符合条件的补贴",
-                         None: "是否能领补贴需要县区人社部门核实"}[any_ok], amount)
+    applies = Condition(
+        "any_subsidy_applies",
+        any_ok,
+        {
+            True: "至少有一项补贴符合条件",
+            False: "按填写的情况，没有符合条件的补贴",
+            None: "是否能领补贴需要县区人社部门核实",
+        }[any_ok],
+        amount,
+    )
     ctx.caveat("以上补贴由县区人社局（就业服务中心）核定发放，政策每年可能调整。")
     return Outcome([target_cond, applies], None, None, {"subsidies": subsidies})
 
 
 PROGRAM_FUNCS: dict[str, Callable[[Ctx], Outcome]] = {
-    "dibao": dibao, "single_person": single_person, "gradual_exit": gradual_exit,
-    "extreme_poverty": extreme_poverty, "temporary_assistance": temporary_assistance, "job_subsidy": job_subsidy,
+    "dibao": dibao,
+    "single_person": single_person,
+    "gradual_exit": gradual_exit,
+    "extreme_poverty": extreme_poverty,
+    "temporary_assistance": temporary_assistance,
+    "job_subsidy": job_subsidy,
 }

@@ -6,6 +6,7 @@ action server never gets for turns that go to an utterance. The work runs as a s
 reply has been sent: it reads the tracker, applies bot.learning.rules, and writes in a worker thread.
 Any failure is logged and swallowed — learning must never slow or break a resident's turn.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -18,8 +19,7 @@ log = logging.getLogger(__name__)
 _pending: set[asyncio.Task] = set()  # keep references so running tasks are not garbage-collected
 
 
-def store_turn(sender_id: str, events: list[dict], margin: float | None = None,
-               url: str | None = None) -> list[str]:
+def store_turn(sender_id: str, events: list[dict], margin: float | None = None, url: str | None = None) -> list[str]:
     """Decide and store (blocking): the reasons the latest turn was captured ([] when it was not)."""
     turn = rules.last_turn(events)
     if turn is None:

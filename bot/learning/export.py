@@ -13,6 +13,7 @@ it (masked), with square brackets made full-width so Rasa cannot read them as an
 
 `python -m bot nlu check-reviewed [--model M]` runs the regression check on its own (bot.learning.regression).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,8 +30,10 @@ REVIEWED_DIR = NLU_DIR / "reviewed"
 HOLDOUT_DIR = REPO_ROOT / "tests" / "nlu"
 REVIEWED_FILE = "reviewed.yml"
 HARD_FILE = "hard.yml"
-HEADER = ("# Written by `python -m bot nlu export-reviewed` from the staff review inbox (/staff/learning).\n"
-          "# Real residents' messages (phone and ID numbers masked); entities are not annotated.\n")
+HEADER = (
+    "# Written by `python -m bot nlu export-reviewed` from the staff review inbox (/staff/learning).\n"
+    "# Real residents' messages (phone and ID numbers masked); entities are not annotated.\n"
+)
 
 
 @dataclass(frozen=True)
@@ -90,13 +93,18 @@ def holdout_keys(directory: Path = HOLDOUT_DIR) -> set[str]:
     return keys
 
 
-def merge(existing: Iterable[Reviewed], labelled: Iterable[dict], training: dict[str, set[str]],
-          held_out: set[str] | None = None) -> tuple[list[Reviewed], list[str], list[str]]:
+def merge(
+    existing: Iterable[Reviewed],
+    labelled: Iterable[dict],
+    training: dict[str, set[str]],
+    held_out: set[str] | None = None,
+) -> tuple[list[Reviewed], list[str], list[str]]:
     """(examples to write, texts skipped as already trained or held out, conflict messages). Later
     entries win."""
     chosen: dict[str, Reviewed] = {}
-    for item in list(existing) + [Reviewed(clean_example(i["text"]), i["label"], bool(i.get("hard")))
-                                  for i in labelled]:
+    for item in list(existing) + [
+        Reviewed(clean_example(i["text"]), i["label"], bool(i.get("hard"))) for i in labelled
+    ]:
         text = clean_example(item.text)
         if squash(text):
             chosen[squash(text)] = Reviewed(text, item.intent, item.hard)
@@ -127,12 +135,14 @@ def render(examples: Sequence[Reviewed]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def export(out_dir: Path = REVIEWED_DIR, nlu_dir: Path = NLU_DIR, url: str | None = None,
-           holdout_dir: Path = HOLDOUT_DIR) -> dict:
+def export(
+    out_dir: Path = REVIEWED_DIR, nlu_dir: Path = NLU_DIR, url: str | None = None, holdout_dir: Path = HOLDOUT_DIR
+) -> dict:
     from bot.learning.store import labelled_items
 
-    examples, skipped, conflicts = merge(read_reviewed(out_dir), labelled_items(url),
-                                         training_examples(nlu_dir, out_dir), holdout_keys(holdout_dir))
+    examples, skipped, conflicts = merge(
+        read_reviewed(out_dir), labelled_items(url), training_examples(nlu_dir, out_dir), holdout_keys(holdout_dir)
+    )
     out_dir.mkdir(parents=True, exist_ok=True)
     written = {}
     for name, hard in ((REVIEWED_FILE, False), (HARD_FILE, True)):

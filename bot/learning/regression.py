@@ -5,6 +5,7 @@ Why: a message staff corrected once must not slip back in a later model. bench/n
 `reviewed_failures(agent)` next to its hold-out floors (`make test-nlu`); `python -m bot nlu
 check-reviewed` runs it alone.
 """
+
 from __future__ import annotations
 
 import asyncio

@@ -3,6 +3,7 @@
 Pure functions over Rasa tracker events (dicts as in GET /conversations/<id>/tracker), so the rules are
 tested without a running Rasa and the capture hook stays a thin door.
 """
+
 from __future__ import annotations
 
 import os
@@ -93,10 +94,10 @@ def turn_at(events: Sequence[dict], index: int) -> Turn:
     """The user message at `index` of `events` and the actions and bot texts up to the next user message."""
     user = events[index]
     parse = user.get("parse_data") or {}
-    intent = (parse.get("intent") or {})
+    intent = parse.get("intent") or {}
     actions: list[str] = []
     replies: list[str] = []
-    for ev in events[index + 1:]:
+    for ev in events[index + 1 :]:
         if ev.get("event") == "user":
             break
         if ev.get("event") == "action" and ev.get("name"):
@@ -130,8 +131,12 @@ def capture_reasons(turn: Turn, margin_threshold: float) -> list[str]:
         reasons.append("fallback")
     if CLARIFY_ACTION in turn.actions:
         reasons.append("clarify")
-    if (turn.margin is not None and turn.margin < margin_threshold and turn.intent != FALLBACK_INTENT
-            and not turn.in_form):
+    if (
+        turn.margin is not None
+        and turn.margin < margin_threshold
+        and turn.intent != FALLBACK_INTENT
+        and not turn.in_form
+    ):
         reasons.append("low_margin")
     if HANDOFF_ACTION in turn.actions:
         reasons.append("handoff")
@@ -201,4 +206,3 @@ def group_items(items: Iterable[dict], threshold: float = SIMILARITY) -> list[Gr
         else:
             target.items.extend(group.items)
     return sorted(merged, key=lambda g: (-g.count, g.key))
-

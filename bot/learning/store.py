@@ -3,6 +3,7 @@
 Everything stored is masked (bot.privacy.mask_text) before it reaches a row. Labelling is audited in
 the same transaction (bot.store.common.write_audit).
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence
@@ -37,20 +38,45 @@ class FeedbackRefused(ValueError):
 
 def item_record(row: LearningItem) -> dict[str, Any]:
     return {
-        "id": row.id, "sender_id": row.sender_id, "source": row.source, "event_ts": row.event_ts,
-        "text": row.text, "group_key": row.group_key, "intent": row.intent, "confidence": row.confidence,
-        "margin": row.margin, "bot_reply": row.bot_reply, "context": row.context or [], "reason": row.reason,
-        "status": row.status, "label": row.label, "label_note": row.label_note, "hard": bool(row.hard),
-        "reviewed_by": row.reviewed_by, "reviewed_at": iso(row.reviewed_at), "created_at": iso(row.created_at),
+        "id": row.id,
+        "sender_id": row.sender_id,
+        "source": row.source,
+        "event_ts": row.event_ts,
+        "text": row.text,
+        "group_key": row.group_key,
+        "intent": row.intent,
+        "confidence": row.confidence,
+        "margin": row.margin,
+        "bot_reply": row.bot_reply,
+        "context": row.context or [],
+        "reason": row.reason,
+        "status": row.status,
+        "label": row.label,
+        "label_note": row.label_note,
+        "hard": bool(row.hard),
+        "reviewed_by": row.reviewed_by,
+        "reviewed_at": iso(row.reviewed_at),
+        "created_at": iso(row.created_at),
     }
 
 
 def _row(sender_id: str, source: str, turn: Turn, event_ts: float, reason: str | None = None) -> LearningItem:
     return LearningItem(
-        sender_id=sender_id[:255], source=source, event_ts=event_ts, text=turn.text[:2000],
-        group_key=normalise(turn.text), intent=turn.intent, confidence=turn.confidence, margin=turn.margin,
-        bot_reply=turn.bot_reply, context=turn.context, reason=mask_text(reason)[:255] if reason else None,
-        status="open", hard=False, created_at=utcnow())
+        sender_id=sender_id[:255],
+        source=source,
+        event_ts=event_ts,
+        text=turn.text[:2000],
+        group_key=normalise(turn.text),
+        intent=turn.intent,
+        confidence=turn.confidence,
+        margin=turn.margin,
+        bot_reply=turn.bot_reply,
+        context=turn.context,
+        reason=mask_text(reason)[:255] if reason else None,
+        status="open",
+        hard=False,
+        created_at=utcnow(),
+    )
 
 
 def record_turn(sender_id: str, turn: Turn, reasons: Sequence[str], url: str | None = None) -> int:
@@ -88,8 +114,14 @@ def find_bot_message(events: Sequence[dict], shown_text: str) -> int | None:
     return None
 
 
-def record_vote(sender_id: str, events: Sequence[dict], shown_text: str, vote: str,
-                reason: str | None = None, url: str | None = None) -> dict[str, Any]:
+def record_vote(
+    sender_id: str,
+    events: Sequence[dict],
+    shown_text: str,
+    vote: str,
+    reason: str | None = None,
+    url: str | None = None,
+) -> dict[str, Any]:
     """A resident's 👍 ('up') or 👎 ('down') on one bot answer of their own conversation (`events` is that
     conversation's tracker). One vote per answer: voting again replaces the earlier vote."""
     if vote not in ("up", "down"):
@@ -106,8 +138,9 @@ def record_vote(sender_id: str, events: Sequence[dict], shown_text: str, vote: s
     source = "thumbs_down" if vote == "down" else "thumbs_up"
     answer = mask_text(str(events[bot_index]["text"]))[:2000]
     with session_scope(url) as session:
-        votes = sa.select(LearningItem).where(LearningItem.sender_id == sender_id,
-                                              LearningItem.source.in_(("thumbs_up", "thumbs_down")))
+        votes = sa.select(LearningItem).where(
+            LearningItem.sender_id == sender_id, LearningItem.source.in_(("thumbs_up", "thumbs_down"))
+        )
         existing = list(session.execute(votes).scalars())
         for row in existing:
             if row.event_ts == bot_ts:
@@ -122,37 +155,61 @@ def record_vote(sender_id: str, events: Sequence[dict], shown_text: str, vote: s
         return item_record(row)
 
 
-def record_flag(sender_id: str, events: Sequence[dict], user_ts: float, operator: str,
-                note: str | None = None, url: str | None = None) -> dict[str, Any]:
+def record_flag(
+    sender_id: str,
+    events: Sequence[dict],
+    user_ts: float,
+    operator: str,
+    note: str | None = None,
+    url: str | None = None,
+) -> dict[str, Any]:
     """An operator says the assistant got the user message at `user_ts` wrong."""
     note = clean_text(note, "说明", 200, required=False)
-    index = next((i for i, ev in enumerate(events)
-                  if ev.get("event") == "user" and abs(float(ev.get("timestamp") or 0) - user_ts) < 1e-3), None)
+    index = next(
+        (
+            i
+            for i, ev in enumerate(events)
+            if ev.get("event") == "user" and abs(float(ev.get("timestamp") or 0) - user_ts) < 1e-3
+        ),
+        None,
+    )
     if index is None:
         raise FeedbackRefused("没有找到这条消息。", 404)
     turn = turn_at(events, index)
     with session_scope(url) as session:
-        count = session.execute(sa.select(sa.func.count()).select_from(LearningItem).where(
-            LearningItem.sender_id == sender_id, LearningItem.source == "operator_flag")).scalar_one()
+        count = session.execute(
+            sa.select(sa.func.count())
+            .select_from(LearningItem)
+            .where(LearningItem.sender_id == sender_id, LearningItem.source == "operator_flag")
+        ).scalar_one()
         if count >= MAX_FLAGS_PER_CONVERSATION:
             raise FeedbackRefused("这个对话的标记次数已达上限。", 429)
-        existing = session.execute(sa.select(LearningItem).where(
-            LearningItem.sender_id == sender_id, LearningItem.source == "operator_flag",
-            LearningItem.event_ts == turn.event_ts)).scalar_one_or_none()
+        existing = session.execute(
+            sa.select(LearningItem).where(
+                LearningItem.sender_id == sender_id,
+                LearningItem.source == "operator_flag",
+                LearningItem.event_ts == turn.event_ts,
+            )
+        ).scalar_one_or_none()
         if existing is not None:
             return item_record(existing)
         row = _row(sender_id, "operator_flag", turn, turn.event_ts, note)
         session.add(row)
-        write_audit(session, f"operator:{operator}", "learning_flag", None,
-                    {"sender_id": sender_id, "event_ts": turn.event_ts})
+        write_audit(
+            session, f"operator:{operator}", "learning_flag", None, {"sender_id": sender_id, "event_ts": turn.event_ts}
+        )
         session.flush()
         return item_record(row)
 
 
 def open_items(limit: int = 2000, url: str | None = None) -> list[dict[str, Any]]:
     """Open items to review (never 👍 votes), newest first."""
-    query = (sa.select(LearningItem).where(LearningItem.status == "open", LearningItem.source.in_(REVIEW_SOURCES))
-             .order_by(LearningItem.id.desc()).limit(limit))
+    query = (
+        sa.select(LearningItem)
+        .where(LearningItem.status == "open", LearningItem.source.in_(REVIEW_SOURCES))
+        .order_by(LearningItem.id.desc())
+        .limit(limit)
+    )
     with session_scope(url) as session:
         return [item_record(r) for r in session.execute(query).scalars()]
 
@@ -163,8 +220,15 @@ def items_by_ids(ids: Sequence[int], url: str | None = None) -> list[dict[str, A
         return [item_record(r) for r in rows]
 
 
-def label_group(ids: Sequence[int], label: str, actor: str, allowed_labels: Sequence[str],
-                note: str | None = None, hard: bool = False, url: str | None = None) -> int:
+def label_group(
+    ids: Sequence[int],
+    label: str,
+    actor: str,
+    allowed_labels: Sequence[str],
+    note: str | None = None,
+    hard: bool = False,
+    url: str | None = None,
+) -> int:
     """Label open items (one inbox group) and mark them done; every open item whose text is near-identical
     to one of them is labelled too (so a group shown once is done once). Audited. Returns rows changed."""
     if label not in set(allowed_labels) | {OUT_OF_SCOPE, UNCOVERED}:
@@ -179,8 +243,9 @@ def label_group(ids: Sequence[int], label: str, actor: str, allowed_labels: Sequ
     with session_scope(url) as session:
         chosen = list(session.execute(sa.select(LearningItem).where(LearningItem.id.in_(ids))).scalars())
         keys = {r.group_key for r in chosen}
-        open_rows = session.execute(sa.select(LearningItem).where(
-            LearningItem.status == "open", LearningItem.source.in_(REVIEW_SOURCES))).scalars()
+        open_rows = session.execute(
+            sa.select(LearningItem).where(LearningItem.status == "open", LearningItem.source.in_(REVIEW_SOURCES))
+        ).scalars()
         rows = {r.id: r for r in chosen if r.status == "open"}
         for r in open_rows:
             if any(similar(r.group_key, k) for k in keys):
@@ -188,15 +253,23 @@ def label_group(ids: Sequence[int], label: str, actor: str, allowed_labels: Sequ
         for r in rows.values():
             r.status, r.label, r.label_note, r.hard = "done", label, mask_text(note) if note else None, bool(hard)
             r.reviewed_by, r.reviewed_at = actor, now
-        write_audit(session, actor, "learning_label", None,
-                    {"ids": sorted(rows)[:100], "count": len(rows), "label": label, "hard": bool(hard)})
+        write_audit(
+            session,
+            actor,
+            "learning_label",
+            None,
+            {"ids": sorted(rows)[:100], "count": len(rows), "label": label, "hard": bool(hard)},
+        )
         return len(rows)
 
 
 def labelled_items(url: str | None = None) -> list[dict[str, Any]]:
     """Every reviewed item with an exportable label (an intent or out_of_scope), oldest first."""
-    query = (sa.select(LearningItem).where(LearningItem.status == "done", LearningItem.label.is_not(None),
-                                           LearningItem.label != UNCOVERED).order_by(LearningItem.id))
+    query = (
+        sa.select(LearningItem)
+        .where(LearningItem.status == "done", LearningItem.label.is_not(None), LearningItem.label != UNCOVERED)
+        .order_by(LearningItem.id)
+    )
     with session_scope(url) as session:
         return [item_record(r) for r in session.execute(query).scalars()]
 
@@ -204,6 +277,7 @@ def labelled_items(url: str | None = None) -> list[dict[str, Any]]:
 def votes_since(since: datetime, url: str | None = None) -> list[dict[str, Any]]:
     """👍/👎 rows created since `since` (naive UTC): [{source, intent, created_at}] for analytics."""
     query = sa.select(LearningItem.source, LearningItem.intent, LearningItem.created_at).where(
-        LearningItem.source.in_(("thumbs_up", "thumbs_down")), LearningItem.created_at >= since)
+        LearningItem.source.in_(("thumbs_up", "thumbs_down")), LearningItem.created_at >= since
+    )
     with session_scope(url) as session:
         return [{"source": s, "intent": i, "created_at": c} for s, i, c in session.execute(query)]

@@ -10,7 +10,7 @@ Types it does not own (person_name, illness) pass through untouched.
 
 from __future__ import annotations
 
-from typing import Any, Dict, List, Optional, Text
+from typing import Any
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -23,9 +23,7 @@ from rasa.shared.nlu.training_data.message import Message
 from bot.nlu.entity_rules import ENTITY_TYPES, Found, extract
 
 
-@DefaultV1Recipe.register(
-    DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False
-)
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.ENTITY_EXTRACTOR, is_trainable=False)
 class HotlineEntityExtractor(GraphComponent, EntityExtractorMixin):
     """Rule-based extractor for the hotline's value-bearing entities.
 
@@ -36,11 +34,11 @@ class HotlineEntityExtractor(GraphComponent, EntityExtractorMixin):
     """
 
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> dict[str, Any]:
         """Own every rule type and drop entities without a usable value."""
         return {"entity_types": list(ENTITY_TYPES), "drop_unnormalised": True}
 
-    def __init__(self, config: Dict[Text, Any]) -> None:
+    def __init__(self, config: dict[str, Any]) -> None:
         unknown = set(config["entity_types"]) - set(ENTITY_TYPES)
         if unknown:
             raise ValueError(f"HotlineEntityExtractor cannot extract {sorted(unknown)}.")
@@ -50,7 +48,7 @@ class HotlineEntityExtractor(GraphComponent, EntityExtractorMixin):
     @classmethod
     def create(
         cls,
-        config: Dict[Text, Any],
+        config: dict[str, Any],
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
@@ -58,7 +56,7 @@ class HotlineEntityExtractor(GraphComponent, EntityExtractorMixin):
         """Create the component (it has nothing to train or persist)."""
         return cls(config)
 
-    def process(self, messages: List[Message]) -> List[Message]:
+    def process(self, messages: list[Message]) -> list[Message]:
         """Replace or normalise the owned entities of every message."""
         for message in messages:
             text = message.get(TEXT)
@@ -69,9 +67,7 @@ class HotlineEntityExtractor(GraphComponent, EntityExtractorMixin):
             message.set(ENTITIES, entities, add_to_output=True)
         return messages
 
-    def _merge(
-        self, text: Text, others: List[Dict[Text, Any]], ours: List[Found]
-    ) -> List[Dict[Text, Any]]:
+    def _merge(self, text: str, others: list[dict[str, Any]], ours: list[Found]) -> list[dict[str, Any]]:
         merged = [self._as_entity(f) for f in ours]
         for entity in others:
             if entity.get("entity") not in self._types:
@@ -89,7 +85,7 @@ class HotlineEntityExtractor(GraphComponent, EntityExtractorMixin):
                 merged.append(entity)
         return sorted(merged, key=lambda e: (e.get("start", 0), e.get("entity", "")))
 
-    def _normalise(self, text: Text, entity: Dict[Text, Any]) -> Optional[Dict[Text, Any]]:
+    def _normalise(self, text: str, entity: dict[str, Any]) -> dict[str, Any] | None:
         """Re-read another extractor's span with the rules; None when it has no value."""
         start, end = entity["start"], entity["end"]
         for found in extract(text[start:end]) + extract(str(entity.get("value", ""))):
@@ -99,7 +95,7 @@ class HotlineEntityExtractor(GraphComponent, EntityExtractorMixin):
                 return result
         return None
 
-    def _as_entity(self, found: Found) -> Dict[Text, Any]:
+    def _as_entity(self, found: Found) -> dict[str, Any]:
         return {
             "entity": found.entity,
             "start": found.start,

@@ -19,9 +19,10 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_left
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from itertools import accumulate
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Any
 
 from bot.nlu import places
 from bot.nlu.numerals import NumberSpan, find_numbers, normalise_width, parse_number, tidy
@@ -35,7 +36,7 @@ class Found:
     start: int
     end: int
     value: Any
-    extra: Dict[str, Any] = field(default_factory=dict)
+    extra: dict[str, Any] = field(default_factory=dict)
 
     def overlaps(self, start: int, end: int) -> bool:
         return self.start < end and start < self.end
@@ -58,27 +59,48 @@ _NOT_EARNING = r"(?!人?(?:挣|赚|干活|上班|打工|工作|有收入|劳动|
 
 PHONE_RE = re.compile(r"(?<![0-9A-Za-z])(1[3-9]\d)[\s-]?(\d{4})[\s-]?(\d{4})(?!\d)")
 # Old numbers: six digits; numbers since issue 10: six random symbols and a check symbol (bot.store.references).
-REFERENCE_RE = re.compile(r"(?<![A-Za-z])qhd[\s\-_—–]*(\d{4})[\s\-_—–]*(\d{6}(?![0-9A-Za-z])|[0-9A-Za-z]{7}(?![0-9A-Za-z]))",
-                          re.IGNORECASE)
+REFERENCE_RE = re.compile(
+    r"(?<![A-Za-z])qhd[\s\-_—–]*(\d{4})[\s\-_—–]*(\d{6}(?![0-9A-Za-z])|[0-9A-Za-z]{7}(?![0-9A-Za-z]))", re.IGNORECASE
+)
 
-_HOUSEHOLD_RES: Sequence[Tuple[re.Pattern, Optional[int]]] = (
+_HOUSEHOLD_RES: Sequence[tuple[re.Pattern, int | None]] = (
     (re.compile(rf"(?P<n>{_N})\s*口(?:人|之家)"), None),
-    (re.compile(rf"(?:一家|全家|家里|俺家|我家|我们家|咱家|户里|户口本上|户口上)(?:有|是|就|一共|总共|共)*(?P<n>{_N})\s*口(?![饭气水粮井])"), None),
-    (re.compile(
-        rf"(?:家里|家庭人口|人口|我们家|俺家|我家|咱家|全家|一共|总共|户里|户口本上|家)(?:有|是|就|就是|一共|总共|共|连我)*"
-        rf"(?P<n>{_N})\s*(?:个人|人|个(?=[{_PUNCT}]|$))"
-        + _NOT_EARNING
-    ), None),
+    (
+        re.compile(
+            rf"(?:一家|全家|家里|俺家|我家|我们家|咱家|户里|户口本上|户口上)(?:有|是|就|一共|总共|共)*(?P<n>{_N})\s*口(?![饭气水粮井])"
+        ),
+        None,
+    ),
+    (
+        re.compile(
+            rf"(?:家里|家庭人口|人口|我们家|俺家|我家|咱家|全家|一共|总共|户里|户口本上|家)(?:有|是|就|就是|一共|总共|共|连我)*"
+            rf"(?P<n>{_N})\s*(?:个人|人|个(?=[{_PUNCT}]|$))" + _NOT_EARNING
+        ),
+        None,
+    ),
     (re.compile(rf"(?:和|跟|加上|带着|连上)[^，。,.!！？?、；;0-9]{{1,6}}?(?P<n>{_N})个人" + _NOT_EARNING), None),
     (re.compile(rf"(?:我们|俺们|咱们)(?P<n>{_N})个(?:人)?" + _NOT_EARNING), None),
     (re.compile(r"(?:我们|我|俺|咱)(?P<n>俩|仨)"), None),
     (re.compile(r"(?P<n>俩|仨)人" + _NOT_EARNING), None),
-    (re.compile(rf"^[{_PUNCT}]*(?:就|一共|总共|共|是|有)?(?P<n>{_N})\s*(?:个人|口人|口|人|个)(?:吧|啊|呢|的)?[{_PUNCT}]*$"), None),
-    (re.compile(r"就我一个人?" + _NOT_EARNING + r"|就我自己" + _NOT_EARNING
-                + r"|我?一个人(?:过|住|生活)|独居|孤身一人|孤零零一个人"), 1),
+    (
+        re.compile(
+            rf"^[{_PUNCT}]*(?:就|一共|总共|共|是|有)?(?P<n>{_N})\s*(?:个人|口人|口|人|个)(?:吧|啊|呢|的)?[{_PUNCT}]*$"
+        ),
+        None,
+    ),
+    (
+        re.compile(
+            r"就我一个人?"
+            + _NOT_EARNING
+            + r"|就我自己"
+            + _NOT_EARNING
+            + r"|我?一个人(?:过|住|生活)|独居|孤身一人|孤零零一个人"
+        ),
+        1,
+    ),
 )
 # weaker cues, used only when nothing above matched
-_HOUSEHOLD_WEAK_RES: Sequence[Tuple[re.Pattern, Optional[int]]] = (
+_HOUSEHOLD_WEAK_RES: Sequence[tuple[re.Pattern, int | None]] = (
     (re.compile(r"老两口|(?:就|我们|俺们|咱们|俺|咱)两口子"), 2),
 )
 
@@ -119,13 +141,13 @@ class SpanIndex:
     mentions (seconds of CPU for one 64 KB message); every door accepts text from strangers.
     """
 
-    def __init__(self, spans: Iterable[Tuple[int, int]]) -> None:
+    def __init__(self, spans: Iterable[tuple[int, int]]) -> None:
         ordered = sorted(spans)
         self._starts = [s for s, _ in ordered]
         self._max_end = list(accumulate((e for _, e in ordered), max))
 
     @classmethod
-    def of(cls, found: Iterable[Found]) -> "SpanIndex":
+    def of(cls, found: Iterable[Found]) -> SpanIndex:
         return cls((f.start, f.end) for f in found)
 
     def overlaps(self, start: int, end: int) -> bool:
@@ -134,15 +156,12 @@ class SpanIndex:
         return before_end > 0 and self._max_end[before_end - 1] > start
 
 
-def find_phones(text: str) -> List[Found]:
+def find_phones(text: str) -> list[Found]:
     """Mobile numbers (1[3-9] + 9 digits, spaces or dashes allowed) as digit strings."""
-    return [
-        Found("phone", m.start(), m.end(), "".join(m.groups()))
-        for m in PHONE_RE.finditer(text)
-    ]
+    return [Found("phone", m.start(), m.end(), "".join(m.groups())) for m in PHONE_RE.finditer(text)]
 
 
-def find_reference_numbers(text: str) -> List[Found]:
+def find_reference_numbers(text: str) -> list[Found]:
     """Help-request numbers in any case and spacing, normalised to QHD-YYYY-NNNNNN / QHD-YYYY-XXXXXXC."""
     return [
         Found("reference_no", m.start(), m.end(), f"QHD-{m.group(1)}-{m.group(2).upper()}")
@@ -150,8 +169,8 @@ def find_reference_numbers(text: str) -> List[Found]:
     ]
 
 
-def _household_matches(text: str, patterns: Sequence[Tuple[re.Pattern, Optional[int]]]) -> List[Found]:
-    found: List[Found] = []
+def _household_matches(text: str, patterns: Sequence[tuple[re.Pattern, int | None]]) -> list[Found]:
+    found: list[Found] = []
     for pattern, fixed in patterns:
         # one pattern's matches never overlap each other: check them against the earlier patterns' only
         earlier = SpanIndex.of(found)
@@ -165,12 +184,12 @@ def _household_matches(text: str, patterns: Sequence[Tuple[re.Pattern, Optional[
     return found
 
 
-def find_household_sizes(text: str) -> List[Found]:
+def find_household_sizes(text: str) -> list[Found]:
     """How many people live in the household, from the phrasings residents use."""
     return _household_matches(text, _HOUSEHOLD_RES) or _household_matches(text, _HOUSEHOLD_WEAK_RES)
 
 
-def find_disability_levels(text: str) -> List[Found]:
+def find_disability_levels(text: str) -> list[Found]:
     """Disability certificate grade 1-4 next to a disability word, or as a bare answer."""
     short = bool(_BARE_LEVEL_RE.match(text))
     found = []
@@ -208,8 +227,12 @@ def _is_amount(text: str, number: NumberSpan) -> bool:
         return False
     if _MONEY_AFTER_RE.match(after):
         return True
-    bare = (number.start <= _CONTEXT_CHARS and rest_is_short and _BARE_PREFIX_RE.match(text[: number.start])
-            and _BARE_SUFFIX_RE.match(after))
+    bare = (
+        number.start <= _CONTEXT_CHARS
+        and rest_is_short
+        and _BARE_PREFIX_RE.match(text[: number.start])
+        and _BARE_SUFFIX_RE.match(after)
+    )
     big = number.value >= 100 or bool(re.search(r"[百千万kKwW]", number.text))
     if bare:
         return big
@@ -218,7 +241,7 @@ def _is_amount(text: str, number: NumberSpan) -> bool:
     return number.value >= 50 and bool(cue or re.match(r"^(?:多|来|把)?(?:左右|上下|出头)", after))
 
 
-def find_amounts(text: str, taken: Iterable[Tuple[int, int]] = ()) -> List[Found]:
+def find_amounts(text: str, taken: Iterable[tuple[int, int]] = ()) -> list[Found]:
     """Money amounts in yuan per month; yearly ones divided by 12 with ``period: year``."""
     taken_index = SpanIndex(taken)
     found = []
@@ -231,14 +254,14 @@ def find_amounts(text: str, taken: Iterable[Tuple[int, int]] = ()) -> List[Found
     return found
 
 
-def find_places(text: str) -> List[Found]:
+def find_places(text: str) -> list[Found]:
     """Districts (canonical names, also from a township named alone) and residence (urban|rural)."""
     found = [Found("district", s, e, v) for s, e, v in places.find_districts(text)]
     found += [Found("residence", s, e, v) for s, e, v in places.find_residences(text)]
     return found
 
 
-def drop_corrected(text: str, found: List[Found]) -> List[Found]:
+def drop_corrected(text: str, found: list[Found]) -> list[Found]:
     """Drop a mention that a later mention of the same type corrects.
 
     Corrected: a correction cue lies between the two (「三口人，不对，是四口人」) or directly
@@ -248,7 +271,7 @@ def drop_corrected(text: str, found: List[Found]) -> List[Found]:
     cues = [(m.start(), m.end()) for m in _CORRECTION_RE.finditer(text)]  # ordered, non-overlapping
     cue_starts = [start for start, _ in cues]
     cue_ends = [end for _, end in cues]
-    last_start: Dict[str, int] = {}
+    last_start: dict[str, int] = {}
     for item in found:
         last_start[item.entity] = max(last_start.get(item.entity, -1), item.start)
     kept = []
@@ -266,7 +289,7 @@ def drop_corrected(text: str, found: List[Found]) -> List[Found]:
     return kept
 
 
-def extract(text: str) -> List[Found]:
+def extract(text: str) -> list[Found]:
     """All rule entities of ``text``, sorted by position."""
     plain = normalise_width(text)
     found = find_reference_numbers(plain)

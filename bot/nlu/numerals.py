@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Iterator, List, Optional, Tuple, Union
 
 import cn2an
 
-Number = Union[int, float]
+Number = int | float
 
 _CN_CHARS = "零〇一二两三四五六七八九十百千万壹贰叁肆伍陆柒捌玖拾佰仟俩仨"
 _CN_DIGIT_VALUE = {c: i for i, c in enumerate("零一二三四五六七八九")}
@@ -73,7 +73,7 @@ def _digits_to_chinese(text: str) -> str:
     return "".join("零一二三四五六七八九"[int(c)] if c.isdigit() else c for c in text)
 
 
-def _small_chinese(text: str) -> Optional[Number]:
+def _small_chinese(text: str) -> Number | None:
     """Value of a plain digit string written in Chinese or Arabic (the part after 点)."""
     if text.isdigit():
         return int(text)
@@ -83,7 +83,7 @@ def _small_chinese(text: str) -> Optional[Number]:
         return None
 
 
-def parse_number(text: str) -> Optional[Number]:
+def parse_number(text: str) -> Number | None:
     """Value of one numeric expression, or None if it is not a number.
 
     >>> parse_number("一千二"), parse_number("1.2k"), parse_number("三四百"), parse_number("仨")
@@ -138,9 +138,9 @@ _NEW_PHRASE_AFTER_ONE = tuple("个年家口天共直般样起下")
 MAX_NUMBER_CHARS = 24
 
 
-def _split_run(plain: str, start: int, end: int) -> Iterator[Tuple[int, int, Number]]:
+def _split_run(plain: str, start: int, end: int) -> Iterator[tuple[int, int, Number]]:
     """(start, end, value) for a numeral run, splitting voice-input run-ons (一千二一个月)."""
-    tail: List[Tuple[int, int, Number]] = []
+    tail: list[tuple[int, int, Number]] = []
     if end - start > 1 and plain[end - 1] == "一" and plain[end : end + 1] in _NEW_PHRASE_AFTER_ONE:
         end, tail = end - 1, [(end - 1, end, 1)]
     while start < end:

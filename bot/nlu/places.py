@@ -13,14 +13,15 @@ Matching is longest-first over districts and townships together, so 北戴河新
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional, Pattern, Tuple
+from re import Pattern
 
 import yaml
 
 # canonical district -> the ways residents write it (the canonical name is added below)
-DISTRICT_FORMS: Dict[str, Tuple[str, ...]] = {
+DISTRICT_FORMS: dict[str, tuple[str, ...]] = {
     "海港区": ("海港",),
     "山海关区": ("山海关",),
     "北戴河区": ("北戴河",),
@@ -38,13 +39,13 @@ DISTRICT_FORMS: Dict[str, Tuple[str, ...]] = {
     "北戴河新区": ("戴河新区", "新区"),
 }
 
-RESIDENCE_FORMS: Dict[str, Tuple[str, ...]] = {
+RESIDENCE_FORMS: dict[str, tuple[str, ...]] = {
     "urban": ("城镇户口", "城市户口", "城镇", "城市", "城里", "市区", "县城", "城区", "非农户口"),
     "rural": ("农村户口", "农业户口", "农村", "乡下", "村里", "乡村", "村上", "屯里"),
 }
 
 
-def _alias_table(forms: Dict[str, Tuple[str, ...]]) -> Dict[str, str]:
+def _alias_table(forms: dict[str, tuple[str, ...]]) -> dict[str, str]:
     table = {}
     for canonical, aliases in forms.items():
         for alias in (canonical, *aliases):
@@ -52,8 +53,8 @@ def _alias_table(forms: Dict[str, Tuple[str, ...]]) -> Dict[str, str]:
     return table
 
 
-DISTRICT_ALIASES: Dict[str, str] = _alias_table(DISTRICT_FORMS)
-RESIDENCE_ALIASES: Dict[str, str] = _alias_table(RESIDENCE_FORMS)
+DISTRICT_ALIASES: dict[str, str] = _alias_table(DISTRICT_FORMS)
+RESIDENCE_ALIASES: dict[str, str] = _alias_table(RESIDENCE_FORMS)
 # the canonical residence codes are not words a resident writes
 del RESIDENCE_ALIASES["urban"], RESIDENCE_ALIASES["rural"]
 
@@ -70,10 +71,10 @@ class Township:
     code: str
     kind: str
     district: str
-    short: Tuple[str, ...] = ()
-    former: Tuple[str, ...] = ()
+    short: tuple[str, ...] = ()
+    former: tuple[str, ...] = ()
 
-    def forms(self) -> Tuple[str, ...]:
+    def forms(self) -> tuple[str, ...]:
         """Every way of writing it: name, former names, short forms; streets also with 办事处/办."""
         forms = [self.name, *self.former, *self.short]
         if self.kind == "street":
@@ -82,14 +83,17 @@ class Township:
         return tuple(forms)
 
 
-def load_gazetteer(path: Path = GAZETTEER_PATH) -> Tuple[Township, ...]:
+def load_gazetteer(path: Path = GAZETTEER_PATH) -> tuple[Township, ...]:
     """The gazetteer's places, checked: a wrong district or kind would place residents wrongly."""
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    townships: List[Township] = []
+    townships: list[Township] = []
     for row in data["places"]:
         place = Township(
-            name=str(row["name"]), code=str(row["code"]), kind=str(row["kind"]),
-            district=str(row["district"]), short=tuple(row.get("short", ())),
+            name=str(row["name"]),
+            code=str(row["code"]),
+            kind=str(row["kind"]),
+            district=str(row["district"]),
+            short=tuple(row.get("short", ())),
             former=tuple(row.get("former", ())),
         )
         if place.district not in DISTRICT_FORMS:
@@ -103,12 +107,12 @@ def load_gazetteer(path: Path = GAZETTEER_PATH) -> Tuple[Township, ...]:
     return tuple(townships)
 
 
-def township_table(townships: Tuple[Township, ...]) -> Dict[str, Optional[str]]:
+def township_table(townships: tuple[Township, ...]) -> dict[str, str | None]:
     """Every township form -> its district; None for a form listed in two districts (ambiguous).
 
     Forms that are a district's own word (海港 of 海港镇) are left to the district table.
     """
-    claims: Dict[str, set] = {}
+    claims: dict[str, set] = {}
     for place in townships:
         for form in place.forms():
             claims.setdefault(form, set()).add(place.district)
@@ -119,11 +123,11 @@ def township_table(townships: Tuple[Township, ...]) -> Dict[str, Optional[str]]:
     }
 
 
-TOWNSHIPS: Tuple[Township, ...] = load_gazetteer()
-TOWNSHIP_ALIASES: Dict[str, Optional[str]] = township_table(TOWNSHIPS)
+TOWNSHIPS: tuple[Township, ...] = load_gazetteer()
+TOWNSHIP_ALIASES: dict[str, str | None] = township_table(TOWNSHIPS)
 
 
-def _longest_first(table: Dict[str, object]) -> Pattern[str]:
+def _longest_first(table: dict[str, object]) -> Pattern[str]:
     words = sorted(table, key=len, reverse=True)
     return re.compile("|".join(re.escape(w) for w in words))
 
@@ -132,12 +136,12 @@ _PLACE_RE = _longest_first({**TOWNSHIP_ALIASES, **DISTRICT_ALIASES})
 _RESIDENCE_RE = _longest_first(RESIDENCE_ALIASES)
 
 
-def canonical_district(text: str) -> Optional[str]:
+def canonical_district(text: str) -> str | None:
     """The canonical district for a whole word (青龙 -> 青龙满族自治县), else None."""
     return DISTRICT_ALIASES.get(text.strip())
 
 
-def canonical_residence(text: str) -> Optional[str]:
+def canonical_residence(text: str) -> str | None:
     """urban|rural for a whole word (村里 -> rural), else None; accepts the codes too."""
     word = text.strip()
     if word in ("urban", "rural"):
@@ -151,7 +155,7 @@ class PlaceMention:
 
     start: int
     end: int
-    district: Optional[str]
+    district: str | None
     township: bool
 
 
@@ -165,7 +169,7 @@ def find_place_mentions(text: str) -> Iterator[PlaceMention]:
             yield PlaceMention(match.start(), match.end(), TOWNSHIP_ALIASES[word], township=True)
 
 
-def find_districts(text: str) -> Iterator[Tuple[int, int, str]]:
+def find_districts(text: str) -> Iterator[tuple[int, int, str]]:
     """(start, end, canonical district) for every district mention, longest match first.
 
     A township or street counts as a mention of its district only when no district is named:
@@ -179,7 +183,7 @@ def find_districts(text: str) -> Iterator[Tuple[int, int, str]]:
             yield mention.start, mention.end, mention.district
 
 
-def district_of(text: str) -> Optional[str]:
+def district_of(text: str) -> str | None:
     """The one canonical district a free-text place answer names, else None.
 
     「石门寨镇」 -> 海港区, 「青龙」 -> 青龙满族自治县; None when nothing is recognised, the word
@@ -189,7 +193,7 @@ def district_of(text: str) -> Optional[str]:
     return districts.pop() if len(districts) == 1 else None
 
 
-def find_residences(text: str) -> Iterator[Tuple[int, int, str]]:
+def find_residences(text: str) -> Iterator[tuple[int, int, str]]:
     """(start, end, urban|rural) for every residence word."""
     for match in _RESIDENCE_RE.finditer(text):
         yield match.start(), match.end(), RESIDENCE_ALIASES[match.group()]

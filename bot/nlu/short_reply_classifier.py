@@ -5,9 +5,10 @@ Runs after the learned classifiers and before FallbackClassifier. A one- or two-
 every form (read-backs, offers, the eligibility questions) is answered that way; the list makes those
 answers certain. Anything else passes through untouched.
 """
+
 from __future__ import annotations
 
-from typing import Any, Dict, List, Text
+from typing import Any
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -24,11 +25,16 @@ class ShortReplyClassifier(GraphComponent):
     """Sets intent affirm / deny (confidence 1.0) for a message that is only a yes or a no."""
 
     @classmethod
-    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> "ShortReplyClassifier":
+    def create(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> ShortReplyClassifier:
         return cls()
 
-    def process(self, messages: List[Message]) -> List[Message]:
+    def process(self, messages: list[Message]) -> list[Message]:
         for message in messages:
             kind = reply_kind(message.get(TEXT))
             if kind is None:

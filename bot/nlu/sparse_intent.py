@@ -9,10 +9,11 @@ time and cold start stay where they were.
 Place it after DIETClassifier and before FallbackClassifier: it rewrites ``intent`` and
 ``intent_ranking`` with the blended confidences, and the fallback threshold applies to the blend.
 """
+
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, List, Optional, Text
+from typing import Any
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -33,7 +34,7 @@ class SparseIntentBlend(GraphComponent, IntentClassifier):
     """Character n-gram TF-IDF + logistic regression, averaged with the previous classifier."""
 
     @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
+    def get_default_config() -> dict[str, Any]:
         return {
             # share of the blend given to DIET's confidence (the rest is the linear model's)
             "diet_weight": 0.5,
@@ -49,16 +50,22 @@ class SparseIntentBlend(GraphComponent, IntentClassifier):
             "random_seed": 42,
         }
 
-    def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-                 pipeline: Optional[Any] = None) -> None:
+    def __init__(
+        self, config: dict[str, Any], model_storage: ModelStorage, resource: Resource, pipeline: Any | None = None
+    ) -> None:
         self._config = {**self.get_default_config(), **config}
         self._model_storage = model_storage
         self._resource = resource
         self._pipeline = pipeline
 
     @classmethod
-    def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-               execution_context: ExecutionContext) -> "SparseIntentBlend":
+    def create(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> SparseIntentBlend:
         return cls(config, model_storage, resource)
 
     def _new_pipeline(self) -> Any:
@@ -67,10 +74,14 @@ class SparseIntentBlend(GraphComponent, IntentClassifier):
         from sklearn.pipeline import make_pipeline
 
         return make_pipeline(
-            TfidfVectorizer(analyzer="char_wb", sublinear_tf=True,
-                            ngram_range=(int(self._config["min_ngram"]), int(self._config["max_ngram"]))),
-            LogisticRegression(C=float(self._config["C"]), max_iter=3000,
-                               random_state=int(self._config["random_seed"])),
+            TfidfVectorizer(
+                analyzer="char_wb",
+                sublinear_tf=True,
+                ngram_range=(int(self._config["min_ngram"]), int(self._config["max_ngram"])),
+            ),
+            LogisticRegression(
+                C=float(self._config["C"]), max_iter=3000, random_state=int(self._config["random_seed"])
+            ),
         )
 
     def train(self, training_data: TrainingData) -> Resource:
@@ -91,8 +102,14 @@ class SparseIntentBlend(GraphComponent, IntentClassifier):
             joblib.dump(self._pipeline, directory / MODEL_FILE)
 
     @classmethod
-    def load(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
-             execution_context: ExecutionContext, **kwargs: Any) -> "SparseIntentBlend":
+    def load(
+        cls,
+        config: dict[str, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+        **kwargs: Any,
+    ) -> SparseIntentBlend:
         import joblib
 
         pipeline = None
@@ -105,7 +122,7 @@ class SparseIntentBlend(GraphComponent, IntentClassifier):
             logger.warning("SparseIntentBlend has no trained model; passing DIET's ranking through.")
         return cls(config, model_storage, resource, pipeline)
 
-    def process(self, messages: List[Message]) -> List[Message]:
+    def process(self, messages: list[Message]) -> list[Message]:
         if self._pipeline is None:
             return messages
         texts = [m.get(TEXT) or "" for m in messages]
@@ -123,7 +140,7 @@ class SparseIntentBlend(GraphComponent, IntentClassifier):
         return messages
 
 
-def blend(diet_ranking: List[Dict[Text, Any]], linear: Dict[Text, float], diet_weight: float) -> List[Dict[Text, Any]]:
+def blend(diet_ranking: list[dict[str, Any]], linear: dict[str, float], diet_weight: float) -> list[dict[str, Any]]:
     """Weighted mean of two confidence tables, best first. An intent missing from DIET's (truncated)
     ranking counts as 0 there; an intent the linear model never saw counts as 0 on its side."""
     diet = {r[INTENT_NAME_KEY]: float(r[PREDICTED_CONFIDENCE_KEY]) for r in diet_ranking if r.get(INTENT_NAME_KEY)}
@@ -131,8 +148,10 @@ def blend(diet_ranking: List[Dict[Text, Any]], linear: Dict[Text, float], diet_w
         diet_weight = 0.0
     names = set(diet) | set(linear)
     scored = [
-        {INTENT_NAME_KEY: name,
-         PREDICTED_CONFIDENCE_KEY: diet_weight * diet.get(name, 0.0) + (1.0 - diet_weight) * linear.get(name, 0.0)}
+        {
+            INTENT_NAME_KEY: name,
+            PREDICTED_CONFIDENCE_KEY: diet_weight * diet.get(name, 0.0) + (1.0 - diet_weight) * linear.get(name, 0.0),
+        }
         for name in names
     ]
     return sorted(scored, key=lambda r: (-r[PREDICTED_CONFIDENCE_KEY], r[INTENT_NAME_KEY]))

@@ -14,7 +14,6 @@ from __future__ import annotations
 import glob
 import logging
 import os
-from typing import List, Optional, Set, Text
 
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.nlu.tokenizers.jieba_tokenizer import JiebaTokenizer
@@ -30,17 +29,17 @@ MAX_TOKENS = 1000
 
 # Files already handed to jieba in this process (jieba's dictionary is process-global, and
 # loading the same file twice only costs time).
-_LOADED: Set[str] = set()
+_LOADED: set[str] = set()
 
 
-def dictionary_files(path: Text) -> List[str]:
+def dictionary_files(path: str) -> list[str]:
     """The user dictionary files of ``path`` (a folder or one file), sorted by name."""
     if os.path.isfile(path):
         return [os.path.abspath(path)]
     return sorted(os.path.abspath(f) for f in glob.glob(os.path.join(path, "*.txt")))
 
 
-def load_user_dictionaries(path: Text) -> int:
+def load_user_dictionaries(path: str) -> int:
     """Load every user dictionary of ``path`` into jieba once; returns how many were new."""
     import jieba
 
@@ -59,9 +58,7 @@ def load_user_dictionaries(path: Text) -> int:
     return new
 
 
-@DefaultV1Recipe.register(
-    DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER, is_trainable=True
-)
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_TOKENIZER, is_trainable=True)
 class SafeJiebaTokenizer(JiebaTokenizer):
     """``JiebaTokenizer`` that drops whitespace-only tokens and loads only ``*.txt`` files.
 
@@ -70,13 +67,13 @@ class SafeJiebaTokenizer(JiebaTokenizer):
     """
 
     @staticmethod
-    def _load_custom_dictionary(path: Text) -> None:
+    def _load_custom_dictionary(path: str) -> None:
         """Load the user dictionaries (overrides the parent, which loads every file)."""
         load_user_dictionaries(path)
 
     def persist(self) -> None:
         """Copy only the dictionary files (``*.txt``) into the model storage."""
-        path: Optional[Text] = self._config["dictionary_path"]
+        path: str | None = self._config["dictionary_path"]
         if path is None:
             return
         import shutil
@@ -85,7 +82,7 @@ class SafeJiebaTokenizer(JiebaTokenizer):
             for file in dictionary_files(path):
                 shutil.copy2(file, str(directory))
 
-    def tokenize(self, message: Message, attribute: Text) -> List[Token]:
+    def tokenize(self, message: Message, attribute: str) -> list[Token]:
         """Tokenize with jieba, leaving out tokens that are only whitespace; at most MAX_TOKENS."""
         tokens = super().tokenize(message, attribute)
         return [token for token in tokens if token.text.strip()][:MAX_TOKENS]

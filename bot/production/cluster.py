@@ -8,6 +8,7 @@ Used by the launcher (`python -m bot.production.launcher`), the production tests
 so all three run exactly the same processes. Each child runs in its own process group with its log in
 the work folder; stopping sends SIGTERM to the group, then SIGKILL after a grace period.
 """
+
 from __future__ import annotations
 
 import os
@@ -87,8 +88,9 @@ class Cluster:
         self.workdir.mkdir(parents=True, exist_ok=True)
         log = self.workdir / f"{name}.log"
         with open(log, "ab") as out:
-            proc = subprocess.Popen(cmd, cwd=REPO_ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT,
-                                    start_new_session=True)
+            proc = subprocess.Popen(
+                cmd, cwd=REPO_ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            )
         child = Child(name, proc, ready_url, log)
         self.children[name] = child
         return child
@@ -118,9 +120,12 @@ class Cluster:
     def rasa_command(self, index: int) -> tuple[list[str], str]:
         port = self.config.rasa_ports[index]
         web = f"http://{self.env.get('WEB_HOST', '127.0.0.1')}:{self.config.web_port}"
-        return (rasa_command(self.model, "127.0.0.1", port, web, credentials=str(self.credentials),
-                             endpoints=str(ENDPOINTS_FILE)),
-                f"http://127.0.0.1:{port}/")
+        return (
+            rasa_command(
+                self.model, "127.0.0.1", port, web, credentials=str(self.credentials), endpoints=str(ENDPOINTS_FILE)
+            ),
+            f"http://127.0.0.1:{port}/",
+        )
 
     def consumer_command(self) -> tuple[list[str], str]:
         return [PYTHON, "-m", "bot.production.consumer"], ""
@@ -130,9 +135,14 @@ class Cluster:
 
     def nginx_command(self) -> tuple[list[str], str]:
         """Render and check nginx's config (in workdir/nginx), then the command that serves it."""
-        conf = nginx.render(self.workdir / "nginx", self.config.public_host, self.config.public_port,
-                            self.config.rasa_ports,
-                            read_timeout_s=max(120, self.config.lock_lifetime_s + 60), access_log=True)
+        conf = nginx.render(
+            self.workdir / "nginx",
+            self.config.public_host,
+            self.config.public_port,
+            self.config.rasa_ports,
+            read_timeout_s=max(120, self.config.lock_lifetime_s + 60),
+            access_log=True,
+        )
         nginx.check(conf)
         return nginx.command(conf), f"{self.public_url}/nginx-health"
 
@@ -164,8 +174,12 @@ class Cluster:
         """
         deadline = time.monotonic() + timeout_s
         while True:
-            answer = requests.post(f"{self.rasa_url(index)}/model/parse", json={"text": WARM_UP_TEXT},
-                                   headers={"Authorization": f"Bearer {self.token}"}, timeout=120)
+            answer = requests.post(
+                f"{self.rasa_url(index)}/model/parse",
+                json={"text": WARM_UP_TEXT},
+                headers={"Authorization": f"Bearer {self.token}"},
+                timeout=120,
+            )
             if answer.status_code == 200:
                 return
             name = f"rasa-{index + 1}"

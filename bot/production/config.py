@@ -9,6 +9,7 @@ machines only the host names change (see docs/production.md).
 the Rasa processes expand in deploy/endpoints.production.yml, so the YAML and the Python side cannot
 drift apart.
 """
+
 from __future__ import annotations
 
 import os
@@ -90,8 +91,7 @@ class ProductionConfig:
         s = settings()
         pg = _env("PG_SERVER_URL", "postgresql://postgres@127.0.0.1:5432")
         app_db = s.database_url if s.database_url.startswith("postgresql") else f"{pg}/qhd_app"
-        tracker_db = (s.tracker_db_url if s.tracker_db_url.startswith("postgresql")
-                      else f"{pg}/qhd_tracker")
+        tracker_db = s.tracker_db_url if s.tracker_db_url.startswith("postgresql") else f"{pg}/qhd_tracker"
         config = cls(
             app_db_url=app_db,
             tracker_db_url=tracker_db,
@@ -134,19 +134,24 @@ class ProductionConfig:
         if not _ALNUM.match(self.lock_key_prefix):
             raise ConfigError(
                 f"LOCK_KEY_PREFIX 只能包含字母和数字（当前为「{self.lock_key_prefix}」），"
-                "否则 Rasa 会静默改用默认前缀，多套部署会互相抢锁")
+                "否则 Rasa 会静默改用默认前缀，多套部署会互相抢锁"
+            )
         for url, name in ((self.app_db_url, "DATABASE_URL"), (self.tracker_db_url, "TRACKER_DB_URL")):
             if not url.startswith("postgresql"):
                 raise ConfigError(f"生产配置的 {name} 必须是 PostgreSQL 地址")
             if not _DB_NAME.match(database_name(url)):
                 raise ConfigError(f"{name} 的数据库名「{database_name(url)}」不合法")
-        if database_name(self.app_db_url) == database_name(self.tracker_db_url) and \
-                server_url(self.app_db_url) == server_url(self.tracker_db_url):
-            raise ConfigError("业务数据库（DATABASE_URL）与 Rasa 对话记录库（TRACKER_DB_URL）必须分开："
-                              "两者都会用到名为 events 的表")
+        if database_name(self.app_db_url) == database_name(self.tracker_db_url) and server_url(
+            self.app_db_url
+        ) == server_url(self.tracker_db_url):
+            raise ConfigError(
+                "业务数据库（DATABASE_URL）与 Rasa 对话记录库（TRACKER_DB_URL）必须分开：两者都会用到名为 events 的表"
+            )
         if not self.redis_password:
-            raise ConfigError("生产配置必须设置 REDIS_PASSWORD（并在 Redis 上设 requirepass）：Redis 里有会话锁和"
-                              "各实例之间的 socket.io 消息，没有密码时能连上 Redis 的人就能读写它们")
+            raise ConfigError(
+                "生产配置必须设置 REDIS_PASSWORD（并在 Redis 上设 requirepass）：Redis 里有会话锁和"
+                "各实例之间的 socket.io 消息，没有密码时能连上 Redis 的人就能读写它们"
+            )
         if self.instances < 1:
             raise ConfigError("RASA_INSTANCES 至少为 1")
         if self.lock_lifetime_s < 10:
@@ -173,36 +178,37 @@ class ProductionConfig:
 
     @property
     def rabbitmq_url(self) -> str:
-        return (f"amqp://{self.rabbitmq_user}:{self.rabbitmq_password}@"
-                f"{self.rabbitmq_host}:{self.rabbitmq_port}/")
+        return f"amqp://{self.rabbitmq_user}:{self.rabbitmq_password}@{self.rabbitmq_host}:{self.rabbitmq_port}/"
 
     def child_env(self, base: dict | None = None) -> dict[str, str]:
         """Environment for every child process (Rasa, action server, web app, consumer)."""
         env = dict(os.environ if base is None else base)
-        env.update({
-            "PROFILE": "production",
-            "DATABASE_URL": self.app_db_url,
-            "TRACKER_DB_URL": self.tracker_db_url,
-            "REDIS_HOST": self.redis_host,
-            "REDIS_PORT": str(self.redis_port),
-            "REDIS_DB": str(self.redis_db),
-            "REDIS_PASSWORD": self.redis_password,
-            # socket.io rooms shared by every Rasa instance: an operator message posted to one
-            # instance reaches a widget connected to another (bot/channels/socketio.py)
-            "SOCKETIO_REDIS_URL": self.socketio_redis_url,
-            "LOCK_KEY_PREFIX": self.lock_key_prefix,
-            "TICKET_LOCK_LIFETIME": str(self.lock_lifetime_s),
-            "RABBITMQ_HOST": self.rabbitmq_host,
-            "RABBITMQ_PORT": str(self.rabbitmq_port),
-            "RABBITMQ_USER": self.rabbitmq_user,
-            "RABBITMQ_PASSWORD": self.rabbitmq_password,
-            "EVENTS_QUEUE": self.events_queue,
-            "EVENTS_EXCHANGE": self.events_exchange,
-            "SQL_POOL_SIZE": str(self.sql_pool_size),
-            "SQL_MAX_OVERFLOW": str(self.sql_max_overflow),
-            "ACTION_ENDPOINT_URL": self.action_endpoint_url,
-            "RASA_TELEMETRY_ENABLED": "false",
-            "SANIC_HOST": "127.0.0.1",
-        })
+        env.update(
+            {
+                "PROFILE": "production",
+                "DATABASE_URL": self.app_db_url,
+                "TRACKER_DB_URL": self.tracker_db_url,
+                "REDIS_HOST": self.redis_host,
+                "REDIS_PORT": str(self.redis_port),
+                "REDIS_DB": str(self.redis_db),
+                "REDIS_PASSWORD": self.redis_password,
+                # socket.io rooms shared by every Rasa instance: an operator message posted to one
+                # instance reaches a widget connected to another (bot/channels/socketio.py)
+                "SOCKETIO_REDIS_URL": self.socketio_redis_url,
+                "LOCK_KEY_PREFIX": self.lock_key_prefix,
+                "TICKET_LOCK_LIFETIME": str(self.lock_lifetime_s),
+                "RABBITMQ_HOST": self.rabbitmq_host,
+                "RABBITMQ_PORT": str(self.rabbitmq_port),
+                "RABBITMQ_USER": self.rabbitmq_user,
+                "RABBITMQ_PASSWORD": self.rabbitmq_password,
+                "EVENTS_QUEUE": self.events_queue,
+                "EVENTS_EXCHANGE": self.events_exchange,
+                "SQL_POOL_SIZE": str(self.sql_pool_size),
+                "SQL_MAX_OVERFLOW": str(self.sql_max_overflow),
+                "ACTION_ENDPOINT_URL": self.action_endpoint_url,
+                "RASA_TELEMETRY_ENABLED": "false",
+                "SANIC_HOST": "127.0.0.1",
+            }
+        )
         env.update(self.extra_env)
         return env

@@ -15,6 +15,7 @@ Message text is never copied: slots and texts can hold names, phone and ID numbe
 
     python -m bot.production.consumer            # runs until SIGINT / SIGTERM
 """
+
 from __future__ import annotations
 
 import argparse
@@ -130,9 +131,16 @@ class StoreWriter:
         if missing:
             raise RuntimeError(f"AnalyticsEvent lacks columns for {sorted(missing)}")
         key_col = self.mapping.get("event_key")
-        self.dedupe = bool(key_col and (self.table.columns[key_col].unique or any(
-            getattr(c, "columns", None) is not None and list(c.columns.keys()) == [key_col]
-            for c in self.table.constraints)))
+        self.dedupe = bool(
+            key_col
+            and (
+                self.table.columns[key_col].unique
+                or any(
+                    getattr(c, "columns", None) is not None and list(c.columns.keys()) == [key_col]
+                    for c in self.table.constraints
+                )
+            )
+        )
 
     def to_values(self, row: dict) -> dict:
         """One analytics row -> column values of the model (unmapped values into `payload`)."""
@@ -154,15 +162,18 @@ class StoreWriter:
     def _insert(self):
         if not self.dedupe:
             from sqlalchemy import insert
+
             return insert(self.table)
         if self.engine.dialect.name == "postgresql":
             from sqlalchemy.dialects.postgresql import insert as pg_insert
+
             return pg_insert(self.table).on_conflict_do_nothing(index_elements=[self.mapping["event_key"]])
         if self.engine.dialect.name == "sqlite":
             from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-            return sqlite_insert(self.table).on_conflict_do_nothing(
-                index_elements=[self.mapping["event_key"]])
+
+            return sqlite_insert(self.table).on_conflict_do_nothing(index_elements=[self.mapping["event_key"]])
         from sqlalchemy import insert
+
         return insert(self.table)
 
 
@@ -177,9 +188,17 @@ class Stats:
 class AnalyticsConsumer:
     """Reads the events queue in batches; acknowledges a batch only after it is written."""
 
-    def __init__(self, amqp_url: str, queue: str, exchange: str, writer: RowWriter,
-                 batch_size: int = 200, flush_seconds: float = 1.0, retry_seconds: float = 2.0,
-                 heartbeat: Path | None = None) -> None:
+    def __init__(
+        self,
+        amqp_url: str,
+        queue: str,
+        exchange: str,
+        writer: RowWriter,
+        batch_size: int = 200,
+        flush_seconds: float = 1.0,
+        retry_seconds: float = 2.0,
+        heartbeat: Path | None = None,
+    ) -> None:
         self.amqp_url = amqp_url
         self.queue_name = queue
         self.exchange_name = exchange
@@ -265,8 +284,7 @@ class AnalyticsConsumer:
         except Exception as error:  # noqa: BLE001 - sorted into transient (raise) and content (below)
             if is_transient(error):
                 raise
-            logger.warning("analytics batch refused by the database (%s); writing row by row",
-                           type(error).__name__)
+            logger.warning("analytics batch refused by the database (%s); writing row by row", type(error).__name__)
         written = 0
         for row in rows:
             try:
@@ -283,8 +301,7 @@ def is_transient(error: BaseException) -> bool:
     """A failure of the connection (retry the batch later) rather than of the rows' content."""
     from sqlalchemy import exc
 
-    if isinstance(error, (OSError, exc.OperationalError, exc.InterfaceError, exc.DisconnectionError,
-                          exc.TimeoutError)):
+    if isinstance(error, (OSError, exc.OperationalError, exc.InterfaceError, exc.DisconnectionError, exc.TimeoutError)):
         return True
     return isinstance(error, exc.DBAPIError) and bool(error.connection_invalidated)
 
@@ -308,8 +325,13 @@ def build_from_env() -> AnalyticsConsumer:
 
     config = ProductionConfig.from_env()
     heartbeat = os.environ.get("CONSUMER_HEARTBEAT_FILE")
-    return AnalyticsConsumer(config.rabbitmq_url, config.events_queue, config.events_exchange,
-                             StoreWriter(config.app_db_url), heartbeat=Path(heartbeat) if heartbeat else None)
+    return AnalyticsConsumer(
+        config.rabbitmq_url,
+        config.events_queue,
+        config.events_exchange,
+        StoreWriter(config.app_db_url),
+        heartbeat=Path(heartbeat) if heartbeat else None,
+    )
 
 
 def main(argv: Iterable[str] | None = None) -> int:

@@ -12,6 +12,7 @@ library only, so a probe costs a fraction of a second of CPU). What each role mu
   every flush interval, also while waiting for events).
 - migrate: the database answers (the job itself reports success by its exit code).
 """
+
 from __future__ import annotations
 
 import json
@@ -74,8 +75,14 @@ def check(role: str) -> bool:
 
 # What PID 1 runs (after the entrypoint's exec) -> its role. Docker runs HEALTHCHECK with the image's
 # environment, not the entrypoint's, so the role is read from the process itself.
-ROLE_MARKERS = (("bot.action_server", "actions"), ("rasa_sdk", "actions"), ("bot.production.consumer", "consumer"), ("bot.web", "web"),
-                ("bot.production.migrate", "migrate"), ("rasa", "rasa"))
+ROLE_MARKERS = (
+    ("bot.action_server", "actions"),
+    ("rasa_sdk", "actions"),
+    ("bot.production.consumer", "consumer"),
+    ("bot.web", "web"),
+    ("bot.production.migrate", "migrate"),
+    ("rasa", "rasa"),
+)
 
 
 def role_of(cmdline: list[str]) -> str:

@@ -7,6 +7,7 @@ RETENTION_EVERY_HOURS); see bot.production.supervisor. A program that exits is r
 back-off and the others keep serving; Ctrl-C or SIGTERM stops them all. Settings: .env / environment,
 see bot.production.config and docs/production.md.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -14,17 +15,23 @@ import signal
 import sys
 from pathlib import Path
 
+from bot.local_secrets import SecretError
 from bot.production.cluster import StartError, build
 from bot.production.config import ConfigError, ProductionConfig
 from bot.production.supervisor import Supervised
-from bot.local_secrets import SecretError
 from bot.settings import REPO_ROOT, settings
+
 
 def secrets_from_settings() -> dict[str, str]:
     """Every secret for the children; bot.local_secrets refuses missing (production) or published values."""
     s = settings()
-    return {"RASA_TOKEN": s.rasa_token, "JWT_SECRET": s.jwt_secret, "WEB_SECRET": s.web_secret,
-            "REST_TOKEN": s.rest_token, "ACTION_TOKEN": s.action_token}
+    return {
+        "RASA_TOKEN": s.rasa_token,
+        "JWT_SECRET": s.jwt_secret,
+        "WEB_SECRET": s.web_secret,
+        "REST_TOKEN": s.rest_token,
+        "ACTION_TOKEN": s.action_token,
+    }
 
 
 def _stop_requested(signum: int, _frame: object) -> None:
@@ -32,12 +39,13 @@ def _stop_requested(signum: int, _frame: object) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bot.production.launcher",
-                                     description="生产配置：多个 Rasa 实例 + nginx + PostgreSQL/Redis/RabbitMQ")
+    parser = argparse.ArgumentParser(
+        prog="python -m bot.production.launcher",
+        description="生产配置：多个 Rasa 实例 + nginx + PostgreSQL/Redis/RabbitMQ",
+    )
     parser.add_argument("--instances", type=int, help="Rasa 实例数（默认 RASA_INSTANCES，未设置则 2）")
     parser.add_argument("--model", type=Path, help="模型文件（默认：与当前数据匹配的模型，必要时先训练）")
-    parser.add_argument("--workdir", type=Path, default=REPO_ROOT / "var" / "production",
-                        help="日志和 nginx 配置目录")
+    parser.add_argument("--workdir", type=Path, default=REPO_ROOT / "var" / "production", help="日志和 nginx 配置目录")
     parser.add_argument("--no-web", action="store_true", help="不启动网页应用")
     args = parser.parse_args(argv)
     try:
@@ -64,8 +72,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"就绪 动作服务器      http://127.0.0.1:{config.action_port}", flush=True)
         if not args.no_web:
             print(f"就绪 网页应用        http://{settings().web_host}:{config.web_port}", flush=True)
-        print(f"某个服务意外退出时 supervisord 会自动重启它；查看状态：supervisorctl -c {supervised.conf} status",
-              flush=True)
+        print(
+            f"某个服务意外退出时 supervisord 会自动重启它；查看状态：supervisorctl -c {supervised.conf} status",
+            flush=True,
+        )
         print("按 Ctrl-C 停止全部服务", flush=True)
         code = supervised.wait()
         print(f"supervisord 意外退出（退出码 {code}）", file=sys.stderr)

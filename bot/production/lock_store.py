@@ -17,6 +17,7 @@ deleted with the lock. The storage format is Rasa's, so both classes can share a
       type: bot.production.lock_store.AtomicRedisLockStore
       url: ..., port: ..., db: ..., password: ..., key_prefix: ...   (as for `type: redis`)
 """
+
 from __future__ import annotations
 
 import json

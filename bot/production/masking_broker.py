@@ -6,9 +6,10 @@ there. The analytics consumer needs intents and actions, which stay.
     event_broker:
       type: bot.production.masking_broker.MaskingPikaEventBroker
 """
+
 from __future__ import annotations
 
-from typing import Any, Dict, Optional, Text
+from typing import Any
 
 from rasa.core.brokers.pika import PikaEventBroker
 
@@ -16,5 +17,5 @@ from bot.privacy_events import for_broker
 
 
 class MaskingPikaEventBroker(PikaEventBroker):
-    def publish(self, event: Dict[Text, Any], headers: Optional[Dict[Text, Text]] = None) -> None:
+    def publish(self, event: dict[str, Any], headers: dict[str, str] | None = None) -> None:
         super().publish(for_broker(event), headers=headers)

@@ -4,6 +4,7 @@ The one-shot migration job of the container deployments (Compose `migrate`, the 
 first step of the single-machine launcher: Rasa's tracker database (TRACKER_DB_URL) and our tables
 (DATABASE_URL, Alembic to head). Safe to run again: nothing happens when both are up to date.
 """
+
 from __future__ import annotations
 
 import sys

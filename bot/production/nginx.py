@@ -3,6 +3,7 @@
 The load balancer runs as a child of the launcher with its own prefix folder (var/nginx by default),
 so it needs no system configuration, no root-owned paths and no running system nginx.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -23,15 +24,23 @@ class NginxMissing(RuntimeError):
 
 def nginx_binary() -> str:
     path = shutil.which("nginx") or next(
-        (p for p in ("/usr/sbin/nginx", "/usr/local/sbin/nginx") if Path(p).exists()), None)
+        (p for p in ("/usr/sbin/nginx", "/usr/local/sbin/nginx") if Path(p).exists()), None
+    )
     if not path:
         raise NginxMissing(f"未找到 nginx：请先安装 Debian 软件包 {NGINX_PACKAGES}（apt-get install nginx-light）")
     return path
 
 
-def render(prefix: Path, listen_host: str, listen_port: int, rasa_ports: Sequence[int],
-           rasa_host: str = "127.0.0.1", read_timeout_s: int = 120, access_log: bool = False,
-           template: Path = NGINX_TEMPLATE) -> Path:
+def render(
+    prefix: Path,
+    listen_host: str,
+    listen_port: int,
+    rasa_ports: Sequence[int],
+    rasa_host: str = "127.0.0.1",
+    read_timeout_s: int = 120,
+    access_log: bool = False,
+    template: Path = NGINX_TEMPLATE,
+) -> Path:
     """Write <prefix>/nginx.conf and the temp folders it names; returns the config path."""
     if not rasa_ports:
         raise ValueError("at least one Rasa instance is needed behind nginx")
@@ -39,9 +48,16 @@ def render(prefix: Path, listen_host: str, listen_port: int, rasa_ports: Sequenc
     (prefix / "tmp").mkdir(parents=True, exist_ok=True)
     env = Environment(undefined=StrictUndefined, keep_trailing_newline=True)
     text = env.from_string(template.read_text(encoding="utf-8")).render(
-        prefix=str(prefix), worker_processes=1, listen_host=listen_host, listen_port=listen_port,
-        rasa_host=rasa_host, rasa_ports=list(rasa_ports), fail_timeout_s=5, read_timeout_s=read_timeout_s,
-        access_log=f"{prefix}/access.log upstreams buffer=16k flush=1s" if access_log else "off")
+        prefix=str(prefix),
+        worker_processes=1,
+        listen_host=listen_host,
+        listen_port=listen_port,
+        rasa_host=rasa_host,
+        rasa_ports=list(rasa_ports),
+        fail_timeout_s=5,
+        read_timeout_s=read_timeout_s,
+        access_log=f"{prefix}/access.log upstreams buffer=16k flush=1s" if access_log else "off",
+    )
     conf = prefix / "nginx.conf"
     conf.write_text(text, encoding="utf-8")
     return conf
@@ -50,14 +66,17 @@ def render(prefix: Path, listen_host: str, listen_port: int, rasa_ports: Sequenc
 def command(conf: Path) -> list[str]:
     """Foreground nginx using only files under the config's folder."""
     prefix = conf.parent
-    return [nginx_binary(), "-p", str(prefix), "-e", str(prefix / "error.log"), "-c", str(conf),
-            "-g", "daemon off;"]
+    return [nginx_binary(), "-p", str(prefix), "-e", str(prefix / "error.log"), "-c", str(conf), "-g", "daemon off;"]
 
 
 def check(conf: Path) -> None:
     """`nginx -t` on the rendered file; RuntimeError with nginx's own message when it is invalid."""
     prefix = conf.parent
-    result = subprocess.run([nginx_binary(), "-t", "-p", str(prefix), "-e", str(prefix / "error.log"),
-                             "-c", str(conf)], capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [nginx_binary(), "-t", "-p", str(prefix), "-e", str(prefix / "error.log"), "-c", str(conf)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if result.returncode != 0:
         raise RuntimeError(f"nginx 配置无效：{result.stderr.strip()}")

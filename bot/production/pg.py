@@ -4,6 +4,7 @@ Rasa can create its tracker database itself (`login_db`), but then it builds a s
 the pool settings; creating both databases here keeps SQL_POOL_SIZE effective and gives one place
 that knows our two databases must stay apart.
 """
+
 from __future__ import annotations
 
 import time
@@ -24,8 +25,10 @@ def database_exists(url: str) -> bool:
     engine = _admin_engine(url)
     try:
         with engine.connect() as conn:
-            return conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"),
-                                {"n": database_name(url)}).first() is not None
+            return (
+                conn.execute(text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": database_name(url)}).first()
+                is not None
+            )
     finally:
         engine.dispose()
 
@@ -50,8 +53,13 @@ def drop_database(url: str) -> None:
     name = database_name(url)
     try:
         with engine.connect() as conn:
-            conn.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                              "WHERE datname = :n AND pid <> pg_backend_pid()"), {"n": name})
+            conn.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = :n AND pid <> pg_backend_pid()"
+                ),
+                {"n": name},
+            )
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
     finally:
         engine.dispose()

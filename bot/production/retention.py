@@ -5,6 +5,7 @@ start and then every RETENTION_EVERY_HOURS. It runs as a separate short process 
 stalls the launcher, and its outcome is logged rather than raised: a failed purge is retried at the
 next interval and never takes the assistant down.
 """
+
 from __future__ import annotations
 
 import logging
@@ -24,18 +25,32 @@ def purge_command(days: int, tracker_url: str | None = None) -> list[str]:
     return cmd + (["--tracker-url", tracker_url] if tracker_url else [])
 
 
-def run_purge(days: int, env: dict[str, str], tracker_url: str | None = None,
-              timeout_s: float = 1800) -> subprocess.CompletedProcess:
+def run_purge(
+    days: int, env: dict[str, str], tracker_url: str | None = None, timeout_s: float = 1800
+) -> subprocess.CompletedProcess:
     """One purge; returns the finished process (returncode 0 = done)."""
-    return subprocess.run(purge_command(days, tracker_url), cwd=REPO_ROOT, env=env, capture_output=True,
-                          text=True, timeout=timeout_s, check=False)
+    return subprocess.run(
+        purge_command(days, tracker_url),
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout_s,
+        check=False,
+    )
 
 
 class RetentionScheduler:
     """Background thread: purge now, then every `every_hours`, until `stop()`."""
 
-    def __init__(self, days: int, every_hours: float, env: dict[str, str], tracker_url: str | None = None,
-                 report: Callable[[str], None] = print) -> None:
+    def __init__(
+        self,
+        days: int,
+        every_hours: float,
+        env: dict[str, str],
+        tracker_url: str | None = None,
+        report: Callable[[str], None] = print,
+    ) -> None:
         self.days = days
         self.interval_s = max(60.0, every_hours * 3600)
         self.env = env
@@ -61,7 +76,9 @@ class RetentionScheduler:
             try:
                 done = run_purge(self.days, self.env, self.tracker_url)
                 message = (done.stdout or done.stderr).strip()
-                self.report(f"数据保留：{message}" if done.returncode == 0 else f"数据保留失败（将于下次重试）：{message}")
+                self.report(
+                    f"数据保留：{message}" if done.returncode == 0 else f"数据保留失败（将于下次重试）：{message}"
+                )
             except (OSError, subprocess.SubprocessError) as error:
                 self.report(f"数据保留失败（将于下次重试）：{error}")
             self.runs += 1
@@ -81,8 +98,13 @@ def main() -> int:
 
     setup_logging()
     config = ProductionConfig.from_env()
-    scheduler = RetentionScheduler(config.retention_days, config.retention_every_hours, dict(os.environ),
-                                   config.tracker_db_url, report=lambda line: print(line, flush=True))
+    scheduler = RetentionScheduler(
+        config.retention_days,
+        config.retention_every_hours,
+        dict(os.environ),
+        config.tracker_db_url,
+        report=lambda line: print(line, flush=True),
+    )
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: scheduler._stop.set())
     scheduler.run_forever()

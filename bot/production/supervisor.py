@@ -14,6 +14,7 @@ analytics consumer crash never takes the chat down. This module
 
 Operators use the same socket: `supervisorctl -c var/production/supervisord.conf status|restart NAME`.
 """
+
 from __future__ import annotations
 
 import shlex
@@ -47,23 +48,26 @@ class Program:
     priority: int
     startsecs: int = 5
     stopwaitsecs: int = 20
-    environment: str = ""   # supervisord's KEY="value",... added to the inherited environment
+    environment: str = ""  # supervisord's KEY="value",... added to the inherited environment
 
     def command(self, token: str) -> str:
         """The argv as supervisord's command line: `%` doubled, the token replaced by its placeholder."""
-        words = [TOKEN_PLACEHOLDER if token and word == token else word.replace("%", "%%")
-                 for word in self.argv]
+        words = [TOKEN_PLACEHOLDER if token and word == token else word.replace("%", "%%") for word in self.argv]
         return " ".join(w if w == TOKEN_PLACEHOLDER else shlex.quote(w) for w in words)
 
 
 def programs(cluster: Cluster, web: bool = True) -> list[Program]:
     """Every program of the profile, in start order (lower priority first; stop order is reversed)."""
     found = [Program("actions", *cluster.actions_command(), priority=100)]
-    found += [Program(f"rasa-{i + 1}", *cluster.rasa_command(i), priority=200, startsecs=10, stopwaitsecs=30)
-              for i in range(cluster.config.instances)]
-    found += [Program("consumer", *cluster.consumer_command(), priority=300),
-              Program("retention", [PYTHON, "-m", "bot.production.retention"], "", priority=300),
-              Program("nginx", *cluster.nginx_command(), priority=400, startsecs=2)]
+    found += [
+        Program(f"rasa-{i + 1}", *cluster.rasa_command(i), priority=200, startsecs=10, stopwaitsecs=30)
+        for i in range(cluster.config.instances)
+    ]
+    found += [
+        Program("consumer", *cluster.consumer_command(), priority=300),
+        Program("retention", [PYTHON, "-m", "bot.production.retention"], "", priority=300),
+        Program("nginx", *cluster.nginx_command(), priority=400, startsecs=2),
+    ]
     if web:
         found.append(Program("web", *cluster.web_command(), priority=400))
     return [_with_metrics_port(p, cluster.config.metrics_port(p.name)) for p in found]
@@ -79,10 +83,21 @@ def render(cluster: Cluster, found: list[Program], template: Path = SUPERVISOR_T
     workdir.mkdir(parents=True, exist_ok=True)
     env = Environment(undefined=StrictUndefined, keep_trailing_newline=True)
     text = env.from_string(template.read_text(encoding="utf-8")).render(
-        workdir=str(workdir), directory=str(REPO_ROOT), startretries=START_RETRIES,
-        programs=[{"name": p.name, "command": p.command(cluster.token), "priority": p.priority,
-                   "startsecs": p.startsecs, "stopwaitsecs": p.stopwaitsecs, "environment": p.environment}
-                  for p in found])
+        workdir=str(workdir),
+        directory=str(REPO_ROOT),
+        startretries=START_RETRIES,
+        programs=[
+            {
+                "name": p.name,
+                "command": p.command(cluster.token),
+                "priority": p.priority,
+                "startsecs": p.startsecs,
+                "stopwaitsecs": p.stopwaitsecs,
+                "environment": p.environment,
+            }
+            for p in found
+        ],
+    )
     conf = workdir / "supervisord.conf"
     conf.write_text(text, encoding="utf-8")
     conf.chmod(0o600)
@@ -93,8 +108,9 @@ def rpc(socket_path: Path) -> xmlrpc.client.ServerProxy:
     """supervisord's XML-RPC interface over its UNIX socket."""
     from supervisor.xmlrpc import SupervisorTransport
 
-    return xmlrpc.client.ServerProxy("http://127.0.0.1",
-                                     transport=SupervisorTransport(None, None, f"unix://{socket_path}"))
+    return xmlrpc.client.ServerProxy(
+        "http://127.0.0.1", transport=SupervisorTransport(None, None, f"unix://{socket_path}")
+    )
 
 
 class Supervised:
@@ -120,8 +136,13 @@ class Supervised:
         render(self.cluster, self.programs)
         log = self.cluster.workdir.resolve() / "supervisord.out"
         with open(log, "ab") as out:
-            self.proc = subprocess.Popen([sys.executable, "-m", "supervisor.supervisord", "-c", str(self.conf)],
-                                         cwd=REPO_ROOT, env=self.cluster.env, stdout=out, stderr=subprocess.STDOUT)
+            self.proc = subprocess.Popen(
+                [sys.executable, "-m", "supervisor.supervisord", "-c", str(self.conf)],
+                cwd=REPO_ROOT,
+                env=self.cluster.env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+            )
         self.wait_ready([p for p in self.programs if p.ready_url], timeout_s)
         for index in range(self.cluster.config.instances):
             self.cluster.warm_up(index)

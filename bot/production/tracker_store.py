@@ -14,6 +14,7 @@ to the event broker once per save, not once per attempt.
     tracker_store:
       type: bot.production.tracker_store.ResilientSQLTrackerStore
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -74,8 +75,7 @@ class ResilientSQLTrackerStore(SQLTrackerStore):
             except Exception as error:
                 if not is_connection_error(error) or loop.time() + delay > deadline:
                     raise
-                logger.warning("tracker store %s failed (%s); retrying in %.1f s",
-                               what, type(error).__name__, delay)
+                logger.warning("tracker store %s failed (%s); retrying in %.1f s", what, type(error).__name__, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 2.0)
 
@@ -83,8 +83,7 @@ class ResilientSQLTrackerStore(SQLTrackerStore):
         return await self._retrying("read", lambda: SQLTrackerStore.retrieve(self, sender_id))
 
     async def retrieve_full_tracker(self, conversation_id: str) -> DialogueStateTracker | None:
-        return await self._retrying(
-            "read", lambda: SQLTrackerStore.retrieve_full_tracker(self, conversation_id))
+        return await self._retrying("read", lambda: SQLTrackerStore.retrieve_full_tracker(self, conversation_id))
 
     async def keys(self):  # type: ignore[override]
         return await self._retrying("read", lambda: SQLTrackerStore.keys(self))

@@ -21,18 +21,48 @@ Modules: model (dataclasses), validate (the rules every value obeys), load (file
 (`default_rulebook()`: files + approved layer, refreshed when the database's layer version changes),
 review (what staff should look at: not found, unconfirmed, older than two years).
 """
+
 from __future__ import annotations
 
 from bot.rulebook.current import baseline_rulebook, default_rulebook
 from bot.rulebook.load import load_rulebook
 from bot.rulebook.lookup import Rulebook
 from bot.rulebook.model import (
-    AREAS, CONFIDENCES, DEFAULT_AREA, DEFAULT_POLICIES_DIR, KINDS, PRECISIONS, REPO_ROOT, RESIDENCES, TYPES,
-    Entry, Parameter, ParamValue, Region, RulebookError, Source,
+    AREAS,
+    CONFIDENCES,
+    DEFAULT_AREA,
+    DEFAULT_POLICIES_DIR,
+    KINDS,
+    PRECISIONS,
+    REPO_ROOT,
+    RESIDENCES,
+    TYPES,
+    Entry,
+    Parameter,
+    ParamValue,
+    Region,
+    RulebookError,
+    Source,
 )
 
 __all__ = [
-    "AREAS", "CONFIDENCES", "DEFAULT_AREA", "DEFAULT_POLICIES_DIR", "KINDS", "PRECISIONS", "REPO_ROOT",
-    "RESIDENCES", "TYPES", "Entry", "Parameter", "ParamValue", "Region", "Rulebook", "RulebookError", "Source",
-    "baseline_rulebook", "default_rulebook", "load_rulebook",
+    "AREAS",
+    "CONFIDENCES",
+    "DEFAULT_AREA",
+    "DEFAULT_POLICIES_DIR",
+    "KINDS",
+    "PRECISIONS",
+    "REPO_ROOT",
+    "RESIDENCES",
+    "TYPES",
+    "Entry",
+    "Parameter",
+    "ParamValue",
+    "Region",
+    "Rulebook",
+    "RulebookError",
+    "Source",
+    "baseline_rulebook",
+    "default_rulebook",
+    "load_rulebook",
 ]

@@ -10,15 +10,16 @@ restart and no extra service (bench/rulebook_refresh.py measures the cost per tu
 POLICY_LAYER=off uses the files alone (unit tests of file figures, `policies check --files-only`). When
 the database cannot be read the last good rulebook stays in use and the failure is logged once.
 """
+
 from __future__ import annotations
 
 import logging
 import os
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import Callable
 
 from bot.rulebook.layer import LayerValue, compose
 from bot.rulebook.load import load_rulebook

@@ -11,12 +11,14 @@ file validator (bot.rulebook.validate.Checker), then against the values already 
 below the city floor). Only the effective-date horizon is proposal-specific: history in the files may
 be old, a new figure may not be entered far in the past or future by mistake.
 """
+
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date
-from typing import Any, Iterable
+from typing import Any
 
 import yaml
 
@@ -30,10 +32,24 @@ LAYER_FILE = "已批准数值"
 MAX_TEXT = {"doc_no": 64, "doc_title": 200, "doc_url": 500, "note_zh": 500}
 
 FIELD_ZH = {
-    "parameter_id": "参数", "value": "数值", "unit": "单位", "kind": "数值类型", "from": "生效日期",
-    "region": "地区", "districts": "县区", "residence": "城乡", "source": "来源文件", "doc_no": "文号",
-    "doc_title": "文件标题", "doc_date": "发文日期", "url": "文件链接", "doc_url": "文件链接",
-    "published": "发文日期", "title": "文件标题", "note_zh": "说明", "confirmed": "确认状态",
+    "parameter_id": "参数",
+    "value": "数值",
+    "unit": "单位",
+    "kind": "数值类型",
+    "from": "生效日期",
+    "region": "地区",
+    "districts": "县区",
+    "residence": "城乡",
+    "source": "来源文件",
+    "doc_no": "文号",
+    "doc_title": "文件标题",
+    "doc_date": "发文日期",
+    "url": "文件链接",
+    "doc_url": "文件链接",
+    "published": "发文日期",
+    "title": "文件标题",
+    "note_zh": "说明",
+    "confirmed": "确认状态",
 }
 
 
@@ -105,8 +121,7 @@ def to_entry(checker: Checker, ptype: str, value: LayerValue) -> Entry:
     """Check a layer value with the file validator and build its Entry (RulebookError on any problem)."""
     checker.sources.pop(value.source_key, None)
     checker.add_source(LAYER_FILE, value.source_key, value.raw_source())
-    entry = checker.entry(LAYER_FILE, f"parameters.{value.parameter_id}.values", ptype, "exact",
-                           value.raw_entry())
+    entry = checker.entry(LAYER_FILE, f"parameters.{value.parameter_id}.values", ptype, "exact", value.raw_entry())
     return replace(entry, proposal_id=value.proposal_id)
 
 
@@ -173,16 +188,19 @@ def conflict(existing: Iterable[Entry], entry: Entry, unit: str) -> tuple[str, s
         other = entries[pair[0]]
         shown = f"{other.value}{unit}" if other.value is not None else "“未找到”"
         cited = f"（来源：{other.source.title}）" if other.source else ""
-        return "from", (f"与已有数值矛盾：{other.effective_from}起 {other.region.label_zh()} 已有 {shown}{cited}；"
-                        "同一日期、同一地区只能有一个数值")
+        return "from", (
+            f"与已有数值矛盾：{other.effective_from}起 {other.region.label_zh()} 已有 {shown}{cited}；"
+            "同一日期、同一地区只能有一个数值"
+        )
     below = find_below_city_bound(entries)
     if below is not None and entries[below[0]] is entry:
         return "value", below[1]
     return None
 
 
-def compose(baseline: Rulebook, layer: Iterable[LayerValue], version_tag: str = "",
-            strict: bool = False) -> tuple[Rulebook, list[str]]:
+def compose(
+    baseline: Rulebook, layer: Iterable[LayerValue], version_tag: str = "", strict: bool = False
+) -> tuple[Rulebook, list[str]]:
     """The rulebook with the approved values added to the file entries. A value that no longer fits (its
     parameter removed from the files, the same date and place now also in a file — e.g. after the export
     was committed — or below a city floor) is left out and reported in the returned problems, or raised
@@ -213,9 +231,14 @@ def compose(baseline: Rulebook, layer: Iterable[LayerValue], version_tag: str = 
         param = parameters[pid]
         parameters[pid] = replace(param, entries=tuple(sorted((*param.entries, *entries), key=lambda e: e.order)))
     rulebook = Rulebook(
-        folder=baseline.folder, parameters=parameters, districts=baseline.districts, aliases=baseline.aliases,
-        offices=baseline.offices, sources=dict(checker.sources),
-        version=f"{baseline.version}+{version_tag}" if kept else baseline.version, layer=tuple(kept),
+        folder=baseline.folder,
+        parameters=parameters,
+        districts=baseline.districts,
+        aliases=baseline.aliases,
+        offices=baseline.offices,
+        sources=dict(checker.sources),
+        version=f"{baseline.version}+{version_tag}" if kept else baseline.version,
+        layer=tuple(kept),
     )
     return rulebook, problems
 
@@ -228,15 +251,24 @@ def export_layer_yaml(rulebook: Rulebook) -> str:
     for value in rulebook.layer:
         sources[value.source_key] = value.raw_source()
         param = rulebook.parameters[value.parameter_id]
-        block = parameters.setdefault(value.parameter_id, {
-            "description_zh": param.description_zh, "unit": param.unit, "type": param.type,
-            "confirm_at": param.confirm_at, "values": [],
-        })
+        block = parameters.setdefault(
+            value.parameter_id,
+            {
+                "description_zh": param.description_zh,
+                "unit": param.unit,
+                "type": param.type,
+                "confirm_at": param.confirm_at,
+                "values": [],
+            },
+        )
         block["values"].append(value.raw_entry())
-    header = ("# 已批准数值（数据库中的数值层），由 python -m bot policies export 生成。\n"
-              "# 每条数值经两人审核；合并进 policies/ 时请删去与文件重复的参数头。\n")
-    return header + yaml.safe_dump({"sources": sources, "parameters": parameters}, allow_unicode=True,
-                                   sort_keys=False, default_flow_style=False)
+    header = (
+        "# 已批准数值（数据库中的数值层），由 python -m bot policies export 生成。\n"
+        "# 每条数值经两人审核；合并进 policies/ 时请删去与文件重复的参数头。\n"
+    )
+    return header + yaml.safe_dump(
+        {"sources": sources, "parameters": parameters}, allow_unicode=True, sort_keys=False, default_flow_style=False
+    )
 
 
 def layer_from_yaml(text: str, baseline: Rulebook) -> Rulebook:
@@ -251,12 +283,21 @@ def layer_from_yaml(text: str, baseline: Rulebook) -> Rulebook:
             region = raw.get("region") or {}
             proposal_id = int(key.rsplit("_", 1)[-1]) if key.rsplit("_", 1)[-1].isdigit() else None
             title = str(source.get("title", ""))
-            values.append(LayerValue(
-                parameter_id=str(pid), value=raw.get("value"), kind=raw.get("kind", "exact"),
-                effective_from=raw["from"], districts=tuple(region["districts"]) if "districts" in region else None,
-                residence=region.get("residence"), doc_no=title, doc_title="",
-                doc_date=source.get("published"), doc_url=str(source.get("url", "")),
-                note_zh=str(raw.get("note_zh", "")), proposal_id=proposal_id,
-            ))
+            values.append(
+                LayerValue(
+                    parameter_id=str(pid),
+                    value=raw.get("value"),
+                    kind=raw.get("kind", "exact"),
+                    effective_from=raw["from"],
+                    districts=tuple(region["districts"]) if "districts" in region else None,
+                    residence=region.get("residence"),
+                    doc_no=title,
+                    doc_title="",
+                    doc_date=source.get("published"),
+                    doc_url=str(source.get("url", "")),
+                    note_zh=str(raw.get("note_zh", "")),
+                    proposal_id=proposal_id,
+                )
+            )
     rulebook, _ = compose(baseline, values, "file", strict=True)
     return rulebook

@@ -1,4 +1,5 @@
 """Reading a policies folder: files -> validated Rulebook."""
+
 from __future__ import annotations
 
 import hashlib
@@ -21,7 +22,7 @@ class _Loader(Checker):
         self.folder = folder
         self.raw_params: list[tuple[str, str, Any]] = []
 
-    def load(self) -> "Rulebook":
+    def load(self) -> Rulebook:
         if not self.folder.is_dir():
             raise RulebookError(str(self.folder), "-", "找不到规则目录")
         files = sorted(p for p in self.folder.glob("*.yml") if p.is_file())
@@ -61,7 +62,9 @@ class _Loader(Checker):
             for pid, body in block.items():
                 param = self._parameter(name, str(pid), body)
                 if param.id in params:
-                    raise RulebookError(name, f"parameters.{pid}", f"参数重复定义（已在 {params[param.id].file} 中定义）")
+                    raise RulebookError(
+                        name, f"parameters.{pid}", f"参数重复定义（已在 {params[param.id].file} 中定义）"
+                    )
                 params[param.id] = param
         if not params:
             raise RulebookError(str(self.folder), "parameters", "没有任何参数")
@@ -113,4 +116,3 @@ def load_rulebook(folder: str | os.PathLike[str] = DEFAULT_POLICIES_DIR) -> Rule
     if not path.is_absolute() and not path.exists():
         path = REPO_ROOT / path
     return _Loader(path).load()
-

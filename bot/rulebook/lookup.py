@@ -1,10 +1,12 @@
 """Looking figures up: which entry is in force on a date for a place."""
+
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from bot.rulebook.model import _CACHE_LIMIT, Entry, Parameter, ParamValue, Source
 
@@ -12,9 +14,17 @@ from bot.rulebook.model import _CACHE_LIMIT, Entry, Parameter, ParamValue, Sourc
 class Rulebook:
     """A validated rulebook. Lookups are memoised per (id, date, district, residence)."""
 
-    def __init__(self, folder: Path, parameters: dict[str, Parameter], districts: tuple[str, ...],
-                 aliases: dict[str, str], offices: dict[str, str], sources: dict[str, Source], version: str,
-                 layer: tuple = ()) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        parameters: dict[str, Parameter],
+        districts: tuple[str, ...],
+        aliases: dict[str, str],
+        offices: dict[str, str],
+        sources: dict[str, Source],
+        version: str,
+        layer: tuple = (),
+    ) -> None:
         self.folder = folder
         self.parameters = parameters
         self.districts = districts
@@ -40,8 +50,8 @@ class Rulebook:
             return None
         name = re.sub(r"\s+", "", text)
         for prefix in ("河北省", "秦皇岛市", "秦皇岛"):
-            if name.startswith(prefix) and name[len(prefix):] in self._aliases:
-                name = name[len(prefix):]
+            if name.startswith(prefix) and name[len(prefix) :] in self._aliases:
+                name = name[len(prefix) :]
                 break
         return self._aliases.get(name)
 
@@ -52,8 +62,9 @@ class Rulebook:
     def ids(self, prefix: str = "") -> list[str]:
         return sorted(pid for pid in self.parameters if pid.startswith(prefix))
 
-    def value(self, pid: str, on: date | None = None, district: str | None = None,
-              residence: str | None = None) -> ParamValue:
+    def value(
+        self, pid: str, on: date | None = None, district: str | None = None, residence: str | None = None
+    ) -> ParamValue:
         """The figure in force on `on` (default today) for the place. Unknown id -> KeyError."""
         on = on or date.today()
         key = (pid, on, district, residence)
@@ -91,14 +102,32 @@ class Rulebook:
     def _to_value(self, param: Parameter, entry: Entry | None) -> ParamValue:
         office = self.office_zh(param.confirm_at)
         if entry is None:
-            return ParamValue(param.id, None, param.unit, None, False, "", "",
-                              "该日期、该地区没有收录数值", "", description_zh=param.description_zh,
-                              confirm_at_zh=office)
+            return ParamValue(
+                param.id,
+                None,
+                param.unit,
+                None,
+                False,
+                "",
+                "",
+                "该日期、该地区没有收录数值",
+                "",
+                description_zh=param.description_zh,
+                confirm_at_zh=office,
+            )
         source = entry.source
         return ParamValue(
-            id=param.id, value=entry.value, unit=param.unit, effective_from=entry.effective_from,
-            confirmed=entry.confirmed, source_title=source.title if source else "",
-            source_url=source.url if source else "", note_zh=entry.note_zh, region=entry.region.label_zh(),
-            kind=entry.kind, description_zh=param.description_zh, confirm_at_zh=office, precision=entry.precision,
+            id=param.id,
+            value=entry.value,
+            unit=param.unit,
+            effective_from=entry.effective_from,
+            confirmed=entry.confirmed,
+            source_title=source.title if source else "",
+            source_url=source.url if source else "",
+            note_zh=entry.note_zh,
+            region=entry.region.label_zh(),
+            kind=entry.kind,
+            description_zh=param.description_zh,
+            confirm_at_zh=office,
+            precision=entry.precision,
         )
-

@@ -3,6 +3,7 @@
 Frozen dataclasses so a loaded rulebook (and every layer above it) can be shared across threads
 and cached without copying.
 """
+
 from __future__ import annotations
 
 import re
@@ -56,7 +57,7 @@ class Region:
     def specificity(self) -> int:
         return (self.districts is not None) + (self.residence is not None)
 
-    def overlaps(self, other: "Region") -> bool:
+    def overlaps(self, other: Region) -> bool:
         districts_overlap = self.districts is None or other.districts is None or bool(self.districts & other.districts)
         residence_overlap = self.residence is None or other.residence is None or self.residence == other.residence
         return districts_overlap and residence_overlap
@@ -161,4 +162,3 @@ class ParamValue:
             "url": self.source_url,
             "effective_from": self.effective_from.isoformat() if self.effective_from else "",
         }
-

@@ -2,6 +2,7 @@
 
 Shared by `python -m bot policies check` and the staff desk's rulebook page, so both flag the same rows.
 """
+
 from __future__ import annotations
 
 from datetime import date

@@ -3,15 +3,32 @@
 Each refusal raises RulebookError(file, field, message_zh) naming the field, in Chinese, because the
 people who fix it are policy staff, not programmers.
 """
+
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from datetime import date
-from typing import Any, Mapping
+from typing import Any
 
 from bot.rulebook.model import (
-    _ID_RE, _PARAM_KEYS, _REGION_KEYS, _SOURCE_KEYS, _VALUE_KEYS, AREAS, CONFIDENCES, DEFAULT_AREA, KINDS, PRECISIONS, RESIDENCES, TYPES,
-    Entry, Parameter, Region, RulebookError, Source,
+    _ID_RE,
+    _PARAM_KEYS,
+    _REGION_KEYS,
+    _SOURCE_KEYS,
+    _VALUE_KEYS,
+    AREAS,
+    CONFIDENCES,
+    DEFAULT_AREA,
+    KINDS,
+    PRECISIONS,
+    RESIDENCES,
+    TYPES,
+    Entry,
+    Parameter,
+    Region,
+    RulebookError,
+    Source,
 )
 
 
@@ -58,7 +75,7 @@ class Checker:
         self.sources: dict[str, Source] = {}
 
     @classmethod
-    def for_rulebook(cls, rulebook: Any) -> "Checker":
+    def for_rulebook(cls, rulebook: Any) -> Checker:
         """A checker that knows a loaded rulebook's districts, offices and sources (for values added later)."""
         checker = cls()
         checker.canonical = list(rulebook.districts)
@@ -150,8 +167,16 @@ class Checker:
         precision = raw.get("date_precision", "day")
         if precision not in PRECISIONS:
             raise RulebookError(file, f"{field}.date_precision", f"应为 {'/'.join(PRECISIONS)} 之一")
-        return Entry(start, value, kind, self._region(file, f"{field}.region", raw.get("region")), source,
-                     confirmed, note, precision)
+        return Entry(
+            start,
+            value,
+            kind,
+            self._region(file, f"{field}.region", raw.get("region")),
+            source,
+            confirmed,
+            note,
+            precision,
+        )
 
     @staticmethod
     def _typed_value(file: str, field: str, ptype: str, value: Any) -> Any:
@@ -198,7 +223,8 @@ class Checker:
         if pair is not None:
             i, j = pair
             raise RulebookError(
-                file, f"{field}.values[{j}]",
+                file,
+                f"{field}.values[{j}]",
                 f"与 values[{i}] 矛盾：同一生效日期（{entries[i].effective_from}）、同一地区范围有两个数值",
             )
         below = find_below_city_bound(entries)
@@ -212,8 +238,11 @@ def find_contradiction(entries: list[Entry] | tuple[Entry, ...]) -> tuple[int, i
     for i, a in enumerate(entries):
         for j in range(i + 1, len(entries)):
             b = entries[j]
-            if (a.effective_from == b.effective_from and a.region.specificity == b.region.specificity
-                    and a.region.overlaps(b.region)):
+            if (
+                a.effective_from == b.effective_from
+                and a.region.specificity == b.region.specificity
+                and a.region.overlaps(b.region)
+            ):
                 return i, j
     return None
 
@@ -233,16 +262,19 @@ def find_below_city_bound(entries: list[Entry] | tuple[Entry, ...]) -> tuple[int
     """A district's figure below the city-wide floor (or above its ceiling) in force on the same date:
     (index, Chinese reason). The city sets 「各县区不低于…」; a county cannot go under it."""
     for i, entry in enumerate(entries):
-        if entry.region.districts is None or not isinstance(entry.value, (int, float)) \
-                or isinstance(entry.value, bool):
+        if entry.region.districts is None or not isinstance(entry.value, (int, float)) or isinstance(entry.value, bool):
             continue
         bound = city_bound(entries, entry.effective_from, entry.region.residence)
         if bound is None or not isinstance(bound.value, (int, float)) or isinstance(bound.value, bool):
             continue
         source = f"，{bound.source.title}" if bound.source else ""
         if bound.kind == "floor" and entry.value < bound.value:
-            return i, (f"{entry.value} 低于全市下限 {bound.value}（{bound.effective_from}起{source}），"
-                       "县区标准不能低于全市标准")
+            return i, (
+                f"{entry.value} 低于全市下限 {bound.value}（{bound.effective_from}起{source}），"
+                "县区标准不能低于全市标准"
+            )
         if bound.kind == "ceiling" and entry.value > bound.value:
-            return i, (f"{entry.value} 高于全市上限 {bound.value}（{bound.effective_from}起{source}），县区标准不能高于全市上限")
+            return i, (
+                f"{entry.value} 高于全市上限 {bound.value}（{bound.effective_from}起{source}），县区标准不能高于全市上限"
+            )
     return None

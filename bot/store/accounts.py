@@ -5,6 +5,7 @@ of them); the web app slows callers down instead (bot.web.security.LoginThrottle
 counts them for the record. Logout, disabling and a new password set `sessions_valid_after`, which voids
 every session issued before it (the web app asks `session_role` on each request).
 """
+
 from __future__ import annotations
 
 import re
@@ -67,8 +68,9 @@ def _check_password(password: Any) -> str:
     return password
 
 
-def create_account(username: str, password: str, role: str, actor: str = "system",
-                   url: str | None = None) -> dict[str, Any]:
+def create_account(
+    username: str, password: str, role: str, actor: str = "system", url: str | None = None
+) -> dict[str, Any]:
     """Create an active account with an argon2 hash of `password`; ValueError if the name is taken."""
     name = normalise_username(username)
     if role not in ROLES:
@@ -76,8 +78,9 @@ def create_account(username: str, password: str, role: str, actor: str = "system
     password_hash = _hasher.hash(_check_password(password))
     try:
         with session_scope(url) as session:
-            row = Account(username=name, password_hash=password_hash, role=role, active=True,
-                          created_at=utcnow(), failed_logins=0)
+            row = Account(
+                username=name, password_hash=password_hash, role=role, active=True, created_at=utcnow(), failed_logins=0
+            )
             session.add(row)
             session.flush()
             write_audit(session, actor, "account_create", None, {"username": name, "role": role})
@@ -97,9 +100,7 @@ def verify(username: str, password: str, url: str | None = None) -> dict[str, An
         _safe_verify(_dummy_hash(), "x")
         return None
     with session_scope(url) as session:
-        row = session.execute(
-            sa.select(Account).where(Account.username == name).with_for_update()
-        ).scalar_one_or_none()
+        row = session.execute(sa.select(Account).where(Account.username == name).with_for_update()).scalar_one_or_none()
         if row is None:
             _safe_verify(_dummy_hash(), password)
             return None
@@ -120,8 +121,9 @@ def session_role(username: str, issued_at: float, url: str | None = None) -> str
     except ValueError:
         return None
     with session_scope(url) as session:
-        row = session.execute(sa.select(Account.role, Account.active, Account.sessions_valid_after)
-                              .where(Account.username == name)).one_or_none()
+        row = session.execute(
+            sa.select(Account.role, Account.active, Account.sessions_valid_after).where(Account.username == name)
+        ).one_or_none()
     if row is None or not row.active:
         return None
     if row.sessions_valid_after is not None:
@@ -141,8 +143,13 @@ def end_sessions(username: str, url: str | None = None) -> None:
 def record_login_throttled(username: str, address: str, failures: int, url: str | None = None) -> None:
     """Audit that a caller is being slowed down (the web app also logs it at WARNING)."""
     with session_scope(url) as session:
-        write_audit(session, "system", "login_throttled", None,
-                    {"username": str(username)[:64], "address": str(address)[:64], "failures": int(failures)})
+        write_audit(
+            session,
+            "system",
+            "login_throttled",
+            None,
+            {"username": str(username)[:64], "address": str(address)[:64], "failures": int(failures)},
+        )
 
 
 def _safe_verify(password_hash: str, password: str) -> bool:

@@ -3,6 +3,7 @@
 The names and labels are the assistant's shared vocabulary (bot.vocabulary); this module adds what only
 the store decides: which status may follow which.
 """
+
 from __future__ import annotations
 
 from bot.vocabulary import CATEGORIES, CONVERSATION_STATES, ROLES, STATUSES, URGENCIES, category_label

@@ -3,6 +3,7 @@
 The stored case holds household facts (ages, incomes) but no names or phone numbers; the result is the
 eligibility engine's result object exactly as shown to the resident.
 """
+
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -15,8 +16,14 @@ from bot.store.db import session_scope
 from bot.store.models import EligibilityCheck
 
 
-def record_check(sender_id: str | None, program: str, case: dict[str, Any], result: dict[str, Any],
-                 entered_by: str, url: str | None = None) -> int:
+def record_check(
+    sender_id: str | None,
+    program: str,
+    case: dict[str, Any],
+    result: dict[str, Any],
+    entered_by: str,
+    url: str | None = None,
+) -> int:
     """Store one evaluation; returns its id. `eligible` and `rulebook_version` are taken from `result`."""
     program = clean_text(program, "测算项目", 32)  # type: ignore[assignment]
     if not isinstance(case, dict) or not isinstance(result, dict):
@@ -41,8 +48,9 @@ def record_check(sender_id: str | None, program: str, case: dict[str, Any], resu
         return int(row.id)
 
 
-def check_summary(date_from: date | str | None = None, date_to: date | str | None = None,
-                  url: str | None = None) -> list[dict[str, Any]]:
+def check_summary(
+    date_from: date | str | None = None, date_to: date | str | None = None, url: str | None = None
+) -> list[dict[str, Any]]:
     """Counts per program and outcome for charts: [{"program", "eligible" (true/false/null), "count"}].
     Dates are Chinese calendar days, inclusive."""
     first, last = parse_day(date_from, "开始日期"), parse_day(date_to, "结束日期")

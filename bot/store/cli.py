@@ -10,6 +10,7 @@
 Passwords are never taken as command-line arguments (they would end up in shell history and `ps`): they
 are typed twice at a hidden prompt, or read from the first line of stdin with --password-stdin.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -76,8 +77,10 @@ def _print_accounts() -> None:
     for row in rows:
         state = "启用" if row["active"] else "已停用"
         extra = "、".join(POLICY_ROLES[r] for r in sorted(roles_of(row["username"]) & set(POLICY_ROLES)))
-        print(f"{row['username']:<22}{row['role_zh']:<8}{state:<8}{row['last_login_at'] or '—'}"
-              + (f"  另有：{extra}" if extra else ""))
+        print(
+            f"{row['username']:<22}{row['role_zh']:<8}{state:<8}{row['last_login_at'] or '—'}"
+            + (f"  另有：{extra}" if extra else "")
+        )
 
 
 def main(argv: list[str]) -> int:

@@ -9,6 +9,7 @@ Why purge here: Rasa's SQL tracker store keeps every event of every conversation
 events contain what residents typed (names, phone numbers). The retention period is an operating
 decision, so it is a required argument rather than a default.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -56,8 +57,9 @@ def purge_tracker_events(url: str, days: int, now: float | None = None) -> int:
             result = connection.execute(sa.delete(events).where(events.c.timestamp < cutoff))
             if has_window:  # a window snapshot (bot.tracker_window) outlives no conversation it summarises
                 window = sa.table(WINDOW_TABLE, sa.column("sender_id"))
-                connection.execute(sa.delete(window).where(window.c.sender_id.not_in(
-                    sa.select(events.c.sender_id).distinct())))
+                connection.execute(
+                    sa.delete(window).where(window.c.sender_id.not_in(sa.select(events.c.sender_id).distinct()))
+                )
             return int(result.rowcount or 0)
     finally:
         engine.dispose()
@@ -81,7 +83,8 @@ def main(argv: list[str]) -> int:
             head = upgrade_database(url)
             print(f"数据库已是最新结构（版本 {head}）：{sa.engine.make_url(url).render_as_string(hide_password=True)}")
         elif args.command == "purge":
-            from bot.store.retention import RetentionPolicy, purge as purge_tables
+            from bot.store.retention import RetentionPolicy
+            from bot.store.retention import purge as purge_tables
 
             policy = RetentionPolicy.from_env()
             days = args.tracker_days or policy.tracker_days

@@ -3,6 +3,7 @@
 Why: every store function validates its input with the same Chinese messages and writes its audit entry
 the same way; keeping that here keeps the modules short and consistent.
 """
+
 from __future__ import annotations
 
 import json
@@ -17,8 +18,17 @@ from bot.store.models import AuditEntry, utcnow
 # China has one time zone and no daylight saving: a fixed offset needs no tz database.
 CHINA_TZ = timezone(timedelta(hours=8), name="Asia/Shanghai")
 
-__all__ = ["CHINA_TZ", "utcnow", "iso", "local_now", "day_start_utc", "clean_text", "ensure_json",
-           "write_audit", "parse_day"]
+__all__ = [
+    "CHINA_TZ",
+    "utcnow",
+    "iso",
+    "local_now",
+    "day_start_utc",
+    "clean_text",
+    "ensure_json",
+    "write_audit",
+    "parse_day",
+]
 
 
 def iso(value: datetime | None) -> str | None:
@@ -78,8 +88,9 @@ def ensure_json(value: Any, field_zh: str) -> Any:
     return value
 
 
-def write_audit(session: Session, actor: str, action: str, request_id: int | None = None,
-                detail: dict[str, Any] | None = None) -> AuditEntry:
+def write_audit(
+    session: Session, actor: str, action: str, request_id: int | None = None, detail: dict[str, Any] | None = None
+) -> AuditEntry:
     """Add an audit entry to the caller's transaction (it commits or rolls back with the change)."""
     entry = AuditEntry(actor=actor, action=action, request_id=request_id, detail=detail, at=utcnow())
     session.add(entry)

@@ -4,6 +4,7 @@ Why a table of our own: Rasa's tracker knows a conversation is paused, but not w
 the operator console lists waiting conversations from here. Every change is audited (handoffs are
 something staff are asked about afterwards).
 """
+
 from __future__ import annotations
 
 from typing import Any
@@ -29,8 +30,9 @@ def _record(row: ConversationState) -> dict[str, Any]:
     }
 
 
-def set_state(sender_id: str, state: str, operator: str | None = None, reason: str | None = None,
-              url: str | None = None) -> dict[str, Any]:
+def set_state(
+    sender_id: str, state: str, operator: str | None = None, reason: str | None = None, url: str | None = None
+) -> dict[str, Any]:
     """Record that `sender_id` is now answered by the bot, waiting for a human, or handled by `operator`
     (required for state 'operator'). The reason is stored with phone / ID numbers masked."""
     sender_id = clean_text(sender_id, "会话编号", 255)  # type: ignore[assignment]
@@ -53,8 +55,7 @@ def set_state(sender_id: str, state: str, operator: str | None = None, reason: s
                     row = ConversationState(sender_id=sender_id)
                     session.add(row)
                 row.state, row.operator, row.reason, row.updated_at = state, operator, reason_text, utcnow()
-                write_audit(session, actor, "handoff", None,
-                            {"sender_id": sender_id, "from": previous, "to": state})
+                write_audit(session, actor, "handoff", None, {"sender_id": sender_id, "from": previous, "to": state})
                 session.flush()
                 return _record(row)
         except IntegrityError:  # two first writes for the same sender at once: the second updates

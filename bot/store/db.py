@@ -5,13 +5,14 @@ WAL lets readers run beside a writer, the busy timeout makes a second writer wai
 every transaction starts with BEGIN IMMEDIATE so a read-then-write transaction (create a request: read the
 counter, then write) takes the write lock up front rather than failing half-way with "database is locked".
 """
+
 from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Iterator
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url

@@ -10,6 +10,7 @@ their requests; from those we reach every table that holds personal data:
 - the outbox (bot/store/outbox.py) - a parked request with that phone number.
 Both operations are audited (the audit entry names the staff member, never the full phone number).
 """
+
 from __future__ import annotations
 
 import json
@@ -21,8 +22,7 @@ import sqlalchemy as sa
 from bot.privacy import mask_phone, normalise_phone
 from bot.store.common import iso, write_audit
 from bot.store.db import absolute_sqlite_url, session_scope
-from bot.store.models import (AnalyticsEvent, AuditEntry, ConversationState, EligibilityCheck, HelpRequest,
-                              RateLimit)
+from bot.store.models import AnalyticsEvent, AuditEntry, ConversationState, EligibilityCheck, HelpRequest, RateLimit
 from bot.store.references import normalise_reference
 
 TRACKER_TABLE = "events"
@@ -72,8 +72,11 @@ def _tracker_events(tracker_url: str | None, senders: list[str]) -> list[dict[st
             return []
         events = sa.table(TRACKER_TABLE, sa.column("sender_id"), sa.column("data"), sa.column("id"))
         with engine.connect() as connection:
-            rows = connection.execute(sa.select(events.c.sender_id, events.c.data)
-                                      .where(events.c.sender_id.in_(senders)).order_by(events.c.id))
+            rows = connection.execute(
+                sa.select(events.c.sender_id, events.c.data)
+                .where(events.c.sender_id.in_(senders))
+                .order_by(events.c.id)
+            )
             return [{"sender_id": s, **json.loads(d)} for s, d in rows]
     finally:
         engine.dispose()
@@ -97,8 +100,13 @@ def _delete_tracker_events(tracker_url: str | None, senders: list[str]) -> int:
         engine.dispose()
 
 
-def export_person(actor: str, phone: str | None = None, reference_no: str | None = None,
-                  url: str | None = None, tracker_url: str | None = None) -> dict[str, Any]:
+def export_person(
+    actor: str,
+    phone: str | None = None,
+    reference_no: str | None = None,
+    url: str | None = None,
+    tracker_url: str | None = None,
+) -> dict[str, Any]:
     """Everything held about the person, as JSON-ready data. Audited."""
     from bot.store.requests import _full_record
 
@@ -111,19 +119,32 @@ def export_person(actor: str, phone: str | None = None, reference_no: str | None
             "eligibility_checks": [
                 {"created_at": iso(c.created_at), "program": c.program, "eligible": c.eligible, "case": c.case}
                 for c in session.execute(
-                    sa.select(EligibilityCheck).where(EligibilityCheck.sender_id.in_(senders))).scalars()
+                    sa.select(EligibilityCheck).where(EligibilityCheck.sender_id.in_(senders))
+                ).scalars()
             ],
             "conversations": senders,
         }
-        write_audit(session, actor, "personal_data_export", None,
-                    {"phone": mask_phone(normal_phone or (rows[0].phone if rows else "")),
-                     "requests": [r.reference_no for r in rows]})
+        write_audit(
+            session,
+            actor,
+            "personal_data_export",
+            None,
+            {
+                "phone": mask_phone(normal_phone or (rows[0].phone if rows else "")),
+                "requests": [r.reference_no for r in rows],
+            },
+        )
     data["conversation_events"] = _tracker_events(_tracker_url(tracker_url), senders)
     return data
 
 
-def erase_person(actor: str, phone: str | None = None, reference_no: str | None = None,
-                 url: str | None = None, tracker_url: str | None = None) -> dict[str, int]:
+def erase_person(
+    actor: str,
+    phone: str | None = None,
+    reference_no: str | None = None,
+    url: str | None = None,
+    tracker_url: str | None = None,
+) -> dict[str, int]:
     """Delete the person's data everywhere (see the module doc); returns counts per place. Audited."""
     from bot.store import outbox
 
@@ -134,20 +155,35 @@ def erase_person(actor: str, phone: str | None = None, reference_no: str | None 
         references = [r.reference_no for r in rows]
         ids = [r.id for r in rows]
         counts = {"help_requests": len(rows)}
-        counts["audit_redacted"] = int(session.execute(
-            sa.update(AuditEntry).where(AuditEntry.request_id.in_(ids)).values(detail={"erased": True})).rowcount or 0)
+        counts["audit_redacted"] = int(
+            session.execute(
+                sa.update(AuditEntry).where(AuditEntry.request_id.in_(ids)).values(detail={"erased": True})
+            ).rowcount
+            or 0
+        )
         for row in rows:
             session.delete(row)
-        by_sender = ((EligibilityCheck, EligibilityCheck.sender_id), (ConversationState, ConversationState.sender_id),
-                     (AnalyticsEvent, AnalyticsEvent.sender_id))
+        by_sender = (
+            (EligibilityCheck, EligibilityCheck.sender_id),
+            (ConversationState, ConversationState.sender_id),
+            (AnalyticsEvent, AnalyticsEvent.sender_id),
+        )
         for model, column in by_sender:
             deleted = session.execute(sa.delete(model).where(column.in_(senders)))
             counts[model.__tablename__] = int(deleted.rowcount or 0)
         keys = [f"lookup:sender:{s}" for s in senders] + [f"lookup:ref:{r}" for r in references]
         session.execute(sa.delete(RateLimit).where(RateLimit.key.in_(keys)))
-        write_audit(session, actor, "personal_data_erase", None,
-                    {"phone": mask_phone(normal_phone or (rows[0].phone if rows else "")), "requests": references,
-                     "conversations": len(senders)})
+        write_audit(
+            session,
+            actor,
+            "personal_data_erase",
+            None,
+            {
+                "phone": mask_phone(normal_phone or (rows[0].phone if rows else "")),
+                "requests": references,
+                "conversations": len(senders),
+            },
+        )
     counts["tracker_events"] = _delete_tracker_events(_tracker_url(tracker_url), senders)
     counts["outbox"] = outbox.forget_phone(normal_phone) if normal_phone else 0
     return counts

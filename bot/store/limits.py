@@ -6,6 +6,7 @@ last allowed try. `take` raises the counter only `WHERE count < limit`, which th
 the row lock, so the limit holds under any concurrency. Rows are tiny and `purge_expired` (run by the
 retention job) removes windows that ended, so the table stays bounded.
 """
+
 from __future__ import annotations
 
 from datetime import datetime, timedelta
@@ -26,13 +27,17 @@ def take(session: Session, key: str, limit: int, window: timedelta, now: datetim
     key = key[:300]
     for _ in range(3):
         counted = session.execute(
-            sa.update(_TABLE).where(_TABLE.c.key == key, _TABLE.c.window_start > now - window,
-                                    _TABLE.c.count < limit).values(count=_TABLE.c.count + 1))
+            sa.update(_TABLE)
+            .where(_TABLE.c.key == key, _TABLE.c.window_start > now - window, _TABLE.c.count < limit)
+            .values(count=_TABLE.c.count + 1)
+        )
         if counted.rowcount == 1:
             return True
         restarted = session.execute(
-            sa.update(_TABLE).where(_TABLE.c.key == key, _TABLE.c.window_start <= now - window)
-            .values(count=1, window_start=now))
+            sa.update(_TABLE)
+            .where(_TABLE.c.key == key, _TABLE.c.window_start <= now - window)
+            .values(count=1, window_start=now)
+        )
         if restarted.rowcount == 1:
             return True
         try:
@@ -48,8 +53,9 @@ def take(session: Session, key: str, limit: int, window: timedelta, now: datetim
 
 def give_back(session: Session, key: str) -> None:
     """Undo one `take` (a look-up that succeeded is not a failed guess)."""
-    session.execute(sa.update(_TABLE).where(_TABLE.c.key == key[:300], _TABLE.c.count > 0)
-                    .values(count=_TABLE.c.count - 1))
+    session.execute(
+        sa.update(_TABLE).where(_TABLE.c.key == key[:300], _TABLE.c.count > 0).values(count=_TABLE.c.count - 1)
+    )
 
 
 def purge_expired(session: Session, older_than: timedelta, now: datetime | None = None) -> int:

@@ -7,6 +7,7 @@ migrations in bot/store/migrations; these classes are the migrations' target met
 Times are naive UTC datetimes (SQLite keeps no zone); bot.store converts them to ISO strings with an
 explicit +00:00 offset on the way out.
 """
+
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -71,8 +72,9 @@ class HelpRequest(Base):
     # When the resident agreed to the notice (个人信息保护法); None for rows from before the notice existed.
     consent_at = sa.Column(sa.DateTime, nullable=True)
 
-    notes = relationship("RequestNote", back_populates="request", order_by="RequestNote.id",
-                         cascade="all, delete-orphan")
+    notes = relationship(
+        "RequestNote", back_populates="request", order_by="RequestNote.id", cascade="all, delete-orphan"
+    )
 
 
 class RequestNote(Base):
@@ -81,8 +83,9 @@ class RequestNote(Base):
     __tablename__ = "qhd_request_notes"
 
     id = sa.Column(sa.Integer, primary_key=True)
-    request_id = sa.Column(sa.Integer, sa.ForeignKey("qhd_help_requests.id", ondelete="CASCADE"),
-                           nullable=False, index=True)
+    request_id = sa.Column(
+        sa.Integer, sa.ForeignKey("qhd_help_requests.id", ondelete="CASCADE"), nullable=False, index=True
+    )
     author = sa.Column(sa.String(80), nullable=False)
     text = sa.Column(sa.Text, nullable=False)
     created_at = sa.Column(sa.DateTime, nullable=False, default=utcnow)
@@ -99,8 +102,9 @@ class AuditEntry(Base):
     id = sa.Column(sa.Integer, primary_key=True)
     actor = sa.Column(sa.String(80), nullable=False)
     action = sa.Column(sa.String(40), nullable=False, index=True)
-    request_id = sa.Column(sa.Integer, sa.ForeignKey("qhd_help_requests.id", ondelete="SET NULL"),
-                           nullable=True, index=True)
+    request_id = sa.Column(
+        sa.Integer, sa.ForeignKey("qhd_help_requests.id", ondelete="SET NULL"), nullable=True, index=True
+    )
     detail = sa.Column(sa.JSON, nullable=True)
     at = sa.Column(sa.DateTime, nullable=False, default=utcnow, index=True)
 

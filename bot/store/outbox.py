@@ -11,6 +11,7 @@ operator console lists what is pending.
 The journal holds full phone numbers (like the request row it stands in for): it lives under var/ with
 mode 0600 and is rewritten empty once everything in it is saved.
 """
+
 from __future__ import annotations
 
 import fcntl
@@ -18,9 +19,10 @@ import json
 import logging
 import os
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from bot.privacy import mask_phone
 from bot.store.db import REPO_ROOT
@@ -116,9 +118,15 @@ def _pending(records: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 def pending_summary(path: Path | None = None) -> list[dict[str, str]]:
     """What the operator console shows: reference, masked phone, category; never the full number."""
-    return [{"reference_no": r["reference_no"], "phone_masked": mask_phone(r["data"].get("phone")),
-             "category": str(r["data"].get("category") or ""), "district": str(r["data"].get("district") or "")}
-            for r in pending(path)]
+    return [
+        {
+            "reference_no": r["reference_no"],
+            "phone_masked": mask_phone(r["data"].get("phone")),
+            "category": str(r["data"].get("category") or ""),
+            "district": str(r["data"].get("district") or ""),
+        }
+        for r in pending(path)
+    ]
 
 
 def flush(url: str | None = None, path: Path | None = None) -> tuple[int, int]:
@@ -132,8 +140,13 @@ def flush(url: str | None = None, path: Path | None = None) -> tuple[int, int]:
         entries = _pending(_read(path))
         for entry in entries:
             try:
-                help_requests.create_request(entry["data"], actor=entry["actor"], idempotency_key=entry["key"],
-                                             reference_no=entry["reference_no"], url=url)
+                help_requests.create_request(
+                    entry["data"],
+                    actor=entry["actor"],
+                    idempotency_key=entry["key"],
+                    reference_no=entry["reference_no"],
+                    url=url,
+                )
             except ValueError:
                 log.exception("outbox entry %s refused by the store; left for an operator", entry["reference_no"])
                 continue

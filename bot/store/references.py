@@ -7,6 +7,7 @@ look-up. Sequential numbers (QHD-2026-000123) let a stranger walk to the next re
 the database is asked. The alphabet is Crockford's base 32 (no I, L, O, U): read aloud or copied by
 hand, O/I/L typed by mistake are read as 0/1/1. Old six-digit numbers stay valid.
 """
+
 from __future__ import annotations
 
 import re

@@ -15,6 +15,7 @@ Why it is shaped this way:
 
 Functions are synchronous; async callers (the action server) should run them in a thread.
 """
+
 from __future__ import annotations
 
 import hmac
@@ -28,10 +29,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.privacy import mask_phone, normalise_phone, phone_last4
-from bot.store.categories import CATEGORIES, STATUSES, TRANSITIONS, URGENCIES, category_label
-from bot.store.common import (clean_text, day_start_utc, ensure_json, iso, local_now, parse_day,
-                              utcnow, write_audit)
 from bot.store import limits
+from bot.store.categories import CATEGORIES, STATUSES, TRANSITIONS, URGENCIES, category_label
+from bot.store.common import clean_text, day_start_utc, ensure_json, iso, local_now, parse_day, utcnow, write_audit
 from bot.store.db import session_scope
 from bot.store.models import AuditEntry, HelpRequest, RequestNote
 from bot.store.references import new_reference, normalise_reference
@@ -215,8 +215,13 @@ def reserve_reference() -> str:
     return new_reference(local_now().year)
 
 
-def create_request(data: dict[str, Any], actor: str, idempotency_key: str | None = None,
-                   reference_no: str | None = None, url: str | None = None) -> dict[str, Any]:
+def create_request(
+    data: dict[str, Any],
+    actor: str,
+    idempotency_key: str | None = None,
+    reference_no: str | None = None,
+    url: str | None = None,
+) -> dict[str, Any]:
     """Store a new help request with its audit entry in one transaction and return the committed record
     (with `reference_no`). The same `idempotency_key` again returns the first record unchanged.
     `reference_no` (from `reserve_reference`) is used when still free."""
@@ -231,14 +236,29 @@ def create_request(data: dict[str, Any], actor: str, idempotency_key: str | None
                 if existing is not None:
                     return _record(existing)
                 now = utcnow()
-                row = HelpRequest(**fields, reference_no=wanted or _next_reference(session, now), status="new",
-                                  idempotency_key=key, created_at=now, updated_at=now)
+                row = HelpRequest(
+                    **fields,
+                    reference_no=wanted or _next_reference(session, now),
+                    status="new",
+                    idempotency_key=key,
+                    created_at=now,
+                    updated_at=now,
+                )
                 session.add(row)
                 session.flush()
-                write_audit(session, actor, "create", row.id, {
-                    "reference_no": row.reference_no, "category": row.category, "district": row.district,
-                    "urgency": row.urgency, "entered_by": row.entered_by,
-                })
+                write_audit(
+                    session,
+                    actor,
+                    "create",
+                    row.id,
+                    {
+                        "reference_no": row.reference_no,
+                        "category": row.category,
+                        "district": row.district,
+                        "urgency": row.urgency,
+                        "entered_by": row.entered_by,
+                    },
+                )
                 record = _record(row)
             return record  # only now, after the commit, does the caller learn the number
         except IntegrityError:
@@ -253,8 +273,9 @@ def create_request(data: dict[str, Any], actor: str, idempotency_key: str | None
     raise AssertionError("unreachable")
 
 
-def find_duplicate(phone: str, category: str, sender_id: str | None, within_days: int = DUPLICATE_WINDOW_DAYS,
-                   url: str | None = None) -> dict[str, Any] | None:
+def find_duplicate(
+    phone: str, category: str, sender_id: str | None, within_days: int = DUPLICATE_WINDOW_DAYS, url: str | None = None
+) -> dict[str, Any] | None:
     """The most recent request of this conversation (`sender_id`) with the same phone and category created
     within `within_days` days. Only the conversation's own requests count: a phone number alone proves
     nothing about who is asking, so it must never lead to someone else's request (None without sender)."""
@@ -269,16 +290,21 @@ def find_duplicate(phone: str, category: str, sender_id: str | None, within_days
     with session_scope(url) as session:
         row = session.execute(
             sa.select(HelpRequest)
-            .where(HelpRequest.sender_id == sender_id, HelpRequest.phone == normal,
-                   HelpRequest.category == category, HelpRequest.created_at >= since)
+            .where(
+                HelpRequest.sender_id == sender_id,
+                HelpRequest.phone == normal,
+                HelpRequest.category == category,
+                HelpRequest.created_at >= since,
+            )
             .order_by(HelpRequest.created_at.desc(), HelpRequest.id.desc())
             .limit(1)
         ).scalar_one_or_none()
         return _record(row) if row is not None else None
 
 
-def add_to_request(reference_no: str, text: str, actor: str, sender_id: str | None = None,
-                   url: str | None = None) -> dict[str, Any]:
+def add_to_request(
+    reference_no: str, text: str, actor: str, sender_id: str | None = None, url: str | None = None
+) -> dict[str, Any]:
     """Append a note (a resident's addition or a staff note) and its audit entry; returns the updated
     request with notes and audit trail. With `sender_id` (a resident's conversation) only a request that
     conversation created can be added to. Raises RequestNotFound / ValueError."""
@@ -303,8 +329,13 @@ def _lookup_keys(normal: str, sender_id: str | None, address: str | None, owner:
     return keys
 
 
-def status_for_resident(reference_no: str, phone_last4: str, sender_id: str | None = None,
-                        address: str | None = None, url: str | None = None) -> dict[str, Any] | None:
+def status_for_resident(
+    reference_no: str,
+    phone_last4: str,
+    sender_id: str | None = None,
+    address: str | None = None,
+    url: str | None = None,
+) -> dict[str, Any] | None:
     """What a resident may learn about a request: status, category, dates. None unless the reference
     number exists AND the phone's last four digits match; a number that does not exist and a wrong
     ending look exactly the same. Raises LookupThrottled when this conversation, this address or (for
@@ -320,8 +351,13 @@ def status_for_resident(reference_no: str, phone_last4: str, sender_id: str | No
         if not all(limits.take(session, key, limit, FAILED_LOOKUP_WINDOW) for key, limit in keys):
             raise LookupThrottled()  # the block's rollback undoes the tries just taken
         if row is None or not hmac.compare_digest(row.phone_last4, last4):
-            write_audit(session, "resident", "status_lookup_failed", row.id if row is not None else None,
-                        {"reference_no": normal, "sender": (sender_id or "")[:64]})
+            write_audit(
+                session,
+                "resident",
+                "status_lookup_failed",
+                row.id if row is not None else None,
+                {"reference_no": normal, "sender": (sender_id or "")[:64]},
+            )
             return None
         for key, _ in keys:
             limits.give_back(session, key)
@@ -336,8 +372,14 @@ def status_for_resident(reference_no: str, phone_last4: str, sender_id: str | No
         }
 
 
-def update_status(reference_no: str, status: str, actor: str, note: str | None = None,
-                  assignee: str | None = None, url: str | None = None) -> dict[str, Any]:
+def update_status(
+    reference_no: str,
+    status: str,
+    actor: str,
+    note: str | None = None,
+    assignee: str | None = None,
+    url: str | None = None,
+) -> dict[str, Any]:
     """Move a request along the workflow (new -> in_progress -> resolved | referred), optionally with a
     note and a new assignee; the same status with only a note / assignee is allowed. Every change gets an
     audit entry. Returns the updated request with notes and audit trail."""
@@ -358,11 +400,17 @@ def update_status(reference_no: str, status: str, actor: str, note: str | None =
         now = utcnow()
         if status != current:
             row.status = status
-            write_audit(session, actor, "status", row.id,
-                        {"reference_no": row.reference_no, "from": current, "to": status})
+            write_audit(
+                session, actor, "status", row.id, {"reference_no": row.reference_no, "from": current, "to": status}
+            )
         if assignee is not None and assignee != row.assignee:
-            write_audit(session, actor, "assign", row.id,
-                        {"reference_no": row.reference_no, "from": row.assignee, "to": assignee})
+            write_audit(
+                session,
+                actor,
+                "assign",
+                row.id,
+                {"reference_no": row.reference_no, "from": row.assignee, "to": assignee},
+            )
             row.assignee = assignee
         if note is not None:
             _add_note(session, row, note, actor)
@@ -389,10 +437,18 @@ def get_request(reference_no: str, url: str | None = None, revealed_to: str | No
         return _full_record(session, row)
 
 
-def list_requests(status: str | None = None, district: str | None = None, category: str | None = None,
-                  urgency: str | None = None, date_from: date | str | None = None,
-                  date_to: date | str | None = None, search: str | None = None, limit: int = 200,
-                  offset: int = 0, url: str | None = None) -> list[dict[str, Any]]:
+def list_requests(
+    status: str | None = None,
+    district: str | None = None,
+    category: str | None = None,
+    urgency: str | None = None,
+    date_from: date | str | None = None,
+    date_to: date | str | None = None,
+    search: str | None = None,
+    limit: int = 200,
+    offset: int = 0,
+    url: str | None = None,
+) -> list[dict[str, Any]]:
     """Requests matching every given filter, newest first. Dates are Chinese calendar days, both
     inclusive. `search` matches reference number, name, phone, township or description. Empty strings
     count as "no filter" (web forms send them)."""
@@ -426,8 +482,7 @@ def list_requests(status: str | None = None, district: str | None = None, catego
         term = unicodedata.normalize("NFKC", term)
         matches = [
             sa.func.lower(column).contains(term.lower(), autoescape=True)
-            for column in (HelpRequest.reference_no, HelpRequest.name, HelpRequest.township,
-                           HelpRequest.description)
+            for column in (HelpRequest.reference_no, HelpRequest.name, HelpRequest.township, HelpRequest.description)
         ]
         digits = re.sub(r"\D", "", term)
         if len(digits) >= 4:

@@ -12,6 +12,7 @@ Settings (.env.example):
     TRACKER_RETENTION_DAYS=180      Rasa's conversation events (bot.store.cli_db purge-tracker)
 Look-up counters are dropped a day after their window. Open requests are never purged.
 """
+
 from __future__ import annotations
 
 import os
@@ -49,11 +50,16 @@ class RetentionPolicy:
     tracker_days: int = 180
 
     @classmethod
-    def from_env(cls) -> "RetentionPolicy":
+    def from_env(cls) -> RetentionPolicy:
         _load_dotenv_once()
-        names = {"closed_request_days": "REQUEST_RETENTION_DAYS", "check_days": "CHECK_RETENTION_DAYS",
-                 "analytics_days": "ANALYTICS_RETENTION_DAYS", "conversation_state_days": "CONVERSATION_STATE_DAYS",
-                 "audit_days": "AUDIT_RETENTION_DAYS", "tracker_days": "TRACKER_RETENTION_DAYS"}
+        names = {
+            "closed_request_days": "REQUEST_RETENTION_DAYS",
+            "check_days": "CHECK_RETENTION_DAYS",
+            "analytics_days": "ANALYTICS_RETENTION_DAYS",
+            "conversation_state_days": "CONVERSATION_STATE_DAYS",
+            "audit_days": "AUDIT_RETENTION_DAYS",
+            "tracker_days": "TRACKER_RETENTION_DAYS",
+        }
         return cls(**{f.name: _days(names[f.name], f.default) for f in fields(cls)})  # type: ignore[arg-type]
 
 
@@ -62,9 +68,14 @@ def purge(policy: RetentionPolicy, url: str | None = None, now: datetime | None 
     now = now or utcnow()
     counts: dict[str, int] = {}
     with session_scope(url) as session:
-        old_ids = list(session.execute(sa.select(HelpRequest.id).where(
-            HelpRequest.status.in_(CLOSED_STATUSES),
-            HelpRequest.updated_at < now - timedelta(days=policy.closed_request_days))).scalars())
+        old_ids = list(
+            session.execute(
+                sa.select(HelpRequest.id).where(
+                    HelpRequest.status.in_(CLOSED_STATUSES),
+                    HelpRequest.updated_at < now - timedelta(days=policy.closed_request_days),
+                )
+            ).scalars()
+        )
         session.execute(sa.update(AuditEntry).where(AuditEntry.request_id.in_(old_ids)).values(detail={"purged": True}))
         for row in session.execute(sa.select(HelpRequest).where(HelpRequest.id.in_(old_ids))).scalars():
             session.delete(row)  # notes go with it (cascade)

@@ -10,6 +10,7 @@ login session's copy), so a role revoked a minute ago already counts:
 - propose: policy_editor (or admin); withdraw: only the proposer, only while pending;
 - approve / reject: policy_approver (or admin), and never the proposer (four eyes).
 """
+
 from __future__ import annotations
 
 from datetime import date
@@ -33,6 +34,7 @@ class PolicyActionRefused(ValueError):
 
 
 # --- roles -----------------------------------------------------------------------------------------
+
 
 def _account(session: Session, username: str) -> Account | None:
     return session.execute(sa.select(Account).where(Account.username == username)).scalar_one_or_none()
@@ -89,23 +91,44 @@ def _require_role(session: Session, actor: str, role: str) -> None:
 
 # --- proposals -------------------------------------------------------------------------------------
 
+
 def _layer_value(row: PolicyProposal) -> LayerValue:
     return LayerValue(
-        parameter_id=row.parameter_id, value=row.value, kind=row.kind, effective_from=row.effective_from,
-        districts=tuple(row.districts) if row.districts else None, residence=row.residence,
-        doc_no=row.doc_no or "", doc_title=row.doc_title or "", doc_date=row.doc_date,
-        doc_url=row.doc_url or "", note_zh=row.note or "", proposal_id=row.id,
+        parameter_id=row.parameter_id,
+        value=row.value,
+        kind=row.kind,
+        effective_from=row.effective_from,
+        districts=tuple(row.districts) if row.districts else None,
+        residence=row.residence,
+        doc_no=row.doc_no or "",
+        doc_title=row.doc_title or "",
+        doc_date=row.doc_date,
+        doc_url=row.doc_url or "",
+        note_zh=row.note or "",
+        proposal_id=row.id,
     )
 
 
 def _record(row: PolicyProposal) -> dict[str, Any]:
     return {
-        "id": row.id, "parameter_id": row.parameter_id, "value": row.value, "kind": row.kind,
-        "effective_from": row.effective_from.isoformat(), "districts": list(row.districts or []),
-        "residence": row.residence, "doc_no": row.doc_no, "doc_title": row.doc_title,
-        "doc_date": row.doc_date.isoformat() if row.doc_date else "", "doc_url": row.doc_url, "note": row.note,
-        "status": row.status, "status_zh": STATUSES_ZH[row.status], "proposed_by": row.proposed_by,
-        "proposed_at": iso(row.proposed_at), "decided_by": row.decided_by, "decided_at": iso(row.decided_at),
+        "id": row.id,
+        "parameter_id": row.parameter_id,
+        "value": row.value,
+        "kind": row.kind,
+        "effective_from": row.effective_from.isoformat(),
+        "districts": list(row.districts or []),
+        "residence": row.residence,
+        "doc_no": row.doc_no,
+        "doc_title": row.doc_title,
+        "doc_date": row.doc_date.isoformat() if row.doc_date else "",
+        "doc_url": row.doc_url,
+        "note": row.note,
+        "status": row.status,
+        "status_zh": STATUSES_ZH[row.status],
+        "proposed_by": row.proposed_by,
+        "proposed_at": iso(row.proposed_at),
+        "decided_by": row.decided_by,
+        "decided_at": iso(row.decided_at),
         "decision_reason": row.decision_reason,
     }
 
@@ -138,18 +161,27 @@ def proposal_from_form(form: dict[str, Any], rulebook: Rulebook) -> tuple[LayerV
             raise ProposalError("districts", f"未知县区“{district}”，请从列表中选择")
         districts = (canonical,)
     texts = {}
-    for key, field_zh, limit in (("doc_no", "文号", 64), ("doc_title", "文件标题", 200),
-                                 ("doc_url", "文件链接", 500), ("note", "说明", 500)):
+    for key, field_zh, limit in (
+        ("doc_no", "文号", 64),
+        ("doc_title", "文件标题", 200),
+        ("doc_url", "文件链接", 500),
+        ("note", "说明", 500),
+    ):
         try:
             texts[key] = clean_text(form.get(key), field_zh, limit, required=False) or ""
         except ValueError as exc:
             raise ProposalError("note_zh" if key == "note" else key, str(exc)) from None
     value = LayerValue(
-        parameter_id=pid, value=parse_form_value(param.type, form.get("value")),
-        kind=str(form.get("kind") or "exact"), effective_from=_date_field(form.get("effective_from"), "from", True),
-        districts=districts, residence=str(form.get("residence") or "").strip() or None,
-        doc_no=texts["doc_no"], doc_title=texts["doc_title"],
-        doc_date=_date_field(form.get("doc_date"), "doc_date", False), doc_url=texts["doc_url"],
+        parameter_id=pid,
+        value=parse_form_value(param.type, form.get("value")),
+        kind=str(form.get("kind") or "exact"),
+        effective_from=_date_field(form.get("effective_from"), "from", True),
+        districts=districts,
+        residence=str(form.get("residence") or "").strip() or None,
+        doc_no=texts["doc_no"],
+        doc_title=texts["doc_title"],
+        doc_date=_date_field(form.get("doc_date"), "doc_date", False),
+        doc_url=texts["doc_url"],
         note_zh=texts["note"],
     )
     unit = form.get("unit")
@@ -164,14 +196,22 @@ def _in_force(session: Session, files: Rulebook | None, lock: bool) -> Rulebook:
 
     query = sa.select(RulebookLayerVersion.version).where(RulebookLayerVersion.id == 1)
     version = session.execute(query.with_for_update() if lock else query).scalar_one_or_none() or 0
-    rows = session.execute(sa.select(PolicyProposal).where(PolicyProposal.status == "approved")
-                           .order_by(PolicyProposal.decided_at, PolicyProposal.id)).scalars()
+    rows = session.execute(
+        sa.select(PolicyProposal)
+        .where(PolicyProposal.status == "approved")
+        .order_by(PolicyProposal.decided_at, PolicyProposal.id)
+    ).scalars()
     rulebook, _ = compose(files or baseline_rulebook(), [_layer_value(r) for r in rows], f"L{version}")
     return rulebook
 
 
-def propose(form: dict[str, Any], actor: str, rulebook: Rulebook | None = None, today: date | None = None,
-            url: str | None = None) -> dict[str, Any]:
+def propose(
+    form: dict[str, Any],
+    actor: str,
+    rulebook: Rulebook | None = None,
+    today: date | None = None,
+    url: str | None = None,
+) -> dict[str, Any]:
     """Check and store a proposed value (status pending). ProposalError / PolicyActionRefused on refusal;
     nothing is written then. `rulebook` is the files' rulebook (default: POLICIES_DIR)."""
     today = today or local_now().date()
@@ -181,10 +221,20 @@ def propose(form: dict[str, Any], actor: str, rulebook: Rulebook | None = None, 
         value, unit = proposal_from_form(form, in_force)
         validate_proposal(in_force, value, today, unit)
         row = PolicyProposal(
-            parameter_id=value.parameter_id, value=value.value, kind=value.kind,
-            effective_from=value.effective_from, districts=list(value.districts) if value.districts else None,
-            residence=value.residence, doc_no=value.doc_no, doc_title=value.doc_title, doc_date=value.doc_date,
-            doc_url=value.doc_url, note=value.note_zh, status="pending", proposed_by=actor, proposed_at=utcnow(),
+            parameter_id=value.parameter_id,
+            value=value.value,
+            kind=value.kind,
+            effective_from=value.effective_from,
+            districts=list(value.districts) if value.districts else None,
+            residence=value.residence,
+            doc_no=value.doc_no,
+            doc_title=value.doc_title,
+            doc_date=value.doc_date,
+            doc_url=value.doc_url,
+            note=value.note_zh,
+            status="pending",
+            proposed_by=actor,
+            proposed_at=utcnow(),
         )
         session.add(row)
         session.flush()
@@ -203,8 +253,9 @@ def _pending(session: Session, proposal_id: int) -> PolicyProposal:
     return row
 
 
-def approve(proposal_id: int, actor: str, rulebook: Rulebook | None = None, today: date | None = None,
-            url: str | None = None) -> dict[str, Any]:
+def approve(
+    proposal_id: int, actor: str, rulebook: Rulebook | None = None, today: date | None = None, url: str | None = None
+) -> dict[str, Any]:
     """Approve a pending proposal: a policy_approver who is not the proposer. The value is checked again
     against the rulebook as it is now (another value may have been approved meanwhile). Bumps the layer
     version in the same transaction."""
@@ -263,9 +314,11 @@ def get_proposal(proposal_id: int, url: str | None = None) -> dict[str, Any] | N
 
 # --- the layer as the rulebook reads it ------------------------------------------------------------
 
+
 def _bump_version(session: Session) -> None:
     updated = session.execute(
-        sa.update(RulebookLayerVersion).where(RulebookLayerVersion.id == 1)
+        sa.update(RulebookLayerVersion)
+        .where(RulebookLayerVersion.id == 1)
         .values(version=RulebookLayerVersion.version + 1, changed_at=utcnow())
     ).rowcount
     if not updated:
@@ -275,19 +328,26 @@ def _bump_version(session: Session) -> None:
 def layer_version(url: str | None = None) -> int:
     """The layer's version counter: one indexed single-row read (the per-second change check)."""
     with session_scope(url) as session:
-        return int(session.execute(
-            sa.select(RulebookLayerVersion.version).where(RulebookLayerVersion.id == 1)
-        ).scalar_one_or_none() or 0)
+        return int(
+            session.execute(
+                sa.select(RulebookLayerVersion.version).where(RulebookLayerVersion.id == 1)
+            ).scalar_one_or_none()
+            or 0
+        )
 
 
 def approved_layer(url: str | None = None) -> tuple[int, list[LayerValue]]:
     """(version, approved values in approval order), read in one transaction so they belong together."""
     with session_scope(url) as session:
-        version = int(session.execute(
-            sa.select(RulebookLayerVersion.version).where(RulebookLayerVersion.id == 1)
-        ).scalar_one_or_none() or 0)
+        version = int(
+            session.execute(
+                sa.select(RulebookLayerVersion.version).where(RulebookLayerVersion.id == 1)
+            ).scalar_one_or_none()
+            or 0
+        )
         rows = session.execute(
-            sa.select(PolicyProposal).where(PolicyProposal.status == "approved")
+            sa.select(PolicyProposal)
+            .where(PolicyProposal.status == "approved")
             .order_by(PolicyProposal.decided_at, PolicyProposal.id)
         ).scalars()
         return version, [_layer_value(r) for r in rows]

@@ -7,6 +7,7 @@ Sources: Rasa's tracker store `events` table (read-only, as bot.web.tracker_db),
 (bot.learning.store) and help requests (bot.store.requests). `weekly_figures` is pure, so it is tested
 without databases.
 """
+
 from __future__ import annotations
 
 import csv
@@ -34,8 +35,17 @@ from bot.web.templating import render
 
 WEEKS = 12
 CHAT_INTENTS = {"greet", "goodbye", "thank", "affirm", "deny", "inform", "stop", FALLBACK_INTENT}
-CSV_COLUMNS = ("week", "conversations", "user_turns", "clarify_share_pct", "handoff_rate_pct",
-               "thumbs_down", "thumbs_up", "median_first_reply_min", "requests")
+CSV_COLUMNS = (
+    "week",
+    "conversations",
+    "user_turns",
+    "clarify_share_pct",
+    "handoff_rate_pct",
+    "thumbs_down",
+    "thumbs_up",
+    "median_first_reply_min",
+    "requests",
+)
 
 
 def _week(ts: float) -> str:
@@ -50,15 +60,18 @@ def read_events(tracker_db_url: str, since_ts: float) -> list[dict[str, Any]]:
     """Rows of Rasa's events table since `since_ts`: {sender_id, type, ts, intent, action, operator}."""
     from bot.web.tracker_db import _engine
 
-    if tracker_db_url.startswith("sqlite:///") and not Path(tracker_db_url[len("sqlite:///"):]).exists():
+    if tracker_db_url.startswith("sqlite:///") and not Path(tracker_db_url[len("sqlite:///") :]).exists():
         return []
     try:
         with _engine(tracker_db_url).connect() as conn:
-            rows = conn.execute(text(
-                "SELECT sender_id, type_name, timestamp, intent_name, action_name, "
-                "CASE WHEN type_name = 'bot' THEN data ELSE NULL END AS data FROM events "
-                "WHERE timestamp >= :since AND type_name IN ('user', 'action', 'bot') ORDER BY id"),
-                {"since": since_ts}).all()
+            rows = conn.execute(
+                text(
+                    "SELECT sender_id, type_name, timestamp, intent_name, action_name, "
+                    "CASE WHEN type_name = 'bot' THEN data ELSE NULL END AS data FROM events "
+                    "WHERE timestamp >= :since AND type_name IN ('user', 'action', 'bot') ORDER BY id"
+                ),
+                {"since": since_ts},
+            ).all()
     except SQLAlchemyError:
         return []
     out = []
@@ -69,17 +82,34 @@ def read_events(tracker_db_url: str, since_ts: float) -> list[dict[str, Any]]:
                 operator = (json.loads(r.data).get("metadata") or {}).get("operator")
             except (ValueError, AttributeError):
                 operator = None
-        out.append({"sender_id": r.sender_id, "type": r.type_name, "ts": float(r.timestamp),
-                    "intent": r.intent_name, "action": r.action_name, "operator": operator})
+        out.append(
+            {
+                "sender_id": r.sender_id,
+                "type": r.type_name,
+                "ts": float(r.timestamp),
+                "intent": r.intent_name,
+                "action": r.action_name,
+                "operator": operator,
+            }
+        )
     return out
 
 
 def weekly_figures(events: Iterable[dict], votes: Iterable[dict], requests: Iterable[dict]) -> dict[str, Any]:
     """Figures per week and per topic from event rows (see read_events), votes ({source, intent,
     created_at naive UTC}) and help requests ({district, created_at ISO})."""
-    weeks: dict[str, dict[str, Any]] = defaultdict(lambda: {"senders": set(), "turns": 0, "clarify": 0,
-                                                           "handoff": set(), "down": 0, "up": 0,
-                                                           "waits": [], "requests": 0})
+    weeks: dict[str, dict[str, Any]] = defaultdict(
+        lambda: {
+            "senders": set(),
+            "turns": 0,
+            "clarify": 0,
+            "handoff": set(),
+            "down": 0,
+            "up": 0,
+            "waits": [],
+            "requests": 0,
+        }
+    )
     topics: Counter = Counter()
     handoff_at: dict[str, float] = {}
     for ev in events:
@@ -113,16 +143,29 @@ def weekly_figures(events: Iterable[dict], votes: Iterable[dict], requests: Iter
     for label in sorted(weeks):
         w = weeks[label]
         conversations = len(w["senders"])
-        rows.append({"week": label, "conversations": conversations, "user_turns": w["turns"],
-                     "clarify_share_pct": _pct(w["clarify"], w["turns"]),
-                     "handoff_rate_pct": _pct(len(w["handoff"]), conversations),
-                     "thumbs_down": w["down"], "thumbs_up": w["up"],
-                     "median_first_reply_min": round(statistics.median(w["waits"]), 1) if w["waits"] else None,
-                     "requests": w["requests"]})
-    down_rate = sorted(((INTENT_LABELS_ZH.get(t, t), _pct(c["down"], c["down"] + c["up"]))
-                        for t, c in by_topic.items()), key=lambda x: -x[1])
-    return {"weeks": rows, "topics": [(INTENT_LABELS_ZH.get(t, t), n) for t, n in topics.most_common(10)],
-            "down_rate": down_rate, "districts": districts.most_common()}
+        rows.append(
+            {
+                "week": label,
+                "conversations": conversations,
+                "user_turns": w["turns"],
+                "clarify_share_pct": _pct(w["clarify"], w["turns"]),
+                "handoff_rate_pct": _pct(len(w["handoff"]), conversations),
+                "thumbs_down": w["down"],
+                "thumbs_up": w["up"],
+                "median_first_reply_min": round(statistics.median(w["waits"]), 1) if w["waits"] else None,
+                "requests": w["requests"],
+            }
+        )
+    down_rate = sorted(
+        ((INTENT_LABELS_ZH.get(t, t), _pct(c["down"], c["down"] + c["up"])) for t, c in by_topic.items()),
+        key=lambda x: -x[1],
+    )
+    return {
+        "weeks": rows,
+        "topics": [(INTENT_LABELS_ZH.get(t, t), n) for t, n in topics.most_common(10)],
+        "down_rate": down_rate,
+        "districts": districts.most_common(),
+    }
 
 
 def _figures(tracker_db_url: str, weeks: int = WEEKS) -> dict[str, Any]:
@@ -131,8 +174,11 @@ def _figures(tracker_db_url: str, weeks: int = WEEKS) -> dict[str, Any]:
 
     start = date.today() - timedelta(weeks=weeks)
     since = datetime.combine(start, datetime.min.time())
-    return weekly_figures(read_events(tracker_db_url, since.replace(tzinfo=timezone.utc).timestamp()),
-                          votes_since(since), _list_all({"date_from": start}))
+    return weekly_figures(
+        read_events(tracker_db_url, since.replace(tzinfo=timezone.utc).timestamp()),
+        votes_since(since),
+        _list_all({"date_from": start}),
+    )
 
 
 def _chart_context(fig: dict[str, Any]) -> dict[str, Any]:
@@ -144,9 +190,16 @@ def _chart_context(fig: dict[str, Any]) -> dict[str, Any]:
             ("每周需要澄清的提问占比（%）", charts.bars([(r["week"], r["clarify_share_pct"]) for r in w])),
             ("每周转人工的对话占比（%）", charts.bars([(r["week"], r["handoff_rate_pct"]) for r in w])),
             ("各话题「没帮助」占评价的比例（%）", charts.bars(fig["down_rate"])),
-            ("话务员首次回复用时中位数（分钟）", charts.bars(
-                [(r["week"], round(r["median_first_reply_min"])) for r in w
-                 if r["median_first_reply_min"] is not None])),
+            (
+                "话务员首次回复用时中位数（分钟）",
+                charts.bars(
+                    [
+                        (r["week"], round(r["median_first_reply_min"]))
+                        for r in w
+                        if r["median_first_reply_min"] is not None
+                    ]
+                ),
+            ),
             ("各区县求助数", charts.bars(fig["districts"])),
         ],
         "weeks": w,
@@ -172,9 +225,14 @@ async def analytics_page(request: Request) -> Response:
 async def analytics_csv(request: Request) -> Response:
     fig = await run_in_threadpool(_figures, request.app.state.cfg.tracker_db_url)
     stamp = date.today().strftime("%Y%m%d")
-    return Response(to_csv(fig["weeks"]), media_type="text/csv; charset=utf-8", headers={
-        "Content-Disposition": f'attachment; filename="conversation-analytics-{stamp}.csv"',
-        "Cache-Control": "no-store"})
+    return Response(
+        to_csv(fig["weeks"]),
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": f'attachment; filename="conversation-analytics-{stamp}.csv"',
+            "Cache-Control": "no-store",
+        },
+    )
 
 
 def routes() -> list[Route]:

@@ -4,34 +4,34 @@
 settings().web_host / web_port (`python -m bot.web`). Every route is declared in the modules below
 through bot.web.security's `page` / `api` / `public` guards.
 """
+
 from __future__ import annotations
 
 import argparse
 import logging
 from pathlib import Path
-from typing import Optional
 from urllib.parse import urlparse
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import MutableHeaders
 from starlette.middleware import Middleware
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
-from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.limits import MAX_BODY_BYTES
 from bot.local_secrets import SecretError
-from bot.settings import Settings, settings as load_settings
-from bot.web import analytics, metrics_route, operator, review, staff, widget
+from bot.settings import Settings
+from bot.settings import settings as load_settings
+from bot.web import analytics, metrics_route, operator, review, rulebook_pages, staff, widget
 from bot.web.body_limit import BodySizeLimit
 from bot.web.rasa_api import RasaClient
 from bot.web.rasa_proxy import RasaProxy
 from bot.web.security import LoginThrottle, end_session, login_session, public
-from bot.web import rulebook_pages
 from bot.web.templating import render
 
 logger = logging.getLogger(__name__)
@@ -71,13 +71,20 @@ class ConfigurationError(RuntimeError):
 def check_production_secrets(cfg: Settings) -> None:
     if not cfg.production:
         return
-    missing = [name for name, value in (("WEB_SECRET", cfg.web_secret), ("JWT_SECRET", cfg.jwt_secret),
-                                        ("RASA_TOKEN", cfg.rasa_token)) if not value]
+    missing = [
+        name
+        for name, value in (
+            ("WEB_SECRET", cfg.web_secret),
+            ("JWT_SECRET", cfg.jwt_secret),
+            ("RASA_TOKEN", cfg.rasa_token),
+        )
+        if not value
+    ]
     if missing:
         raise ConfigurationError(f"生产模式下必须设置 {', '.join(missing)}，拒绝启动。")
 
 
-def _safe_next(target: Optional[str]) -> str:
+def _safe_next(target: str | None) -> str:
     """Only same-site relative paths after login (no open redirect)."""
     if not target or not target.startswith("/") or target.startswith("//") or urlparse(target).netloc:
         return "/"
@@ -177,15 +184,24 @@ async def _server_error(request: Request, exc: Exception) -> Response:
     return render(request, "error.html", {"message": "系统出了点问题，请稍后重试。"}, 500)
 
 
-def create_app(settings: Optional[Settings] = None, rasa: Optional[RasaClient] = None) -> Starlette:
+def create_app(settings: Settings | None = None, rasa: RasaClient | None = None) -> Starlette:
     cfg = settings or load_settings()
     check_production_secrets(cfg)
     proxy = RasaProxy(cfg.rasa_url)
     app = Starlette(
         routes=routes(proxy),
-        middleware=[Middleware(SecurityHeaders), Middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES),
-                    Middleware(SessionMiddleware, secret_key=cfg.web_secret, session_cookie=SESSION_COOKIE,
-                               max_age=SESSION_MAX_AGE, same_site="lax", https_only=cfg.production)],
+        middleware=[
+            Middleware(SecurityHeaders),
+            Middleware(BodySizeLimit, max_bytes=MAX_BODY_BYTES),
+            Middleware(
+                SessionMiddleware,
+                secret_key=cfg.web_secret,
+                session_cookie=SESSION_COOKIE,
+                max_age=SESSION_MAX_AGE,
+                same_site="lax",
+                https_only=cfg.production,
+            ),
+        ],
         exception_handlers={404: _not_found, 500: _server_error},
     )
     app.state.cfg = cfg
@@ -195,7 +211,7 @@ def create_app(settings: Optional[Settings] = None, rasa: Optional[RasaClient] =
     return app
 
 
-def main(argv: Optional[list[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     import uvicorn
 
     parser = argparse.ArgumentParser(prog="python -m bot.web", description="秦皇岛热线 网页端（居民咨询、坐席、审核）")
@@ -216,8 +232,14 @@ def main(argv: Optional[list[str]] = None) -> int:
         from bot.store.db import upgrade_database
 
         upgrade_database(cfg.database_url)
-    uvicorn.run(app, host=args.host or cfg.web_host, port=args.port or cfg.web_port,
-                log_level="warning", proxy_headers=False,
-                # the widget's socket (bot.web.rasa_proxy); wsproto: rasa pins a websockets uvicorn cannot use
-                ws="wsproto", ws_max_size=MAX_BODY_BYTES)
+    uvicorn.run(
+        app,
+        host=args.host or cfg.web_host,
+        port=args.port or cfg.web_port,
+        log_level="warning",
+        proxy_headers=False,
+        # the widget's socket (bot.web.rasa_proxy); wsproto: rasa pins a websockets uvicorn cannot use
+        ws="wsproto",
+        ws_max_size=MAX_BODY_BYTES,
+    )
     return 0

@@ -3,6 +3,7 @@
 Checked on the declared Content-Length first and then on the bytes actually received (chunked bodies
 declare nothing), so no route — the forwarded Rasa doors, login, staff forms — reads more than that.
 """
+
 from __future__ import annotations
 
 import json
@@ -55,7 +56,14 @@ class BodySizeLimit:
     @staticmethod
     async def _refuse(send: Send) -> None:
         body = json.dumps({"error": {"code": "too_large", "message_zh": TOO_LARGE_ZH}}, ensure_ascii=False).encode()
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json; charset=utf-8"),
-                                (b"content-length", str(len(body)).encode())]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": 413,
+                "headers": [
+                    (b"content-type", b"application/json; charset=utf-8"),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": body})

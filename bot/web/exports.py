@@ -3,18 +3,29 @@
 Phone numbers are masked (an export leaves the system; the full number stays in the request record).
 Cells that a spreadsheet would run as a formula (=, +, -, @ first) are prefixed with an apostrophe.
 """
+
 from __future__ import annotations
 
 import csv
 import io
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from bot.web.labels import CATEGORIES, STATUSES, URGENCIES, local_time
 
 COLUMNS: list[tuple[str, str]] = [
-    ("reference_no", "编号"), ("created_at", "登记时间"), ("name", "姓名"), ("phone", "电话"),
-    ("district", "区县"), ("township", "乡镇/街道"), ("category", "类别"), ("urgency", "紧急程度"),
-    ("status", "状态"), ("assignee", "经办人"), ("entered_by", "登记来源"), ("description", "情况说明"),
+    ("reference_no", "编号"),
+    ("created_at", "登记时间"),
+    ("name", "姓名"),
+    ("phone", "电话"),
+    ("district", "区县"),
+    ("township", "乡镇/街道"),
+    ("category", "类别"),
+    ("urgency", "紧急程度"),
+    ("status", "状态"),
+    ("assignee", "经办人"),
+    ("entered_by", "登记来源"),
+    ("description", "情况说明"),
 ]
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 

@@ -2,6 +2,7 @@
 bot.vocabulary (one source; the request workflow from bot.store.categories); programme names and verdict
 words come from bot.eligibility.present (the one place that words an outcome).
 """
+
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -10,8 +11,19 @@ from bot.eligibility.present import PROGRAM_ZH, verdict_word
 from bot.store.categories import TRANSITIONS
 from bot.vocabulary import CATEGORIES, CONVERSATION_STATES, SPEAKERS, STATUSES, TOPIC_INTENTS, URGENCIES, console_labels
 
-__all__ = ["CATEGORIES", "CONVERSATION_STATES", "SPEAKERS", "STATUSES", "TRANSITIONS", "URGENCIES", "PROGRAM_ZH",
-           "console_labels", "topic_intents", "eligible_zh", "local_time"]
+__all__ = [
+    "CATEGORIES",
+    "CONVERSATION_STATES",
+    "SPEAKERS",
+    "STATUSES",
+    "TRANSITIONS",
+    "URGENCIES",
+    "PROGRAM_ZH",
+    "console_labels",
+    "topic_intents",
+    "eligible_zh",
+    "local_time",
+]
 
 
 def topic_intents() -> list[str]:

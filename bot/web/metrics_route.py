@@ -5,6 +5,7 @@ that came through a proxy: nginx and ingress-nginx always add X-Forwarded-For / 
 that connects to the pod or port directly does not. The answer to a proxied request is a plain 404, as
 if the route did not exist.
 """
+
 from __future__ import annotations
 
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest

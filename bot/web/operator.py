@@ -1,11 +1,12 @@
 """Operator console: live conversation list, masked transcripts, takeover / hand back, replies as a
 person, eligibility checks and help requests on a caller's behalf, canned answers from the rulebook.
 """
+
 from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Any, Optional
+from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -24,11 +25,11 @@ TAKEOVER_GREETING_ZH = "您好，我是人工客服，现在由我为您服务�
 HANDBACK_NOTICE_ZH = "人工客服已结束本次服务，智能助手继续为您服务。如还需要人工，请说「转人工」。"
 
 
-def error(code: str, message_zh: str, status: int, field: Optional[str] = None) -> JSONResponse:
+def error(code: str, message_zh: str, status: int, field: str | None = None) -> JSONResponse:
     return JSONResponse({"error": {"code": code, "message_zh": message_zh, "field": field}}, status)
 
 
-def _epoch(value: Any) -> Optional[float]:
+def _epoch(value: Any) -> float | None:
     if value is None:
         return None
     if isinstance(value, (int, float)):
@@ -41,7 +42,7 @@ def _epoch(value: Any) -> Optional[float]:
         return None
 
 
-def _mask(text: Optional[str]) -> Optional[str]:
+def _mask(text: str | None) -> str | None:
     from bot.privacy import mask_text
 
     return mask_text(text) if text else text
@@ -62,8 +63,13 @@ def list_conversations(tracker_db_url: str) -> list[dict]:
 
     merged: dict[str, dict] = {}
     for row in tracker_db.recent_senders(tracker_db_url):
-        merged[row["sender_id"]] = {"sender_id": row["sender_id"], "state": "bot", "operator": None,
-                                    "last_time": row["last_time"], "preview": _mask(row["last_user_text"])}
+        merged[row["sender_id"]] = {
+            "sender_id": row["sender_id"],
+            "state": "bot",
+            "operator": None,
+            "last_time": row["last_time"],
+            "preview": _mask(row["last_user_text"]),
+        }
     for row in conversations.list_states():
         sender = row.get("sender_id")
         if not sender:
@@ -79,12 +85,12 @@ def list_conversations(tracker_db_url: str) -> list[dict]:
     return sorted(merged.values(), key=lambda c: (order.get(c["state"], 3), -(c["last_time"] or 0)))
 
 
-def _sender(request: Request) -> Optional[str]:
+def _sender(request: Request) -> str | None:
     sender = request.path_params.get("sender", "")
     return sender if SENDER_RE.match(sender) else None
 
 
-async def _json_body(request: Request) -> Optional[dict]:
+async def _json_body(request: Request) -> dict | None:
     try:
         body = await request.json()
     except (ValueError, RecursionError):  # not JSON, or nested deeper than the parser goes
@@ -96,14 +102,18 @@ async def _json_body(request: Request) -> Optional[dict]:
 async def console(request: Request) -> Response:
     from bot.store import outbox
 
-    return render(request, "operator.html", {
-        "outbox": await run_in_threadpool(outbox.pending_summary),
-        "districts": _districts(),
-        "topics": [(t, CATEGORIES[t]) for t in topic_intents()],
-        "categories": list(CATEGORIES.items()),
-        "urgencies": list(URGENCIES.items()),
-        "programs": list(PROGRAM_ZH.items()),
-    })
+    return render(
+        request,
+        "operator.html",
+        {
+            "outbox": await run_in_threadpool(outbox.pending_summary),
+            "districts": _districts(),
+            "topics": [(t, CATEGORIES[t]) for t in topic_intents()],
+            "categories": list(CATEGORIES.items()),
+            "urgencies": list(URGENCIES.items()),
+            "programs": list(PROGRAM_ZH.items()),
+        },
+    )
 
 
 @api("operator")
@@ -124,17 +134,19 @@ async def transcript_json(request: Request) -> Response:
     except RasaUnavailable as exc:
         return error("rasa_unavailable", exc.message_zh, 503)
     state = await run_in_threadpool(conversations.get_state, sender) or {}
-    return JSONResponse({
-        "sender_id": sender,
-        "state": state.get("state") or ("operator" if tracker.get("paused") else "bot"),
-        "operator": state.get("operator"),
-        "paused": bool(tracker.get("paused")),
-        "messages": transcript(tracker, for_staff=True),
-        "last_user_time": latest_user_time(tracker),
-    })
+    return JSONResponse(
+        {
+            "sender_id": sender,
+            "state": state.get("state") or ("operator" if tracker.get("paused") else "bot"),
+            "operator": state.get("operator"),
+            "paused": bool(tracker.get("paused")),
+            "messages": transcript(tracker, for_staff=True),
+            "last_user_time": latest_user_time(tracker),
+        }
+    )
 
 
-async def _existing_tracker(request: Request, sender: str) -> Optional[dict]:
+async def _existing_tracker(request: Request, sender: str) -> dict | None:
     tracker = await run_in_threadpool(request.app.state.rasa.tracker, sender)
     return tracker if tracker.get("events") else None
 
@@ -171,8 +183,11 @@ async def handback(request: Request) -> Response:
     from bot.store import conversations
 
     current = await run_in_threadpool(conversations.get_state, sender) or {}
-    if current.get("state") == "operator" and current.get("operator") not in (None, user.username) \
-            and user.role != "admin":
+    if (
+        current.get("state") == "operator"
+        and current.get("operator") not in (None, user.username)
+        and user.role != "admin"
+    ):
         return error("taken", f"该会话由 {current.get('operator')} 负责，只有他本人可以交回。", 409)
     rasa = request.app.state.rasa
     try:
@@ -231,8 +246,9 @@ async def eligibility(request: Request) -> Response:
 
         sender = request.query_params.get("sender_id") or ""
         sender = sender if SENDER_RE.match(sender) else f"operator:{user.username}"
-        await run_in_threadpool(checks.record_check, sender, case.get("program"), case, result,
-                                f"operator:{user.username}")
+        await run_in_threadpool(
+            checks.record_check, sender, case.get("program"), case, result, f"operator:{user.username}"
+        )
     return JSONResponse({**result, "card": present.card(result)})
 
 
@@ -259,8 +275,9 @@ async def create_help_request(request: Request) -> Response:
     from bot.store import requests as help_requests
 
     try:
-        record = await run_in_threadpool(help_requests.create_request, data, f"operator:{me}",
-                                         str(key)[:64] if key else None)
+        record = await run_in_threadpool(
+            help_requests.create_request, data, f"operator:{me}", str(key)[:64] if key else None
+        )
     except ValueError as exc:
         return error("invalid", str(exc), 400)
     return JSONResponse({"reference_no": record.get("reference_no"), "status": record.get("status")})
@@ -279,8 +296,15 @@ async def canned(request: Request) -> Response:
 
     parts = await run_in_threadpool(topic_figures, intent, district, residence)
     text = "\n".join(p for p in (parts.get("figures"), parts.get("contact")) if p)
-    return JSONResponse({"intent": intent, "label": CATEGORIES[intent], "text": text,
-                         "figures": parts.get("figures"), "contact": parts.get("contact")})
+    return JSONResponse(
+        {
+            "intent": intent,
+            "label": CATEGORIES[intent],
+            "text": text,
+            "figures": parts.get("figures"),
+            "contact": parts.get("contact"),
+        }
+    )
 
 
 def routes() -> list[Route]:

@@ -4,10 +4,11 @@ Blocking (requests); call it from a thread (`starlette.concurrency.run_in_thread
 Transcripts are built here once and shown by the widget (history after reload), the operator console
 and the staff desk, always with phone and ID numbers masked (bot.privacy.mask_text).
 """
+
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Any, Optional
+from typing import Any
 from urllib.parse import quote
 
 import requests
@@ -33,7 +34,7 @@ def _mask(text: str) -> str:
 
 
 class RasaClient:
-    def __init__(self, cfg: Settings, session: Optional[requests.Session] = None) -> None:
+    def __init__(self, cfg: Settings, session: requests.Session | None = None) -> None:
         self.base = cfg.rasa_url.rstrip("/")
         self.token = cfg.rasa_token
         self.http = session or requests.Session()
@@ -42,8 +43,7 @@ class RasaClient:
         # The token travels only in the header (bot.channels.api_auth): a URL ends up in access logs.
         headers = {"Authorization": f"Bearer {self.token}"}
         try:
-            resp = self.http.request(method, f"{self.base}{path}", headers=headers, timeout=TIMEOUT_SECONDS,
-                                     **kwargs)
+            resp = self.http.request(method, f"{self.base}{path}", headers=headers, timeout=TIMEOUT_SECONDS, **kwargs)
         except requests.RequestException as exc:
             raise RasaUnavailable(str(exc)) from exc
         if resp.status_code >= 500 or resp.status_code in (401, 403):
@@ -72,7 +72,7 @@ class RasaClient:
     def resume(self, sender_id: str) -> None:
         self.append_events(sender_id, [{"event": "resume"}])
 
-    def operator_message(self, sender_id: str, text: str, operator: str, mode: Optional[str] = None) -> bool:
+    def operator_message(self, sender_id: str, text: str, operator: str, mode: str | None = None) -> bool:
         """Speak into the resident's chat as `operator`; False when the conversation does not exist.
         `mode` ("operator" | "bot") tells the widget who answers from now on."""
         body = {"sender": sender_id, "text": text, "operator": operator}
@@ -86,14 +86,14 @@ class RasaClient:
         return True
 
 
-def _iso(ts: Any) -> Optional[str]:
+def _iso(ts: Any) -> str | None:
     try:
         return datetime.fromtimestamp(float(ts), tz=timezone.utc).isoformat()
     except (TypeError, ValueError, OverflowError, OSError):
         return None
 
 
-def _card(data: Any) -> Optional[dict]:
+def _card(data: Any) -> dict | None:
     """The answer card a bot message carried (see bot/channels/cards.py), every string masked, so a
     reloaded widget shows the same card; None when there is none."""
     custom = data.get("custom") if isinstance(data, dict) else None
@@ -101,11 +101,14 @@ def _card(data: Any) -> Optional[dict]:
     if not isinstance(card, dict) or not isinstance(card.get("summary"), str):
         return None
     figures = [f for f in card.get("figures") or [] if isinstance(f, dict)]
-    return {"summary": _mask(card["summary"]),
-            "figures": [{"label": _mask(str(f.get("label", ""))), "value": _mask(str(f.get("value", "")))}
-                        for f in figures],
-            "next_step": _mask(str(card.get("next_step") or "")),
-            "details": [_mask(str(d)) for d in card.get("details") or []]}
+    return {
+        "summary": _mask(card["summary"]),
+        "figures": [
+            {"label": _mask(str(f.get("label", ""))), "value": _mask(str(f.get("value", "")))} for f in figures
+        ],
+        "next_step": _mask(str(card.get("next_step") or "")),
+        "details": [_mask(str(d)) for d in card.get("details") or []],
+    }
 
 
 def _buttons(data: Any) -> list[dict]:
@@ -136,8 +139,12 @@ def transcript(tracker: dict, for_staff: bool = True) -> list[dict]:
             messages.append({"role": "user", "text": _mask(text), "time": time_iso, "buttons": []})
         elif kind == "bot" and ev.get("text"):
             operator = (ev.get("metadata") or {}).get("operator")
-            msg = {"role": "operator" if operator else "bot", "text": _mask(str(ev["text"])),
-                   "time": time_iso, "buttons": [] if operator else _buttons(ev.get("data"))}
+            msg = {
+                "role": "operator" if operator else "bot",
+                "text": _mask(str(ev["text"])),
+                "time": time_iso,
+                "buttons": [] if operator else _buttons(ev.get("data")),
+            }
             if operator and for_staff:
                 msg["operator"] = str(operator)
             card = None if operator else _card(ev.get("data"))
@@ -160,6 +167,6 @@ def _payload_title(messages: list[dict], payload: str) -> str:
     return payload
 
 
-def latest_user_time(tracker: dict) -> Optional[float]:
+def latest_user_time(tracker: dict) -> float | None:
     times = [ev.get("timestamp") for ev in tracker.get("events") or [] if ev.get("event") == "user"]
     return max((float(t) for t in times if t is not None), default=None)

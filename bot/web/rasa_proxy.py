@@ -12,11 +12,12 @@ with bodies (bot.web.body_limit) and websocket messages capped at MAX_BODY_BYTES
 cookies are never sent to Rasa, and no other Rasa path is reachable through the web app. aiohttp (already a Rasa dependency)
 is the client for both HTTP and websocket.
 """
+
 from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Awaitable, Callable, Optional
+from collections.abc import Awaitable, Callable
 
 import aiohttp
 from starlette.requests import ClientDisconnect, Request
@@ -41,13 +42,14 @@ class RasaProxy:
 
     def __init__(self, upstream: str) -> None:
         self.upstream = upstream.rstrip("/")
-        self._session: Optional[aiohttp.ClientSession] = None
+        self._session: aiohttp.ClientSession | None = None
 
     @property
     def session(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
-            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=UPSTREAM_TIMEOUT_S),
-                                                  auto_decompress=False)
+            self._session = aiohttp.ClientSession(
+                timeout=aiohttp.ClientTimeout(total=UPSTREAM_TIMEOUT_S), auto_decompress=False
+            )
         return self._session
 
     def _url(self, path: str, query: bytes, scheme: str = "http") -> str:
@@ -63,8 +65,13 @@ class RasaProxy:
         if request.client:
             headers["X-Forwarded-For"] = request.client.host
         try:
-            async with self.session.request(request.method, self._url(request.url.path, request.scope["query_string"]),
-                                            data=body, headers=headers, allow_redirects=False) as upstream:
+            async with self.session.request(
+                request.method,
+                self._url(request.url.path, request.scope["query_string"]),
+                data=body,
+                headers=headers,
+                allow_redirects=False,
+            ) as upstream:
                 content = await upstream.read()
                 kept = {k: v for k, v in upstream.headers.items() if k.lower() in FORWARDED_RESPONSE_HEADERS}
                 return Response(content, status_code=upstream.status, headers=kept)

@@ -9,6 +9,7 @@
 - POST /staff/learning/label: label one group (an intent, out of scope, or an uncovered topic with a
   note) and mark it done; audited.
 """
+
 from __future__ import annotations
 
 import json
@@ -80,8 +81,9 @@ async def widget_feedback(request: Request) -> Response:
 
     sender = request.session.get(SESSION_KEY)
     auth = request.headers.get("authorization", "")
-    token_sub = verify_widget_token(auth[7:] if auth.lower().startswith("bearer ") else None,
-                                    request.app.state.cfg.jwt_secret)
+    token_sub = verify_widget_token(
+        auth[7:] if auth.lower().startswith("bearer ") else None, request.app.state.cfg.jwt_secret
+    )
     if not isinstance(sender, str) or token_sub != sender:
         return _json_error("forbidden", "只能评价您自己对话里的回答。", 403)
     data = await _small_json(request)
@@ -117,8 +119,13 @@ def _inbox_context() -> dict[str, Any]:
     from bot.learning.store import open_items
 
     groups = group_items(open_items())
-    return {"groups": groups[:INBOX_GROUPS], "total_groups": len(groups), "sources_zh": SOURCES_ZH,
-            "intents": intent_choices(), "intent_zh": dict(intent_choices())}
+    return {
+        "groups": groups[:INBOX_GROUPS],
+        "total_groups": len(groups),
+        "sources_zh": SOURCES_ZH,
+        "intents": intent_choices(),
+        "intent_zh": dict(intent_choices()),
+    }
 
 
 @page("staff")
@@ -140,8 +147,9 @@ async def label(request: Request) -> Response:
     hard = form.get("hard") == "1"
     allowed = [name for name, _ in intent_choices()]
     try:
-        count = await run_in_threadpool(label_group, ids, choice, f"staff:{request.state.user.username}",
-                                        allowed, note, hard)
+        count = await run_in_threadpool(
+            label_group, ids, choice, f"staff:{request.state.user.username}", allowed, note, hard
+        )
     except ValueError as exc:
         ctx = await run_in_threadpool(_inbox_context)
         ctx["error"] = str(exc)

@@ -5,6 +5,7 @@ role checks; this module is the door).
 After an approval the page lists the open help requests whose decision snapshot flips under the new
 rulebook (the same check as /staff/review), so staff can call those residents back.
 """
+
 from __future__ import annotations
 
 from datetime import date
@@ -26,8 +27,20 @@ from bot.web.templating import render
 VIEWERS = ("staff", "policy_editor", "policy_approver")
 KINDS_ZH = {"exact": "确切值", "floor": "下限（不低于）", "ceiling": "上限（最多）"}
 RESIDENCES_ZH = {"": "城乡通用", "urban": "城市", "rural": "农村"}
-FORM_FIELDS = ("parameter_id", "value", "unit", "kind", "effective_from", "district", "residence", "doc_no",
-               "doc_title", "doc_date", "doc_url", "note")
+FORM_FIELDS = (
+    "parameter_id",
+    "value",
+    "unit",
+    "kind",
+    "effective_from",
+    "district",
+    "residence",
+    "doc_no",
+    "doc_title",
+    "doc_date",
+    "doc_url",
+    "note",
+)
 
 
 def _place(rb: Rulebook, params: Any) -> tuple[date, str | None, str | None, list[str]]:
@@ -58,8 +71,15 @@ def _rows(rb: Rulebook, on: date, district: str | None, residence: str | None, s
         if show and (show not in flags if show != "any" else not flags):
             continue
         param = rb.parameters[pid]
-        rows.append({"pid": pid, "v": value, "flags": sorted(flags), "unit": param.unit,
-                     "approved": any(e.proposal_id is not None for e in param.entries)})
+        rows.append(
+            {
+                "pid": pid,
+                "v": value,
+                "flags": sorted(flags),
+                "unit": param.unit,
+                "approved": any(e.proposal_id is not None for e in param.entries),
+            }
+        )
     return rows
 
 
@@ -69,9 +89,17 @@ def _overview(params: Any) -> dict:
     show = params.get("show") or ""
     if show not in ("", "any", *FLAGS_ZH):
         show = ""
-    return {"rows": _rows(rb, on, district, residence, show), "on": on, "district": district or "",
-            "residence": residence or "", "show": show, "notes": notes, "districts": rb.districts,
-            "pending": rulelayer.list_proposals("pending"), "version": rb.version}
+    return {
+        "rows": _rows(rb, on, district, residence, show),
+        "on": on,
+        "district": district or "",
+        "residence": residence or "",
+        "show": show,
+        "notes": notes,
+        "districts": rb.districts,
+        "pending": rulelayer.list_proposals("pending"),
+        "version": rb.version,
+    }
 
 
 def _history(pid: str) -> dict | None:
@@ -85,8 +113,14 @@ def _history(pid: str) -> dict | None:
 
 
 def _context(extra: dict) -> dict:
-    return {"KINDS_ZH": KINDS_ZH, "RESIDENCES_ZH": RESIDENCES_ZH, "FLAGS_ZH": FLAGS_ZH,
-            "STALE_YEARS": STALE_YEARS, "ROLES_ZH": rulelayer.POLICY_ROLES, **extra}
+    return {
+        "KINDS_ZH": KINDS_ZH,
+        "RESIDENCES_ZH": RESIDENCES_ZH,
+        "FLAGS_ZH": FLAGS_ZH,
+        "STALE_YEARS": STALE_YEARS,
+        "ROLES_ZH": rulelayer.POLICY_ROLES,
+        **extra,
+    }
 
 
 @page(*VIEWERS)

@@ -15,6 +15,7 @@ that every non-public route refuses anonymous and wrong-role callers).
 - Wrong passwords slow the caller down (`LoginThrottle`), per address and per account, instead of locking
   the account: a stranger cannot take an operator off the hotline by typing five wrong passwords.
 """
+
 from __future__ import annotations
 
 import hmac
@@ -23,9 +24,9 @@ import secrets
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from functools import wraps
-from typing import Any, Awaitable, Callable, Iterable, Optional
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -53,7 +54,7 @@ class User:
         return self.role == "admin" or bool({self.role, *self.extra_roles} & set(roles))
 
 
-def current_user(request: Request) -> Optional[User]:
+def current_user(request: Request) -> User | None:
     """The logged-in user from the signed session cookie, None when absent or expired."""
     data = request.session.get("user")
     if not isinstance(data, dict):
@@ -70,8 +71,13 @@ def current_user(request: Request) -> Optional[User]:
 def login_session(request: Request, username: str, role: str, extra_roles: Iterable[str] = ()) -> None:
     """Start a login session; a fresh CSRF token is issued so one from before login cannot be replayed."""
     now = time.time()
-    request.session["user"] = {"username": username, "role": role, "roles": sorted(set(extra_roles) - {role}),
-                               "exp": now + LOGIN_TTL_SECONDS, "iat": now}
+    request.session["user"] = {
+        "username": username,
+        "role": role,
+        "roles": sorted(set(extra_roles) - {role}),
+        "exp": now + LOGIN_TTL_SECONDS,
+        "iat": now,
+    }
     request.session["csrf"] = secrets.token_urlsafe(32)
 
 
@@ -91,7 +97,7 @@ async def end_session(request: Request) -> None:
         await run_in_threadpool(accounts.end_sessions, user.username)
 
 
-async def _checked_user(request: Request) -> Optional[User]:
+async def _checked_user(request: Request) -> User | None:
     """The session's user if the account is still active and the session still valid; the role is the
     account's current one. Ends the session otherwise."""
     user = current_user(request)
@@ -189,9 +195,16 @@ class LoginThrottle:
     forgotten `forget_after` seconds after its last failure. In memory, per web process.
     """
 
-    def __init__(self, free: int = 3, base: float = 1.0, max_wait_address: float = 15 * 60,
-                 max_wait_account: float = 60.0, forget_after: float = 60 * 60, max_keys: int = 10_000,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        free: int = 3,
+        base: float = 1.0,
+        max_wait_address: float = 15 * 60,
+        max_wait_account: float = 60.0,
+        forget_after: float = 60 * 60,
+        max_keys: int = 10_000,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.free, self.base = free, base
         self.max_wait = {"address": max_wait_address, "account": max_wait_account}
         self.forget_after, self.max_keys, self.clock = forget_after, max_keys, clock
@@ -249,5 +262,8 @@ class LoginThrottle:
         """Alert when a caller first gets slowed down and at every doubling after that (5, 10, 20 ...)
         rather than on every failure, so an attack leaves a readable trail, not a flood."""
         threshold = self.free + 2
-        return failures >= threshold and (failures // threshold) & ((failures // threshold) - 1) == 0 \
+        return (
+            failures >= threshold
+            and (failures // threshold) & ((failures // threshold) - 1) == 0
             and failures % threshold == 0
+        )

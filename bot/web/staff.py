@@ -2,10 +2,11 @@
 audit trail), the status workflow, CSV / Excel export, charts, and open requests whose decision would
 change under the current rulebook.
 """
+
 from __future__ import annotations
 
 from datetime import date
-from typing import Any, Optional
+from typing import Any
 from urllib.parse import urlencode
 
 from starlette.concurrency import run_in_threadpool
@@ -24,7 +25,7 @@ EXPORT_MAX_ROWS = 50000
 LIST_LIMIT = 200
 
 
-def _date(value: Optional[str]) -> Optional[date]:
+def _date(value: str | None) -> date | None:
     try:
         return date.fromisoformat(value) if value else None
     except ValueError:
@@ -36,8 +37,11 @@ def parse_filters(params: Any, districts: list[str]) -> tuple[dict, list[str]]:
     with a Chinese note instead of failing the page."""
     problems: list[str] = []
     out: dict[str, Any] = {}
-    for key, allowed, name in (("status", STATUSES, "状态"), ("category", CATEGORIES, "类别"),
-                               ("urgency", URGENCIES, "紧急程度")):
+    for key, allowed, name in (
+        ("status", STATUSES, "状态"),
+        ("category", CATEGORIES, "类别"),
+        ("urgency", URGENCIES, "紧急程度"),
+    ):
         value = params.get(key) or None
         if value and value not in allowed:
             problems.append(f"{name}「{value}」不存在，已忽略。")
@@ -66,8 +70,9 @@ def _districts() -> list[str]:
 
 
 def _query(filters: dict) -> str:
-    return urlencode({("q" if k == "search" else k): (v.isoformat() if isinstance(v, date) else v)
-                      for k, v in filters.items() if v})
+    return urlencode(
+        {("q" if k == "search" else k): (v.isoformat() if isinstance(v, date) else v) for k, v in filters.items() if v}
+    )
 
 
 def _list(filters: dict, limit: int) -> list[dict]:
@@ -94,10 +99,18 @@ async def desk(request: Request) -> Response:
     districts = _districts()
     filters, problems = parse_filters(request.query_params, districts)
     records = await run_in_threadpool(_list, filters, LIST_LIMIT)
-    return render(request, "staff_list.html", {
-        "records": records, "filters": filters, "problems": problems, "districts": districts,
-        "query": _query(filters), "limit": LIST_LIMIT,
-    })
+    return render(
+        request,
+        "staff_list.html",
+        {
+            "records": records,
+            "filters": filters,
+            "problems": problems,
+            "districts": districts,
+            "query": _query(filters),
+            "limit": LIST_LIMIT,
+        },
+    )
 
 
 def _detail_context(record: dict, rasa: Any) -> dict:
@@ -110,9 +123,13 @@ def _detail_context(record: dict, rasa: Any) -> dict:
         except RasaUnavailable as exc:
             transcript_error = exc.message_zh
     status = record.get("status")
-    return {"record": record, "messages": messages, "transcript_error": transcript_error,
-            "next_statuses": sorted(TRANSITIONS.get(status, ())),
-            "snapshot": record.get("decision_snapshot") or None}
+    return {
+        "record": record,
+        "messages": messages,
+        "transcript_error": transcript_error,
+        "next_statuses": sorted(TRANSITIONS.get(status, ())),
+        "snapshot": record.get("decision_snapshot") or None,
+    }
 
 
 @page("staff")
@@ -165,10 +182,14 @@ async def privacy_action(request: Request) -> Response:
     try:
         if action == "export":
             data = await run_in_threadpool(erasure.export_person, actor, phone, reference)
-            return Response(json.dumps(data, ensure_ascii=False, indent=1, default=str),
-                            media_type="application/json; charset=utf-8",
-                            headers={"Content-Disposition": 'attachment; filename="personal-data.json"',
-                                     "Cache-Control": "no-store"})
+            return Response(
+                json.dumps(data, ensure_ascii=False, indent=1, default=str),
+                media_type="application/json; charset=utf-8",
+                headers={
+                    "Content-Disposition": 'attachment; filename="personal-data.json"',
+                    "Cache-Control": "no-store",
+                },
+            )
         if action == "erase":
             if str(form.get("confirm") or "") != "删除":
                 raise ValueError("删除不可恢复：请在确认框里输入「删除」两个字。")
@@ -218,9 +239,14 @@ async def export(request: Request) -> Response:
     else:
         body = await run_in_threadpool(exports.to_xlsx, records)
         media = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-    return Response(body, media_type=media, headers={
-        "Content-Disposition": f'attachment; filename="help-requests-{stamp}.{fmt}"',
-        "Cache-Control": "no-store"})
+    return Response(
+        body,
+        media_type=media,
+        headers={
+            "Content-Disposition": f'attachment; filename="help-requests-{stamp}.{fmt}"',
+            "Cache-Control": "no-store",
+        },
+    )
 
 
 def _chart_data() -> dict:

@@ -4,12 +4,12 @@ The operator console lists conversations the bot handled even when nothing put t
 conversation-state table. Only SELECTs on Rasa's `events` table (sender_id, type_name, timestamp, data);
 Rasa owns that table and its schema.
 """
+
 from __future__ import annotations
 
 import json
 from functools import lru_cache
 from pathlib import Path
-from typing import Optional
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
@@ -23,26 +23,34 @@ def _engine(url: str) -> Engine:
 
 def recent_senders(url: str, limit: int = 200) -> list[dict]:
     """[{sender_id, last_time, last_user_text}] newest first; [] when the store is missing or empty."""
-    if url.startswith("sqlite:///") and not Path(url[len("sqlite:///"):]).exists():
+    if url.startswith("sqlite:///") and not Path(url[len("sqlite:///") :]).exists():
         return []  # do not let a read create an empty database file
     try:
         with _engine(url).connect() as conn:
-            rows = conn.execute(text(
-                "SELECT sender_id, MAX(timestamp) AS last_time FROM events "
-                "GROUP BY sender_id ORDER BY last_time DESC LIMIT :limit"), {"limit": limit}).all()
+            rows = conn.execute(
+                text(
+                    "SELECT sender_id, MAX(timestamp) AS last_time FROM events "
+                    "GROUP BY sender_id ORDER BY last_time DESC LIMIT :limit"
+                ),
+                {"limit": limit},
+            ).all()
             if not rows:
                 return []
-            last_user = conn.execute(text(
-                "SELECT sender_id, data FROM events WHERE id IN ("
-                " SELECT MAX(id) FROM events WHERE type_name = 'user' GROUP BY sender_id)")).all()
+            last_user = conn.execute(
+                text(
+                    "SELECT sender_id, data FROM events WHERE id IN ("
+                    " SELECT MAX(id) FROM events WHERE type_name = 'user' GROUP BY sender_id)"
+                )
+            ).all()
     except SQLAlchemyError:
         return []
     texts = {r.sender_id: _text_of(r.data) for r in last_user}
-    return [{"sender_id": r.sender_id, "last_time": r.last_time, "last_user_text": texts.get(r.sender_id)}
-            for r in rows]
+    return [
+        {"sender_id": r.sender_id, "last_time": r.last_time, "last_user_text": texts.get(r.sender_id)} for r in rows
+    ]
 
 
-def _text_of(data: Optional[str]) -> Optional[str]:
+def _text_of(data: str | None) -> str | None:
     try:
         value = json.loads(data or "{}").get("text")
     except (ValueError, AttributeError):

@@ -4,8 +4,8 @@ The id lives only in the signed session cookie; the browser gets a short-lived J
 (bot.channels.socketio checks it) and can read back only the conversation its own cookie names. The
 socket itself goes to this web app's origin, which forwards it to Rasa on loopback (bot.web.rasa_proxy).
 """
-from __future__ import annotations
 
+from __future__ import annotations
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
@@ -33,13 +33,16 @@ def widget_sender(request: Request) -> str:
 async def session_info(request: Request) -> Response:
     cfg = request.app.state.cfg
     sender_id = widget_sender(request)
-    return JSONResponse({
-        "session_id": sender_id,
-        "token": mint_token(sender_id, cfg.jwt_secret),
-        "expires_in": TOKEN_TTL_SECONDS,
-        "socket_path": "/socket.io",
-        "csrf": csrf_token(request),  # for the 👍/👎 door (bot.web.review), which also checks the token
-    }, headers={"Cache-Control": "no-store"})
+    return JSONResponse(
+        {
+            "session_id": sender_id,
+            "token": mint_token(sender_id, cfg.jwt_secret),
+            "expires_in": TOKEN_TTL_SECONDS,
+            "socket_path": "/socket.io",
+            "csrf": csrf_token(request),  # for the 👍/👎 door (bot.web.review), which also checks the token
+        },
+        headers={"Cache-Control": "no-store"},
+    )
 
 
 @public(as_api=True)
@@ -52,8 +55,9 @@ async def history(request: Request) -> Response:
     except RasaUnavailable as exc:
         return JSONResponse({"error": {"code": "rasa_unavailable", "message_zh": exc.message_zh}}, 503)
     state = "operator" if tracker.get("paused") else "bot"
-    return JSONResponse({"messages": transcript(tracker, for_staff=False), "state": state},
-                        headers={"Cache-Control": "no-store"})
+    return JSONResponse(
+        {"messages": transcript(tracker, for_staff=False), "state": state}, headers={"Cache-Control": "no-store"}
+    )
 
 
 def routes() -> list[Route]:

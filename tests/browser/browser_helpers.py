@@ -1,4 +1,5 @@
 """Helpers for the browser tests (imported by conftest.py and the test modules)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -48,7 +49,9 @@ class Widget:
     def wait_reply(self, before: int) -> str:
         self.page.wait_for_function(
             "n => document.querySelectorAll('.qhdw-from-bot, .qhdw-from-operator').length > n",
-            arg=before, timeout=ANSWER_WAIT_MS)
+            arg=before,
+            timeout=ANSWER_WAIT_MS,
+        )
         self.page.wait_for_timeout(700)  # a turn may bring several messages
         return self.last_reply()
 

@@ -6,12 +6,13 @@
 - `browser`: Debian's chromium driven by Playwright.
 Screenshots go to build/screenshots/ (ignored); `make screenshots` copies them into docs/screenshots/.
 """
+
 from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 import requests

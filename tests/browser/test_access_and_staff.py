@@ -1,14 +1,14 @@
 """Browser flows that need only the web app: access control for residents, the staff desk (list,
 filters, detail, status change with audit, charts), escaping of hostile text, and the widget's
 offline state when the assistant cannot be reached."""
+
 from __future__ import annotations
 
 import re
 import secrets
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
-
 from browser_helpers import MOBILE, login, shot
 
 from tests.support.servers import Stack
@@ -29,18 +29,27 @@ def seed_requests() -> list[str]:
     ]
     refs = []
     for i, (district, category, urgency, text) in enumerate(rows):
-        record = help_requests.create_request({
-            "sender_id": f"seed-{i}", "name": ["王秀兰", "李建国", "张伟", "赵淑芬"][i],
-            "phone": f"1381234{i:04d}", "district": district, "category": category,
-            "description": text, "urgency": urgency, "entered_by": "resident", "consent": True},
-            actor="resident")
+        record = help_requests.create_request(
+            {
+                "sender_id": f"seed-{i}",
+                "name": ["王秀兰", "李建国", "张伟", "赵淑芬"][i],
+                "phone": f"1381234{i:04d}",
+                "district": district,
+                "category": category,
+                "description": text,
+                "urgency": urgency,
+                "entered_by": "resident",
+                "consent": True,
+            },
+            actor="resident",
+        )
         refs.append(record["reference_no"])
     from bot.store.checks import record_check
 
-    for i, (program, eligible) in enumerate([("dibao", True), ("dibao", False), ("dibao", None),
-                                             ("job_subsidy", True), ("dibao", True)]):
-        record_check(f"seed-{i}", program, {"program": program}, {"program": program, "eligible": eligible},
-                     "resident")
+    for i, (program, eligible) in enumerate(
+        [("dibao", True), ("dibao", False), ("dibao", None), ("job_subsidy", True), ("dibao", True)]
+    ):
+        record_check(f"seed-{i}", program, {"program": program}, {"program": program, "eligible": eligible}, "resident")
     return refs
 
 
@@ -109,9 +118,13 @@ def test_staff_desk_status_change_with_audit_and_escaped_text(web, browser, seed
 @pytest.fixture(scope="module")
 def web_without_assistant(tmp_path_factory) -> Iterator[Stack]:
     """A web app of its own whose Rasa port has no server behind it, whatever other tests started."""
-    stack = Stack.create(tmp_path_factory.mktemp("offline"), PROFILE="embedded",
-                         JWT_SECRET=secrets.token_urlsafe(32), WEB_SECRET=secrets.token_urlsafe(32),
-                         RASA_TOKEN=secrets.token_urlsafe(16))
+    stack = Stack.create(
+        tmp_path_factory.mktemp("offline"),
+        PROFILE="embedded",
+        JWT_SECRET=secrets.token_urlsafe(32),
+        WEB_SECRET=secrets.token_urlsafe(32),
+        RASA_TOKEN=secrets.token_urlsafe(16),
+    )
     stack.start_web()
     try:
         yield stack

@@ -8,13 +8,13 @@ loads: a socket.io client whose messages the test delivers (so the card shape, n
 test) and a speech synthesiser that records what it is asked to say. The last tests go through the
 real assistant (Rasa + actions) and the REST channel.
 """
+
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
 import pytest
-
 from browser_helpers import ANSWER_WAIT_MS, MOBILE, Widget, axe_violations, in_viewport, login, shot
 
 REPO = Path(__file__).resolve().parents[2]
@@ -46,8 +46,16 @@ ZH_VOICE = [{"name": "普通话（测试）", "lang": "zh-CN"}, {"name": "Englis
 SUMMARY = ".qhdw-from-bot .qhdw-card-summary"
 # What the eligibility form may still ask after the opening question, recognised by its own words
 # (the read-back quotes the facts, so its key comes first).
-VERDICT_ANSWERS = {"对吗": "对", "哪个区县": "海港区", "城镇": "城镇", "几口人": "三口人", "收入": "两千四",
-                   "支出": "没有", "车": "没有", "存款": "没有"}
+VERDICT_ANSWERS = {
+    "对吗": "对",
+    "哪个区县": "海港区",
+    "城镇": "城镇",
+    "几口人": "三口人",
+    "收入": "两千四",
+    "支出": "没有",
+    "车": "没有",
+    "存款": "没有",
+}
 
 
 def topic_card(intent: str = "ask_dibao_standard") -> tuple[str, dict]:
@@ -79,27 +87,41 @@ def open_details(w: Widget):
 
 def tap_targets(page) -> list[tuple[str, int, int]]:
     """(class, height, width) of every visible button and disclosure toggle in the widget."""
-    return [tuple(t) for t in page.evaluate("""() => [...document.querySelectorAll(
+    return [
+        tuple(t)
+        for t in page.evaluate("""() => [...document.querySelectorAll(
         '.qhdw-root button:not([hidden]), .qhdw-card-toggle')].filter(b => b.offsetParent !== null)
-        .map(b => [b.className, Math.round(b.getBoundingClientRect().height), Math.round(b.getBoundingClientRect().width)])""")]
+        .map(b => [b.className, Math.round(b.getBoundingClientRect().height), Math.round(b.getBoundingClientRect().width)])""")
+    ]
 
 
 def test_a_card_shows_its_conclusion_first_and_reads_the_short_card(web, browser):
     text, card = topic_card()
     w = fake_widget(browser, web)
-    for question, answer in (("你好", "您好！请问有什么可以帮您？"), ("我住海港区", "好的，记下了：海港区。"),
-                             ("低保标准是多少", None)):
+    for question, answer in (
+        ("你好", "您好！请问有什么可以帮您？"),
+        ("我住海港区", "好的，记下了：海港区。"),
+        ("低保标准是多少", None),
+    ):
         w.page.get_by_label("输入您的问题").fill(question)
         w.page.get_by_label("输入您的问题").press("Enter")
         if answer:
             deliver(w, {"text": answer})
     assert [data["message"] for event, data in w.page.evaluate("window.__sent") if event == "user_uttered"] == [
-        "你好", "我住海港区", "低保标准是多少"]
+        "你好",
+        "我住海港区",
+        "低保标准是多少",
+    ]
     deliver(w, {"text": text, "card": card})
     # The live region says the conclusion, never the caveats.
     assert w.page.locator(".qhdw-sr[aria-live=polite]").inner_text() == "智能助手说：" + card["summary"]
-    deliver(w, {"text": "要不要我根据您家的情况帮您初步算一算？",
-                "quick_replies": [{"title": "帮我算算", "payload": "/affirm"}, {"title": "不用了", "payload": "/deny"}]})
+    deliver(
+        w,
+        {
+            "text": "要不要我根据您家的情况帮您初步算一算？",
+            "quick_replies": [{"title": "帮我算算", "payload": "/affirm"}, {"title": "不用了", "payload": "/deny"}],
+        },
+    )
 
     summary = w.page.locator(SUMMARY).last
     assert summary.inner_text() == card["summary"]
@@ -123,8 +145,11 @@ def test_a_card_shows_its_conclusion_first_and_reads_the_short_card(web, browser
     assert all(r.is_visible() for r in reasons.all())
 
     # 🔊 reads the short card: conclusion, figures, next step; not the details, not the web address.
-    speak = w.page.locator(".qhdw-from-bot").filter(has=w.page.locator(".qhdw-card")).last.get_by_role(
-        "button", name="朗读")
+    speak = (
+        w.page.locator(".qhdw-from-bot")
+        .filter(has=w.page.locator(".qhdw-card"))
+        .last.get_by_role("button", name="朗读")
+    )
     assert speak.is_visible()
     speak.click()
     spoken = w.page.evaluate("window.__spoken")
@@ -149,8 +174,13 @@ def test_large_text_mode_keeps_the_card_legible_with_44px_targets(web, browser):
     w.page.get_by_label("输入您的问题").fill("低保标准是多少")
     w.page.get_by_label("输入您的问题").press("Enter")
     deliver(w, {"text": text, "card": card})
-    deliver(w, {"text": "要不要我根据您家的情况帮您初步算一算？",
-                "quick_replies": [{"title": "帮我算算", "payload": "/affirm"}, {"title": "不用了", "payload": "/deny"}]})
+    deliver(
+        w,
+        {
+            "text": "要不要我根据您家的情况帮您初步算一算？",
+            "quick_replies": [{"title": "帮我算算", "payload": "/affirm"}, {"title": "不用了", "payload": "/deny"}],
+        },
+    )
     summary = w.page.locator(SUMMARY).last
     assert in_viewport(summary)
     sizes = w.page.evaluate("""() => ['.qhdw-card-summary', '.qhdw-card-value', '.qhdw-card-reasons li', '.qhdw-bubble']
@@ -177,8 +207,10 @@ def test_read_aloud_hides_itself_without_a_chinese_voice(web, browser, voices):
     w.context.close()
 
 
-@pytest.mark.parametrize("path, role", [("/login", None), ("/staff", "st1"), ("/staff/charts", "st1"), ("/staff/review", "st1"),
-                                        ("/operator", "op1")])
+@pytest.mark.parametrize(
+    "path, role",
+    [("/login", None), ("/staff", "st1"), ("/staff/charts", "st1"), ("/staff/review", "st1"), ("/operator", "op1")],
+)
 def test_staff_screens_have_no_wcag_violations(web, browser, path, role):
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()

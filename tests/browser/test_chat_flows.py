@@ -4,12 +4,12 @@ reaches the widget, and a staff status change that the resident's status query t
 
 Skipped (see conftest.bot_stack) when no trained model matches the current data.
 """
+
 from __future__ import annotations
 
 import re
 
 import pytest
-
 from browser_helpers import ANSWER_WAIT_MS, Widget, login, shot
 
 REF_RE = re.compile(r"QHD-\d{4}-(?:\d{6}|[0-9A-Z]{7})")
@@ -70,8 +70,7 @@ def test_resident_chat_to_help_request_reload_and_escaping(bot_stack, browser):
 
     w.page.reload()
     w.page.locator(".qhdw-status.qhdw-st-online").wait_for(timeout=ANSWER_WAIT_MS)
-    w.page.wait_for_function("() => document.querySelectorAll('.qhdw-from-user').length > 2",
-                             timeout=ANSWER_WAIT_MS)
+    w.page.wait_for_function("() => document.querySelectorAll('.qhdw-from-user').length > 2", timeout=ANSWER_WAIT_MS)
     history = w.log_text()
     assert "我想登记求助" in history and reference in history
     assert PHONE not in history  # the restored history masks the phone number
@@ -134,11 +133,20 @@ def test_staff_status_change_is_what_the_resident_status_query_reports(bot_stack
     from bot.store import requests as help_requests
     from bot.store.categories import STATUSES
 
-    record = help_requests.create_request({
-        "sender_id": "seed-status", "name": "刘桂英", "phone": "13700001234",
-        "district": list(default_rulebook().districts)[0], "category": "ask_medical_assistance",
-        "description": "住院费用报销后仍负担不起", "urgency": "normal", "entered_by": "resident",
-        "consent": True}, actor="resident")
+    record = help_requests.create_request(
+        {
+            "sender_id": "seed-status",
+            "name": "刘桂英",
+            "phone": "13700001234",
+            "district": list(default_rulebook().districts)[0],
+            "category": "ask_medical_assistance",
+            "description": "住院费用报销后仍负担不起",
+            "urgency": "normal",
+            "entered_by": "resident",
+            "consent": True,
+        },
+        actor="resident",
+    )
     ref = record["reference_no"]
 
     staff_ctx = browser.new_context(viewport={"width": 1280, "height": 900})
@@ -168,8 +176,7 @@ def test_a_resident_never_sees_another_residents_conversation(bot_stack, browser
     bob.page.wait_for_timeout(1500)
     assert "王秀兰" not in bob.log_text()
     alice_id = alice.page.evaluate("fetch('/widget/session').then(r => r.json()).then(d => d.session_id)")
-    other = bob.page.evaluate(
-        "id => fetch('/widget/history?session_id=' + id).then(r => r.json())", alice_id)
+    other = bob.page.evaluate("id => fetch('/widget/history?session_id=' + id).then(r => r.json())", alice_id)
     assert "王秀兰" not in str(other)
     alice.context.close()
     bob.context.close()

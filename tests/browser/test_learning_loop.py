@@ -2,6 +2,7 @@
 it appears in the staff inbox; a staff member labels it; export + train; the same message then gets the
 right answer over REST. The training (one, minutes long) runs in a temporary copy of data/ and writes its
 model into the test's own folder: the repository's data/ and models/ are not touched."""
+
 from __future__ import annotations
 
 import shutil
@@ -23,8 +24,9 @@ TRAIN_TIMEOUT_S = 3600
 
 
 def parse(stack: Stack, text: str) -> dict:
-    resp = requests.post(f"{stack.rasa_url}/model/parse", params={"token": stack.env["RASA_TOKEN"]},
-                         json={"text": text}, timeout=60)
+    resp = requests.post(
+        f"{stack.rasa_url}/model/parse", params={"token": stack.env["RASA_TOKEN"]}, json={"text": text}, timeout=60
+    )
     resp.raise_for_status()
     return resp.json()
 
@@ -80,9 +82,29 @@ def test_thumbs_down_label_export_train_answers_right(bot_stack, browser):
     assert result["conflicts"] == []
     train_env = {**stack.env, "PYTHONPATH": str(REPO)}  # our NLU components, from outside the checkout
     with open(work / "train.log", "wb") as log:
-        trained = subprocess.run([sys.executable, "-m", "rasa", "train", "--data", "data", "--config", "config.yml",
-                                  "--domain", "domain.yml", "--out", "models", "--fixed-model-name", "retrained"],
-                                 cwd=work, env=train_env, timeout=TRAIN_TIMEOUT_S, stdout=log, stderr=subprocess.STDOUT)
+        trained = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "rasa",
+                "train",
+                "--data",
+                "data",
+                "--config",
+                "config.yml",
+                "--domain",
+                "domain.yml",
+                "--out",
+                "models",
+                "--fixed-model-name",
+                "retrained",
+            ],
+            cwd=work,
+            env=train_env,
+            timeout=TRAIN_TIMEOUT_S,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     assert trained.returncode == 0, (work / "train.log").read_text(errors="replace")[-3000:]
 
     # 4. the retrained assistant (own port, same action server and databases) answers it right over REST

@@ -4,12 +4,12 @@ urban dibao standard with its 文号, a second approves, and the resident widget
 
 The 900 and the 文号 are this test's own input, typed here like a staff member would.
 """
+
 from __future__ import annotations
 
 import re
 
 import pytest
-
 from browser_helpers import REPO
 from test_chat_flows import Widget
 
@@ -18,10 +18,16 @@ NEW_STANDARD = "900"
 PASSWORDS = {"rb_editor": "rulebook-editor-pass-1", "rb_approver": "rulebook-approver-pass-1"}
 IGNORED_SHOTS = REPO / "var" / "screenshots"  # tests never rewrite tracked files (issue 17)
 PARAM = "dibao.standard.urban_monthly"
-HOUSEHOLD = {"program": "dibao", "district": "海港区", "residence": "urban",
-             "household": [{"monthly_income": 1000, "income_type": "wage", "age": 40},
-                           {"monthly_income": 1000, "income_type": "wage", "age": 38},
-                           {"monthly_income": 1000, "income_type": "wage", "age": 12}]}
+HOUSEHOLD = {
+    "program": "dibao",
+    "district": "海港区",
+    "residence": "urban",
+    "household": [
+        {"monthly_income": 1000, "income_type": "wage", "age": 40},
+        {"monthly_income": 1000, "income_type": "wage", "age": 38},
+        {"monthly_income": 1000, "income_type": "wage", "age": 12},
+    ],
+}
 
 
 @pytest.fixture(scope="module")
@@ -52,11 +58,20 @@ def _open_request_with_snapshot() -> str:
     from bot.store import requests as help_requests
 
     result = evaluate(dict(HOUSEHOLD))
-    record = help_requests.create_request({
-        "sender_id": "rulebook-flip", "name": "周桂兰", "phone": "13812340099", "district": "海港区",
-        "category": "ask_dibao_eligibility", "description": "一家三口，每月收入三千，问能不能办低保。",
-        "urgency": "normal", "entered_by": "resident",
-        "decision_snapshot": {"case": HOUSEHOLD, "result": result}}, actor="resident")
+    record = help_requests.create_request(
+        {
+            "sender_id": "rulebook-flip",
+            "name": "周桂兰",
+            "phone": "13812340099",
+            "district": "海港区",
+            "category": "ask_dibao_eligibility",
+            "description": "一家三口，每月收入三千，问能不能办低保。",
+            "urgency": "normal",
+            "entered_by": "resident",
+            "decision_snapshot": {"case": HOUSEHOLD, "result": result},
+        },
+        actor="resident",
+    )
     return record["reference_no"]
 
 
@@ -124,4 +139,3 @@ def test_a_figure_proposed_and_approved_reaches_the_answers(policy_staff, bot_st
     assert "不符合" in decision, decision
     assert NEW_STANDARD in decision and DOC_NO in decision
     widget.context.close()
-

@@ -3,6 +3,7 @@
 The resident answers the read-backs and yes/no questions the way northern residents do (「那可不」「嗯呐」
 「木有」「拉倒吧」) and asks for a person without the word 人工; each must do what the plain word does.
 """
+
 from __future__ import annotations
 
 import re
@@ -42,10 +43,13 @@ def test_a_declined_offer_in_northern_words_starts_nothing(stack):
     assert "哪个区县" not in reply and "几口人" not in reply
 
 
-@pytest.mark.parametrize("opening, answers, words", [
-    ("俺家能不能吃低保", {"哪个区县": "卢龙"}, "叫个活人来跟我说吧"),
-    ("我想登记一下求助", {"怎么称呼": "李桂芝"}, "别让机器跟我说了 有真人没"),
-])
+@pytest.mark.parametrize(
+    "opening, answers, words",
+    [
+        ("俺家能不能吃低保", {"哪个区县": "卢龙"}, "叫个活人来跟我说吧"),
+        ("我想登记一下求助", {"怎么称呼": "李桂芝"}, "别让机器跟我说了 有真人没"),
+    ],
+)
 def test_a_person_in_other_words_inside_a_form(stack, opening, answers, words):
     sender = _sender()
     converse(stack, sender, opening, answers, until=("手机号", "城镇户", "几口人"))

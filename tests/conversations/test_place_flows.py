@@ -3,6 +3,7 @@
 Districts are typed by hand from the gazetteer's source (NBS 2022 codes): 驻操营镇 130302107 and
 石门寨镇 130302106 are in 海港区 (130302); 大蒲河 is both 昌黎县's 大蒲河镇 and 北戴河新区's 大蒲河管理处.
 """
+
 from __future__ import annotations
 
 import re
@@ -18,8 +19,9 @@ pytestmark = pytest.mark.timeout(600)
 
 def test_eligibility_form_takes_a_township_for_the_district(stack):
     sender = f"t-{uuid.uuid4().hex[:8]}"
-    summary = converse(stack, sender, "我想问问我家能不能吃低保", dict(DIBAO_ANSWERS, 哪个区县="驻操营镇"),
-                       until=("我核对一下",))
+    summary = converse(
+        stack, sender, "我想问问我家能不能吃低保", dict(DIBAO_ANSWERS, 哪个区县="驻操营镇"), until=("我核对一下",)
+    )
     assert "海港区" in summary
 
 
@@ -39,6 +41,12 @@ def test_help_request_keeps_the_township_and_records_its_district(stack):
     reference = re.search(r"QHD-\d{4}-(?:\d{6}|[0-9A-Z]{7})", result)
     assert reference, result
     with create_engine(stack.env["DATABASE_URL"], future=True).connect() as conn:
-        row = conn.execute(text("select district, township from qhd_help_requests where reference_no = :r"),
-                           {"r": reference.group(0)}).mappings().one()
+        row = (
+            conn.execute(
+                text("select district, township from qhd_help_requests where reference_no = :r"),
+                {"r": reference.group(0)},
+            )
+            .mappings()
+            .one()
+        )
     assert (row["district"], row["township"]) == ("海港区", "石门寨镇")

@@ -3,6 +3,7 @@
 The scripted resident answers only what the bot asks (it recognises the question, not the turn
 number), so a changed question order still passes while a wrong or missing question fails.
 """
+
 from __future__ import annotations
 
 import re
@@ -27,8 +28,14 @@ def joined(replies: list[dict]) -> str:
 DONE_MARKERS = ("初步判断", "求助编号是", "求助 QHD-", "没有查到")
 
 
-def converse(stack, sender: str, opening: str, answers: dict[str, str], max_turns: int = 15,
-             until: tuple[str, ...] = DONE_MARKERS) -> str:
+def converse(
+    stack,
+    sender: str,
+    opening: str,
+    answers: dict[str, str],
+    max_turns: int = 15,
+    until: tuple[str, ...] = DONE_MARKERS,
+) -> str:
     """Send `opening`, then answer each question whose text contains a key of `answers`.
 
     Returns the text of the first reply that ends the flow or asks nothing we know.
@@ -41,8 +48,15 @@ def fmt(value: float) -> str:
 
 
 # The read-back quotes the facts, so its key comes first: a question is recognised by its own words.
-DIBAO_ANSWERS = {"对吗": "对", "哪个区县": "海港区", "城镇户": "城镇", "几口人": "三口人", "收入大概": "九百",
-                 "掏钱": "没有", "私家车": "没有"}
+DIBAO_ANSWERS = {
+    "对吗": "对",
+    "哪个区县": "海港区",
+    "城镇户": "城镇",
+    "几口人": "三口人",
+    "收入大概": "九百",
+    "掏钱": "没有",
+    "私家车": "没有",
+}
 
 
 def test_standard_answer_quotes_rulebook_figure_with_date_and_source(stack):
@@ -59,7 +73,9 @@ def test_dibao_check_with_a_resident_who_only_answers(stack):
     assert "初步判断：可能符合低保条件" in result and "不符合" not in result
     assert result.count("初步判断") == 1 and "结论：" not in result  # one verdict, not two
     assert "300" in result and "不低于 600 元" in result
-    standard = default_rulebook().value("dibao.standard.urban_monthly", on=date.today(), district="海港区", residence="urban")
+    standard = default_rulebook().value(
+        "dibao.standard.urban_monthly", on=date.today(), district="海港区", residence="urban"
+    )
     assert fmt(standard.value) in result and standard.effective_from.isoformat() in result
 
 
@@ -105,8 +121,15 @@ def test_bad_answers_are_asked_again_not_accepted(stack):
 def test_single_person_check_for_a_level_one_disabled_member(stack):
     sender = f"t-{uuid.uuid4().hex[:8]}"
     joined(stack.say(sender, "俺儿子一级残疾 能不能单独给他办低保"))
-    answers = {"对吗": "对", "哪个区县": "海港区", "城镇户": "城镇", "几口人": "三口人", "收入大概": "两千四",
-               "几级残疾": "一级肢体残疾", "私家车": "没有"}
+    answers = {
+        "对吗": "对",
+        "哪个区县": "海港区",
+        "城镇户": "城镇",
+        "几口人": "三口人",
+        "收入大概": "两千四",
+        "几级残疾": "一级肢体残疾",
+        "私家车": "没有",
+    }
     result = converse(stack, sender, "好的帮我算算", answers)
     assert "1级残疾" in result and "单独纳入" in result
     assert "初步判断：可能符合单人保条件" in result
@@ -121,9 +144,16 @@ def test_stop_leaves_the_check(stack):
     assert "几口人" not in reply and "区县" not in reply.split("。")[-1]
 
 
-HELP_ANSWERS = {"同意这样登记吗": "同意", "确认登记": "确认", "怎么称呼": "王秀兰", "手机号": "13812345678", "哪个区县": "青龙木头凳镇",
-                "哪方面": "低保", "什么困难": "老伴瘫痪在床，一个月收入一千多，想申请低保不知道怎么办",
-                "急不急": "比较急"}
+HELP_ANSWERS = {
+    "同意这样登记吗": "同意",
+    "确认登记": "确认",
+    "怎么称呼": "王秀兰",
+    "手机号": "13812345678",
+    "哪个区县": "青龙木头凳镇",
+    "哪方面": "低保",
+    "什么困难": "老伴瘫痪在床，一个月收入一千多，想申请低保不知道怎么办",
+    "急不急": "比较急",
+}
 
 
 def _app_db(stack):
@@ -137,7 +167,11 @@ def test_help_request_is_saved_with_all_fields_and_status_is_queryable(stack):
     assert match, result
     reference = match.group(0)
     with _app_db(stack).connect() as conn:
-        row = conn.execute(text("select * from qhd_help_requests where reference_no = :r"), {"r": reference}).mappings().one()
+        row = (
+            conn.execute(text("select * from qhd_help_requests where reference_no = :r"), {"r": reference})
+            .mappings()
+            .one()
+        )
     assert row["name"] == "王秀兰" and row["phone"] == "13812345678"
     assert row["district"] == "青龙满族自治县" and row["category"] == "ask_dibao_eligibility"
     assert "瘫痪" in row["description"] and row["urgency"] == "urgent" and row["sender_id"] == sender
@@ -176,10 +210,18 @@ def test_request_human_pauses_the_bot(stack):
 
 # --- intake classes (issue 9): facts are kept the way the resident said them ---------------------------
 
+
 def _single_person(stack, disability_answer: str, income: str = "一千四百四", size: str = "两口人") -> tuple[str, str]:
     sender = f"t-{uuid.uuid4().hex[:8]}"
-    answers = {"对吗": "对", "哪个区县": "海港区", "城镇户": "城镇", "几口人": size, "收入大概": income,
-               "几级残疾": disability_answer, "私家车": "没有"}
+    answers = {
+        "对吗": "对",
+        "哪个区县": "海港区",
+        "城镇户": "城镇",
+        "几口人": size,
+        "收入大概": income,
+        "几级残疾": disability_answer,
+        "私家车": "没有",
+    }
     joined(stack.say(sender, "家里有病人能不能单独办低保"))
     summary = converse(stack, sender, "好的帮我算算", answers, until=("我核对一下",))
     return summary, joined(stack.say(sender, "对"))
@@ -226,8 +268,15 @@ def test_pension_and_wage_are_kept_apart(stack):
 def test_alleviated_and_monitored_are_different_answers(stack, status, hiring_asked):
     sender = f"t-{uuid.uuid4().hex[:8]}"
     asked: list[str] = []
-    answers = {"对吗": "对", "要不要我": "好的帮我算算", "哪个区县": "卢龙", "脱贫户": status, "几个月": "四个月",
-               "在哪儿打工": "外省", "哪类单位": "企业"}
+    answers = {
+        "对吗": "对",
+        "要不要我": "好的帮我算算",
+        "哪个区县": "卢龙",
+        "脱贫户": status,
+        "几个月": "四个月",
+        "在哪儿打工": "外省",
+        "哪类单位": "企业",
+    }
     reply = joined(stack.say(sender, "就业补贴我能领吗"))
     for _ in range(10):
         asked.append(reply)

@@ -1,5 +1,6 @@
 """deploy/compose.yml: parses, every service has an image, a command and a health check, no secret is in
 it, and only nginx is published, forwarding the chat paths and the web app (never Rasa's API)."""
+
 from __future__ import annotations
 
 import re
@@ -13,18 +14,35 @@ from bot.settings import REPO_ROOT
 COMPOSE = REPO_ROOT / "deploy" / "compose.yml"
 NGINX = REPO_ROOT / "deploy" / "compose" / "nginx.conf"
 ENV_EXAMPLE = REPO_ROOT / "deploy" / "production.env.example"
-SECRET_NAMES = ("RASA_TOKEN", "JWT_SECRET", "WEB_SECRET", "POSTGRES_PASSWORD", "REDIS_PASSWORD",
-                "RABBITMQ_DEFAULT_PASS", "RABBITMQ_PASSWORD")
+SECRET_NAMES = (
+    "RASA_TOKEN",
+    "JWT_SECRET",
+    "WEB_SECRET",
+    "POSTGRES_PASSWORD",
+    "REDIS_PASSWORD",
+    "RABBITMQ_DEFAULT_PASS",
+    "RABBITMQ_PASSWORD",
+)
 
 
 @pytest.fixture(scope="module")
 def services() -> dict[str, dict]:
-    return yaml.safe_load(COMPOSE.read_text(encoding="utf-8"))["services"]   # `<<:` merges resolved here
+    return yaml.safe_load(COMPOSE.read_text(encoding="utf-8"))["services"]  # `<<:` merges resolved here
 
 
 def test_every_service_has_an_image_a_command_and_a_health_check(services: dict[str, dict]) -> None:
-    assert {"postgres", "redis", "rabbitmq", "migrate", "rasa-1", "rasa-2", "actions", "web", "consumer",
-            "nginx"} <= set(services)
+    assert {
+        "postgres",
+        "redis",
+        "rabbitmq",
+        "migrate",
+        "rasa-1",
+        "rasa-2",
+        "actions",
+        "web",
+        "consumer",
+        "nginx",
+    } <= set(services)
     for name, service in services.items():
         assert service.get("image"), name
         assert service.get("command"), name
@@ -34,8 +52,15 @@ def test_every_service_has_an_image_a_command_and_a_health_check(services: dict[
 
 def test_app_roles_use_the_one_image_and_wait_for_the_migration(services: dict[str, dict]) -> None:
     roles = {name: s["command"][0] for name, s in services.items() if s.get("build")}
-    assert roles == {"migrate": "migrate", "rasa-1": "rasa", "rasa-2": "rasa", "actions": "actions", "web": "web",
-                     "consumer": "consumer", "retention": "retention"}
+    assert roles == {
+        "migrate": "migrate",
+        "rasa-1": "rasa",
+        "rasa-2": "rasa",
+        "actions": "actions",
+        "web": "web",
+        "consumer": "consumer",
+        "retention": "retention",
+    }
     assert len({services[name]["image"] for name in roles}) == 1
     for name in roles.keys() - {"migrate"}:
         assert services[name]["depends_on"]["migrate"] == {"condition": "service_completed_successfully"}, name
@@ -57,8 +82,11 @@ def test_no_secret_is_written_in_the_compose_file(services: dict[str, dict]) -> 
 
 
 def test_the_env_example_names_every_secret_without_a_value() -> None:
-    values = dict(line.split("=", 1) for line in ENV_EXAMPLE.read_text(encoding="utf-8").splitlines()
-                  if line and not line.startswith("#"))
+    values = dict(
+        line.split("=", 1)
+        for line in ENV_EXAMPLE.read_text(encoding="utf-8").splitlines()
+        if line and not line.startswith("#")
+    )
     for name in SECRET_NAMES:
         assert values.get(name, None) == "", name
 
@@ -75,7 +103,7 @@ def locations(text: str) -> dict[str, str]:
         while depth:
             depth += {"{": 1, "}": -1}.get(text[end], 0)
             end += 1
-        found[match.group(1).replace(" ", "")] = text[match.end():end]
+        found[match.group(1).replace(" ", "")] = text[match.end() : end]
     return found
 
 
@@ -87,5 +115,5 @@ def test_only_nginx_is_published_and_it_never_forwards_rasas_api(services: dict[
     assert to_rasa == ["/socket.io/", "=/webhooks/rest/webhook"]
     assert "proxy_pass http://web;" in blocks["/"]
     assert "listen 5005" in private and "5005" not in str(services["nginx"]["ports"])
-    for name in ("rasa-1", "rasa-2"):                  # every instance in both upstreams
+    for name in ("rasa-1", "rasa-2"):  # every instance in both upstreams
         assert public.count(f"server {name}:5005") == 2

@@ -1,5 +1,6 @@
 """The Dockerfile's key properties (no hadolint in Debian's archive here, so a test checks them), the
 entrypoint's role dispatch (run with a stand-in `python`), and the health check's role detection."""
+
 from __future__ import annotations
 
 import os
@@ -20,8 +21,11 @@ ENTRYPOINT = REPO_ROOT / "deploy" / "docker" / "entrypoint.sh"
 
 def instructions() -> list[tuple[str, str]]:
     text = DOCKERFILE.read_text(encoding="utf-8").replace("\\\n", " ")
-    return [(line.split(None, 1)[0].upper(), line.split(None, 1)[1] if " " in line.strip() else "")
-            for line in text.splitlines() if line.strip() and not line.lstrip().startswith("#")]
+    return [
+        (line.split(None, 1)[0].upper(), line.split(None, 1)[1] if " " in line.strip() else "")
+        for line in text.splitlines()
+        if line.strip() and not line.lstrip().startswith("#")
+    ]
 
 
 def stages() -> list[list[tuple[str, str]]]:
@@ -48,8 +52,9 @@ def test_the_image_runs_as_a_non_root_user_with_a_health_check_and_the_entrypoin
     assert users and users[-1].split(":")[0] not in {"0", "root"}
     assert any(kind == "HEALTHCHECK" and "bot.production.healthcheck" in args for kind, args in runtime)
     assert any(kind == "ENTRYPOINT" and "entrypoint.sh" in args for kind, args in runtime)
-    assert any(kind == "RUN" and "pip install -r /tmp/requirements.txt" in args
-               for kind, args in instructions())      # the pinned requirements, nothing floating
+    assert any(
+        kind == "RUN" and "pip install -r /tmp/requirements.txt" in args for kind, args in instructions()
+    )  # the pinned requirements, nothing floating
     assert os.stat(ENTRYPOINT).st_mode & stat.S_IXUSR
 
 
@@ -71,50 +76,66 @@ def fake_python(tmp_path: Path) -> dict[str, str]:
     return dict(os.environ, PATH=f"{tmp_path}:{os.environ['PATH']}", RASA_TOKEN="t0k")
 
 
-@pytest.mark.parametrize(("role", "expected"), [
-    ("rasa", "python -m rasa run --enable-api --auth-token t0k --model /app/models/model.tar.gz "
-             "--endpoints deploy/endpoints.production.yml --credentials credentials.yml --interface 0.0.0.0 "
-             "--port 5005"),
-    ("actions", "python -m bot.action_server --actions actions --port 5055"),
-    ("web", "python -m bot.web"),
-    ("consumer", "python -m bot.production.consumer"),
-    ("migrate", "python -m bot.production.migrate"),
-    ("retention", "python -m bot.production.retention"),
-    ("backup", "python -m bot backup --to /backups"),
-])
+@pytest.mark.parametrize(
+    ("role", "expected"),
+    [
+        (
+            "rasa",
+            "python -m rasa run --enable-api --auth-token t0k --model /app/models/model.tar.gz "
+            "--endpoints deploy/endpoints.production.yml --credentials credentials.yml --interface 0.0.0.0 "
+            "--port 5005",
+        ),
+        ("actions", "python -m bot.action_server --actions actions --port 5055"),
+        ("web", "python -m bot.web"),
+        ("consumer", "python -m bot.production.consumer"),
+        ("migrate", "python -m bot.production.migrate"),
+        ("retention", "python -m bot.production.retention"),
+        ("backup", "python -m bot backup --to /backups"),
+    ],
+)
 def test_the_entrypoint_runs_the_role_it_is_given(fake_python: dict[str, str], role: str, expected: str) -> None:
     extra = ["--to", "/backups"] if role == "backup" else []
-    done = subprocess.run(["sh", str(ENTRYPOINT), role, *extra], env=fake_python, capture_output=True, text=True,
-                          timeout=10, check=False)
+    done = subprocess.run(
+        ["sh", str(ENTRYPOINT), role, *extra], env=fake_python, capture_output=True, text=True, timeout=10, check=False
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == expected
 
 
 def test_rasa_sends_cors_headers_only_for_a_named_origin(fake_python: dict[str, str]) -> None:
     env = dict(fake_python, RASA_CORS_ORIGIN="https://zhushou.example.gov.cn")
-    done = subprocess.run(["sh", str(ENTRYPOINT), "rasa"], env=env, capture_output=True, text=True, timeout=10,
-                          check=False)
+    done = subprocess.run(
+        ["sh", str(ENTRYPOINT), "rasa"], env=env, capture_output=True, text=True, timeout=10, check=False
+    )
     assert done.stdout.strip().endswith("--port 5005 --cors https://zhushou.example.gov.cn")
 
 
 def test_the_entrypoint_refuses_rasa_without_a_token_and_an_empty_role(fake_python: dict[str, str]) -> None:
     no_token = dict(fake_python, RASA_TOKEN="")
-    done = subprocess.run(["sh", str(ENTRYPOINT), "rasa"], env=no_token, capture_output=True, text=True,
-                          timeout=10, check=False)
+    done = subprocess.run(
+        ["sh", str(ENTRYPOINT), "rasa"], env=no_token, capture_output=True, text=True, timeout=10, check=False
+    )
     assert done.returncode != 0 and "RASA_TOKEN" in done.stderr
-    assert subprocess.run(["sh", str(ENTRYPOINT)], env=fake_python, capture_output=True, timeout=10,
-                          check=False).returncode == 2
+    assert (
+        subprocess.run(
+            ["sh", str(ENTRYPOINT)], env=fake_python, capture_output=True, timeout=10, check=False
+        ).returncode
+        == 2
+    )
 
 
-@pytest.mark.parametrize(("cmdline", "role"), [
-    (["python", "-m", "rasa", "run", "--enable-api"], "rasa"),
-    (["python", "-m", "rasa_sdk", "--actions", "actions"], "actions"),
-    (["python", "-m", "bot.action_server", "--actions", "actions"], "actions"),
-    (["python", "-m", "bot.web"], "web"),
-    (["python", "-m", "bot.production.consumer"], "consumer"),
-    (["python", "-m", "bot.production.migrate"], "migrate"),
-    (["sh"], ""),
-])
+@pytest.mark.parametrize(
+    ("cmdline", "role"),
+    [
+        (["python", "-m", "rasa", "run", "--enable-api"], "rasa"),
+        (["python", "-m", "rasa_sdk", "--actions", "actions"], "actions"),
+        (["python", "-m", "bot.action_server", "--actions", "actions"], "actions"),
+        (["python", "-m", "bot.web"], "web"),
+        (["python", "-m", "bot.production.consumer"], "consumer"),
+        (["python", "-m", "bot.production.migrate"], "migrate"),
+        (["sh"], ""),
+    ],
+)
 def test_the_health_check_knows_the_role_from_the_process(cmdline: list[str], role: str) -> None:
     assert healthcheck.role_of(cmdline) == role
 

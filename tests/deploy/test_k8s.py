@@ -4,6 +4,7 @@ Rendering uses the kustomize built into kubectl (`kubectl kustomize`, kustomize 
 re-implementation. Schema validation uses `kubernetes-validate --strict` (unknown fields are errors) from
 the tools venv (.venv-tools, Python 3.11; `make tools`), against the Kubernetes version below.
 """
+
 from __future__ import annotations
 
 import os
@@ -33,8 +34,7 @@ def _require(tool: str, path: str | None) -> str:
 
 def kustomize(folder: Path) -> list[dict]:
     kubectl = _require("kubectl (with its built-in kustomize)", shutil.which("kubectl"))
-    done = subprocess.run([kubectl, "kustomize", str(folder)], capture_output=True, text=True, timeout=120,
-                          check=False)
+    done = subprocess.run([kubectl, "kustomize", str(folder)], capture_output=True, text=True, timeout=120, check=False)
     assert done.returncode == 0, done.stderr
     return [doc for doc in yaml.safe_load_all(done.stdout) if doc]
 
@@ -60,8 +60,13 @@ def pod_specs(docs: list[dict]) -> dict[str, dict]:
 
 def validate(files: list[Path]) -> subprocess.CompletedProcess:
     validator = _require("kubernetes-validate (make tools)", str(VALIDATOR) if VALIDATOR.exists() else None)
-    return subprocess.run([validator, "--strict", "-k", KUBERNETES_VERSION, *map(str, files)],
-                          capture_output=True, text=True, timeout=300, check=False)
+    return subprocess.run(
+        [validator, "--strict", "-k", KUBERNETES_VERSION, *map(str, files)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
 
 
 def write_each(docs: list[dict], folder: Path) -> list[Path]:
@@ -75,8 +80,18 @@ def write_each(docs: list[dict], folder: Path) -> list[Path]:
 
 def test_every_rendered_resource_passes_strict_schema_validation(rendered: list[dict], tmp_path: Path) -> None:
     kinds = {d["kind"] for d in rendered}
-    assert {"Deployment", "Service", "Ingress", "Job", "CronJob", "PodDisruptionBudget",
-            "HorizontalPodAutoscaler", "ConfigMap", "Secret", "NetworkPolicy"} <= kinds
+    assert {
+        "Deployment",
+        "Service",
+        "Ingress",
+        "Job",
+        "CronJob",
+        "PodDisruptionBudget",
+        "HorizontalPodAutoscaler",
+        "ConfigMap",
+        "Secret",
+        "NetworkPolicy",
+    } <= kinds
     files = write_each(rendered, tmp_path)
     done = validate(files)
     assert done.returncode == 0, done.stdout + done.stderr
@@ -86,7 +101,7 @@ def test_every_rendered_resource_passes_strict_schema_validation(rendered: list[
 def test_the_validator_rejects_a_field_kubernetes_does_not_know(rendered: list[dict], tmp_path: Path) -> None:
     """Negative control: proves the validation above is strict and really ran."""
     broken = dict(by_kind(rendered, "Deployment")["qhd-rasa"])
-    broken["spec"] = dict(broken["spec"], replica=3)              # typo of `replicas`
+    broken["spec"] = dict(broken["spec"], replica=3)  # typo of `replicas`
     done = validate(write_each([broken], tmp_path))
     assert done.returncode != 0 and "replica" in done.stdout + done.stderr
 
@@ -97,9 +112,13 @@ def test_the_overlay_sets_namespace_image_replicas_and_external_hosts(rendered: 
     assert images == {"registry.example.org/qhd/assistant:1.0.0-model-739db60043d8"}
     assert by_kind(rendered, "Deployment")["qhd-rasa"]["spec"]["replicas"] == 3
     services = by_kind(rendered, "Service")
-    assert {n: s["spec"].get("externalName") for n, s in services.items() if s["spec"].get("type") == "ExternalName"} \
-        == {"qhd-postgres": "pg-primary.databases.svc.cluster.local",
-            "qhd-redis": "redis.city-it.example.internal", "qhd-rabbitmq": "rabbitmq.city-it.example.internal"}
+    assert {
+        n: s["spec"].get("externalName") for n, s in services.items() if s["spec"].get("type") == "ExternalName"
+    } == {
+        "qhd-postgres": "pg-primary.databases.svc.cluster.local",
+        "qhd-redis": "redis.city-it.example.internal",
+        "qhd-rabbitmq": "rabbitmq.city-it.example.internal",
+    }
 
 
 def test_the_ingress_exposes_only_the_chat_paths_and_the_web_app(rendered: list[dict]) -> None:
@@ -109,10 +128,13 @@ def test_the_ingress_exposes_only_the_chat_paths_and_the_web_app(rendered: list[
             assert rule["host"] == "zhushou.example.gov.cn"
             for path in rule["http"]["paths"]:
                 routes.add((path["path"], path["pathType"], path["backend"]["service"]["name"]))
-    assert routes == {("/socket.io/", "Prefix", "qhd-rasa"), ("/webhooks/rest/webhook", "Exact", "qhd-rasa"),
-                      ("/", "Prefix", "qhd-web")}
+    assert routes == {
+        ("/socket.io/", "Prefix", "qhd-rasa"),
+        ("/webhooks/rest/webhook", "Exact", "qhd-rasa"),
+        ("/", "Prefix", "qhd-web"),
+    }
     chat = by_kind(rendered, "Ingress")["qhd-chat"]["metadata"]["annotations"]
-    assert chat["nginx.ingress.kubernetes.io/affinity"] == "cookie"          # long-polling stays on its pod
+    assert chat["nginx.ingress.kubernetes.io/affinity"] == "cookie"  # long-polling stays on its pod
     assert int(chat["nginx.ingress.kubernetes.io/proxy-read-timeout"]) >= 600  # idle websockets stay open
 
 
@@ -136,7 +158,7 @@ def test_every_container_is_non_root_with_requests_and_limits(rendered: list[dic
             assert {"cpu", "memory"} <= set(resources["requests"]) and {"cpu", "memory"} <= set(resources["limits"])
             assert container["securityContext"]["allowPrivilegeEscalation"] is False, name
     rasa = pod_specs(rendered)["qhd-rasa"]["containers"][0]["resources"]
-    assert rasa["requests"]["memory"] == "1Gi"          # measured RSS ~860 MiB plus headroom
+    assert rasa["requests"]["memory"] == "1Gi"  # measured RSS ~860 MiB plus headroom
 
 
 def test_no_secret_value_is_written_in_the_manifests(rendered: list[dict]) -> None:
@@ -144,7 +166,7 @@ def test_no_secret_value_is_written_in_the_manifests(rendered: list[dict]) -> No
     assert all("REPLACE_ME" in value for value in secret["stringData"].values())
     config = by_kind(rendered, "ConfigMap")["qhd-config"]["data"]
     assert not [k for k in config if any(word in k for word in ("TOKEN", "SECRET", "PASSWORD"))]
-    assert not [k for k in config if k in {"DATABASE_URL", "TRACKER_DB_URL"}]   # they carry passwords
+    assert not [k for k in config if k in {"DATABASE_URL", "TRACKER_DB_URL"}]  # they carry passwords
     for spec in pod_specs(rendered).values():
         for container in spec["containers"]:
             for env in container.get("env", []):

@@ -6,6 +6,7 @@ The database is a PostgreSQL database of this test's own (never the machine's se
 other work shares): "stopping" it means refusing new connections to that one database and ending the
 open ones; "starting" it allows connections again.
 """
+
 from __future__ import annotations
 
 import json
@@ -38,7 +39,8 @@ def set_database_up(name: str, up: bool) -> None:
             if not up:
                 connection.exec_driver_sql(
                     "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()",
-                    (name,))
+                    (name,),
+                )
     finally:
         engine.dispose()
 
@@ -55,8 +57,9 @@ def stack():
     with engine.connect() as connection:
         connection.exec_driver_sql(f'CREATE DATABASE "{name}"')
     workdir = Path(tempfile.mkdtemp(prefix="qhd-faults-"))
-    running = Stack.create(workdir, DATABASE_URL=f"{SERVER}/{name}", OUTBOX_PATH=str(workdir / "outbox.jsonl"),
-                           OUTBOX_RETRY_SECONDS="2")
+    running = Stack.create(
+        workdir, DATABASE_URL=f"{SERVER}/{name}", OUTBOX_PATH=str(workdir / "outbox.jsonl"), OUTBOX_RETRY_SECONDS="2"
+    )
     running.db_name = name  # type: ignore[attr-defined]
     try:
         running.start_actions()
@@ -67,7 +70,8 @@ def stack():
         set_database_up(name, True)
         with engine.connect() as connection:
             connection.exec_driver_sql(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,))
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", (name,)
+            )
             connection.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}"')
         engine.dispose()
 

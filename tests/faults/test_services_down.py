@@ -7,6 +7,7 @@ RabbitMQ through TCP forwarders this test can cut (tests/support/tcp_proxy.py): 
 running for everyone else. The tracker store stays SQLite (PostgreSQL faults: test_database_down.py and
 tests/production/test_pg_restart.py).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -78,12 +79,20 @@ def stack(services):
     running = Stack.create(workdir)
     suffix = uuid.uuid4().hex[:8]
     endpoints = workdir / "endpoints.yml"
-    endpoints.write_text(ENDPOINTS.format(action_url=running.env["ACTION_ENDPOINT_URL"], tracker=workdir / "tracker.db",
-                                          redis_port=redis.port, rabbit_port=rabbit.port, suffix=suffix))
+    endpoints.write_text(
+        ENDPOINTS.format(
+            action_url=running.env["ACTION_ENDPOINT_URL"],
+            tracker=workdir / "tracker.db",
+            redis_port=redis.port,
+            rabbit_port=rabbit.port,
+            suffix=suffix,
+        )
+    )
     try:
         running.start_actions()
-        command = rasa_command(model, "127.0.0.1", running.env["RASA_PORT"], running.env["RASA_TOKEN"], "*",
-                               endpoints=str(endpoints))
+        command = rasa_command(
+            model, "127.0.0.1", running.env["RASA_PORT"], running.env["RASA_TOKEN"], "*", endpoints=str(endpoints)
+        )
         running._spawn("rasa", command, f"{running.rasa_url}/")
         running.queue = f"qhd_secdata_{suffix}"  # type: ignore[attr-defined]
         yield running
@@ -110,6 +119,7 @@ def _drop_queue(suffix: str) -> None:
 
 def _published(queue_name: str) -> list[str]:
     """Every message waiting in the test's queue (taken off it)."""
+
     async def drain() -> list[str]:
         import aio_pika
 
@@ -173,4 +183,6 @@ def test_events_on_rabbitmq_carry_no_names_phone_numbers_or_texts(stack):
     published = json.dumps(events, ensure_ascii=False)  # bodies may escape non-ASCII
     for secret in ("13300001111", "13300002222", "王秀兰", "老伴瘫痪"):
         assert secret not in published, secret
-    assert any(e.get("event") == "slot" and e.get("name") == "phone" and e.get("value") == "133****1111" for e in events)
+    assert any(
+        e.get("event") == "slot" and e.get("name") == "phone" and e.get("value") == "133****1111" for e in events
+    )

@@ -1,5 +1,6 @@
 """`make run` (python -m bot run): killing the action server no longer stops the assistant. The runner
 says in Chinese that it restarts it, does so, and the chat answers with actions again; SIGTERM stops all."""
+
 from __future__ import annotations
 
 import os
@@ -17,7 +18,7 @@ from bot.channels.guard import NOTICE_ZH
 from bot.settings import REPO_ROOT
 from tests.support.servers import Stack, require_model
 
-QUESTION = "农村低保标准是多少"      # answered by action_answer_topic: needs the action server
+QUESTION = "农村低保标准是多少"  # answered by action_answer_topic: needs the action server
 
 
 def pid_listening_on(port: str) -> int:
@@ -43,8 +44,15 @@ def pid_listening_on(port: str) -> int:
 def test_a_killed_action_server_is_restarted_and_announced(tmp_path: Path) -> None:
     model = require_model()
     stack = Stack.create(tmp_path)
-    proc = subprocess.Popen([sys.executable, "-m", "bot", "run"], cwd=REPO_ROOT, env=stack.env, text=True,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "bot", "run"],
+        cwd=REPO_ROOT,
+        env=stack.env,
+        text=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     lines: list[str] = []
     threading.Thread(target=lambda: lines.extend(line.rstrip() for line in proc.stdout), daemon=True).start()
 
@@ -64,8 +72,8 @@ def test_a_killed_action_server_is_restarted_and_announced(tmp_path: Path) -> No
         wait_for("动作服务器意外退出（退出码 -9），1 秒后重启（第 1 次）", timeout_s=30)
         wait_for("动作服务器已重启", timeout_s=120)
         answer = stack.say("run-2", QUESTION)
-        assert answer and NOTICE_ZH not in str(answer)        # a real answer from the restarted actions
-        assert requests.get(f"{stack.web_url}/healthz", timeout=5).status_code == 200   # never stopped
+        assert answer and NOTICE_ZH not in str(answer)  # a real answer from the restarted actions
+        assert requests.get(f"{stack.web_url}/healthz", timeout=5).status_code == 200  # never stopped
     finally:
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGTERM)

@@ -3,13 +3,14 @@
 A fresh database qhd_test_<random> is created for the session, migrated with Alembic and dropped at the
 end. Skipped (with the reason) only when PostgreSQL cannot be reached.
 """
+
 from __future__ import annotations
 
 import os
 import secrets
 import threading
 import time
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
@@ -87,8 +88,7 @@ def test_twenty_concurrent_creations_get_twenty_distinct_numbers(pg_url: str) ->
     def create(i: int) -> None:
         try:
             barrier.wait()
-            record = help_requests.create_request(request_data(phone=f"1360000{i:04d}"), actor="resident",
-                                                  url=pg_url)
+            record = help_requests.create_request(request_data(phone=f"1360000{i:04d}"), actor="resident", url=pg_url)
             results.append(record["reference_no"])
         except BaseException as error:  # collected and asserted below
             errors.append(error)
@@ -109,8 +109,9 @@ def test_concurrent_calls_with_one_idempotency_key_store_one_request(pg_url: str
 
     def create() -> None:
         barrier.wait()
-        record = help_requests.create_request(request_data(phone="13722220000"), actor="resident",
-                                              idempotency_key="pg-turn-1", url=pg_url)
+        record = help_requests.create_request(
+            request_data(phone="13722220000"), actor="resident", idempotency_key="pg-turn-1", url=pg_url
+        )
         results.append(record["reference_no"])
 
     threads = [threading.Thread(target=create) for _ in range(6)]
@@ -123,14 +124,19 @@ def test_concurrent_calls_with_one_idempotency_key_store_one_request(pg_url: str
 
 
 def test_privacy_workflow_notes_duplicates_and_search(pg_url: str) -> None:
-    record = help_requests.create_request(request_data(phone="0335-3056789", name="孙八",
-                                                       category="ask_temporary_assistance"),
-                                          actor="operator:zhang", url=pg_url)
+    record = help_requests.create_request(
+        request_data(phone="0335-3056789", name="孙八", category="ask_temporary_assistance"),
+        actor="operator:zhang",
+        url=pg_url,
+    )
     ref = record["reference_no"]
     assert help_requests.status_for_resident(ref, "6789", url=pg_url)["status"] == "new"
     assert help_requests.status_for_resident(ref, "6788", url=pg_url) is None
     sender = record["sender_id"]
-    assert help_requests.find_duplicate("03353056789", "ask_temporary_assistance", sender, url=pg_url)["reference_no"] == ref
+    assert (
+        help_requests.find_duplicate("03353056789", "ask_temporary_assistance", sender, url=pg_url)["reference_no"]
+        == ref
+    )
     assert help_requests.find_duplicate("03353056789", "ask_temporary_assistance", "stranger", url=pg_url) is None
     with pytest.raises(ValueError):
         help_requests.update_status(ref, "resolved", "staff:li", url=pg_url)
@@ -138,7 +144,14 @@ def test_privacy_workflow_notes_duplicates_and_search(pg_url: str) -> None:
     help_requests.add_to_request(ref, "居民补充：已住院", "resident", url=pg_url)
     done = help_requests.update_status(ref, "resolved", "staff:li", note="已发放临时救助", url=pg_url)
     assert [a["action"] for a in done["audit"]] == [
-        "create", "status_lookup_failed", "status", "assign", "note", "status", "note"]
+        "create",
+        "status_lookup_failed",
+        "status",
+        "assign",
+        "note",
+        "status",
+        "note",
+    ]
     assert [r["reference_no"] for r in help_requests.list_requests(search="孙八", url=pg_url)] == [ref]
     assert [r["reference_no"] for r in help_requests.list_requests(search="3056789", url=pg_url)] == [ref]
     assert ref in [r["reference_no"] for r in help_requests.list_requests(status="resolved", url=pg_url)]
@@ -156,8 +169,7 @@ def test_accounts_states_and_checks(pg_url: str) -> None:
     conversations.set_state("pg-s1", "waiting", url=pg_url)
     conversations.set_state("pg-s1", "operator", operator="zhang", url=pg_url)
     assert conversations.get_state("pg-s1", url=pg_url)["operator"] == "zhang"
-    check_id = checks.record_check("pg-s1", "dibao", {"program": "dibao"}, {"eligible": False}, "resident",
-                                   url=pg_url)
+    check_id = checks.record_check("pg-s1", "dibao", {"program": "dibao"}, {"eligible": False}, "resident", url=pg_url)
     assert check_id > 0
     assert {"program": "dibao", "eligible": False, "count": 1} in checks.check_summary(url=pg_url)
 
@@ -170,10 +182,13 @@ def test_purge_tracker_on_postgresql(pg_url: str) -> None:
             connection.exec_driver_sql(
                 "CREATE TABLE events (id SERIAL PRIMARY KEY, sender_id VARCHAR(255) NOT NULL, "
                 "type_name VARCHAR(255) NOT NULL, timestamp FLOAT, intent_name VARCHAR(255), "
-                "action_name VARCHAR(255), data TEXT)")
+                "action_name VARCHAR(255), data TEXT)"
+            )
             for age_days in (60, 31, 29, 1):
-                connection.execute(sa.text("INSERT INTO events (sender_id, type_name, timestamp) "
-                                           "VALUES ('s', 'user', :ts)"), {"ts": now - age_days * 86400})
+                connection.execute(
+                    sa.text("INSERT INTO events (sender_id, type_name, timestamp) VALUES ('s', 'user', :ts)"),
+                    {"ts": now - age_days * 86400},
+                )
         assert cli_db.purge_tracker_events(pg_url, 30) == 2
         with engine.connect() as connection:
             assert connection.exec_driver_sql("SELECT count(*) FROM events").scalar() == 2

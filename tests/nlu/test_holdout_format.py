@@ -6,6 +6,7 @@ of issue 12, holdout_hard.yml) parse with rasa's reader, cover every intent of t
 holdout.yml also annotates entity values in the canonical form the actions expect; holdout_hard.yml is
 intent-only, and its shuffled unlabelled copy (given to a second blind labeller) holds exactly its texts.
 """
+
 from __future__ import annotations
 
 import importlib.util
@@ -15,7 +16,7 @@ import sys
 from collections import Counter
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import pytest
 import yaml
@@ -33,13 +34,22 @@ EXTRA_INTENTS = {"stop"}
 TOPIC_MINIMUM = 15
 SHORT_MINIMUM = 8
 HARD_MINIMUM = 8  # issue 12: at least 8 hard messages per intent, after the blind label reconciliation
-ENTITY_TYPES = {"district", "residence", "household_size", "amount", "person_name", "phone",
-                "reference_no", "disability_level", "illness"}
+ENTITY_TYPES = {
+    "district",
+    "residence",
+    "household_size",
+    "amount",
+    "person_name",
+    "phone",
+    "reference_no",
+    "disability_level",
+    "illness",
+}
 NUMERIC_ENTITIES = {"household_size", "amount", "disability_level"}
 LEAK_TOLERANCE = 0.02  # share of hold-out texts that may coincide verbatim with training texts
 
 
-def _first_existing(env: str, candidates: list[Path]) -> Optional[Path]:
+def _first_existing(env: str, candidates: list[Path]) -> Path | None:
     override = os.environ.get(env)
     for path in ([Path(override)] if override else []) + candidates:
         if path.is_file():
@@ -50,8 +60,14 @@ def _first_existing(env: str, candidates: list[Path]) -> Optional[Path]:
 def _contract_file(name: str) -> Path:
     """A contract file: env override, a copy inside the repository, or the team's shared folder."""
     env = "CONTRACT_" + name.split(".")[0].upper()
-    path = _first_existing(env, [REPO_ROOT / "docs" / "contracts" / name, REPO_ROOT / "contracts" / name,
-                                 Path("/work/shared/contracts") / name])
+    path = _first_existing(
+        env,
+        [
+            REPO_ROOT / "docs" / "contracts" / name,
+            REPO_ROOT / "contracts" / name,
+            Path("/work/shared/contracts") / name,
+        ],
+    )
     if path is None:
         pytest.skip(f"contract {name} not found (set {env})")
     return path
@@ -83,7 +99,12 @@ def _canonical_districts() -> set[str]:
 
 def _is_topic(intent: str) -> bool:
     return intent.startswith("ask_") or intent in {
-        "request_help", "check_request_status", "report_complaint", "out_of_scope", "inform"}
+        "request_help",
+        "check_request_status",
+        "report_complaint",
+        "out_of_scope",
+        "inform",
+    }
 
 
 @BOTH_HOLDOUTS
@@ -101,8 +122,7 @@ def test_every_contract_intent_and_stop_is_covered(holdout: Path) -> None:
 
 def test_minimum_examples_per_intent() -> None:
     counts = Counter(intent for _, intent, _ in _examples())
-    too_few = {intent: n for intent, n in counts.items()
-               if n < (TOPIC_MINIMUM if _is_topic(intent) else SHORT_MINIMUM)}
+    too_few = {intent: n for intent, n in counts.items() if n < (TOPIC_MINIMUM if _is_topic(intent) else SHORT_MINIMUM)}
     assert too_few == {}
 
 
@@ -138,14 +158,22 @@ def test_entity_types_are_the_agreed_ones() -> None:
 def test_district_values_are_canonical() -> None:
     canonical = _canonical_districts()
     assert len(canonical) == 9
-    bad = [(t, e["value"]) for t, _, ents in _examples() for e in ents
-           if e["entity"] == "district" and e["value"] not in canonical]
+    bad = [
+        (t, e["value"])
+        for t, _, ents in _examples()
+        for e in ents
+        if e["entity"] == "district" and e["value"] not in canonical
+    ]
     assert bad == []
 
 
 def test_residence_values_are_canonical() -> None:
-    bad = [(t, e["value"]) for t, _, ents in _examples() for e in ents
-           if e["entity"] == "residence" and e["value"] not in {"urban", "rural"}]
+    bad = [
+        (t, e["value"])
+        for t, _, ents in _examples()
+        for e in ents
+        if e["entity"] == "residence" and e["value"] not in {"urban", "rural"}
+    ]
     assert bad == []
 
 
@@ -168,16 +196,24 @@ def test_numeric_entities_are_numbers_in_range() -> None:
 
 
 def test_phone_and_reference_values_are_normalised() -> None:
-    bad = [(t, e["value"]) for t, _, ents in _examples() for e in ents
-           if (e["entity"] == "phone" and not re.fullmatch(r"1[3-9]\d{9}", str(e["value"])))
-           or (e["entity"] == "reference_no" and not re.fullmatch(r"QHD-\d{4}-\d{6}", str(e["value"])))]
+    bad = [
+        (t, e["value"])
+        for t, _, ents in _examples()
+        for e in ents
+        if (e["entity"] == "phone" and not re.fullmatch(r"1[3-9]\d{9}", str(e["value"])))
+        or (e["entity"] == "reference_no" and not re.fullmatch(r"QHD-\d{4}-\d{6}", str(e["value"])))
+    ]
     assert bad == []
 
 
 def test_annotations_cover_real_text() -> None:
     """An annotation must sit on the words it names (no empty or whitespace-padded spans)."""
-    bad = [(t, e) for t, _, ents in _examples() for e in ents
-           if not t[e["start"]:e["end"]] or t[e["start"]:e["end"]] != t[e["start"]:e["end"]].strip()]
+    bad = [
+        (t, e)
+        for t, _, ents in _examples()
+        for e in ents
+        if not t[e["start"] : e["end"]] or t[e["start"] : e["end"]] != t[e["start"] : e["end"]].strip()
+    ]
     assert bad == []
 
 

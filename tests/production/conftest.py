@@ -4,6 +4,7 @@ A test that needs a service skips with the service's name when nothing listens o
 machine without it); when the port is open the test runs against it. Everything created here gets a
 per-run suffix and is removed at the end, so runs never see each other's data or a developer's.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -140,7 +141,8 @@ def clean_up(config: ProductionConfig) -> None:
     for url in (config.app_db_url, config.tracker_db_url):
         pg.drop_database(url)
     delete_amqp(config.rabbitmq_url, config.events_queue, config.events_exchange)
-    client = redis.Redis(host=config.redis_host, port=config.redis_port, db=config.redis_db,
-                         password=config.redis_password)
+    client = redis.Redis(
+        host=config.redis_host, port=config.redis_port, db=config.redis_db, password=config.redis_password
+    )
     for key in client.scan_iter(f"{config.lock_key_prefix}*"):
         client.delete(key)

@@ -8,6 +8,7 @@ the balancer must carry: websocket upgrades, and long-polling requests kept on o
 Packets: "0{open}" server hello, "2"/"3" ping/pong, "40{auth}" connect to namespace "/", "40{sid}"
 accepted, "44{error}" refused, '42["event", data]' an event. Polling batches packets with "\\x1e".
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -95,8 +96,9 @@ def polling_turn(base_url: str, token: str, text: str, timeout: float = 60) -> l
         return response.text.split(RECORD_SEPARATOR)
 
     def post(sid: str, packet: str) -> None:
-        session.post(url, params={"EIO": "4", "transport": "polling", "sid": sid},
-                     data=packet.encode("utf-8"), timeout=timeout).raise_for_status()
+        session.post(
+            url, params={"EIO": "4", "transport": "polling", "sid": sid}, data=packet.encode("utf-8"), timeout=timeout
+        ).raise_for_status()
 
     hello = get()[0]
     sid = json.loads(hello[1:])["sid"]

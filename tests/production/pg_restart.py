@@ -1,4 +1,5 @@
 """Restart the machine's PostgreSQL the documented way and make sure it is back afterwards."""
+
 from __future__ import annotations
 
 import os
@@ -21,8 +22,13 @@ def _cluster_version() -> str:
 
 
 def pg_ctl(action: str) -> subprocess.CompletedProcess:
-    return subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", _cluster_version(), "main", action],
-                          capture_output=True, text=True, timeout=120, check=False)
+    return subprocess.run(
+        ["pg_ctlcluster", "--skip-systemctl-redirect", _cluster_version(), "main", action],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def restart(url: str) -> None:
@@ -46,8 +52,7 @@ def restart_in_background(delay_s: float) -> subprocess.Popen:
     """Begin a restart after `delay_s` without blocking (the caller keeps working meanwhile)."""
     version = _cluster_version()
     script = f"sleep {delay_s}; exec pg_ctlcluster --skip-systemctl-redirect {version} main restart"
-    return subprocess.Popen(["sh", "-c", script],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    return subprocess.Popen(["sh", "-c", script], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
 def wait_process(proc: subprocess.Popen, timeout_s: float = 120) -> None:

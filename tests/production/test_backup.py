@@ -1,5 +1,6 @@
 """`python -m bot backup` / `restore` for both profiles: back up, change and delete data, restore, read
 the original data back — through the real command line, on SQLite files and on the machine's PostgreSQL."""
+
 from __future__ import annotations
 
 import os
@@ -13,13 +14,26 @@ import sqlalchemy as sa
 from bot.settings import REPO_ROOT
 from tests.production.conftest import require_service
 
-REQUEST = {"name": "王秀英", "phone": "13812345678", "district": "海港区", "category": "ask_dibao_eligibility",
-           "description": "家里老人生病，想问低保", "urgency": "normal"}
+REQUEST = {
+    "name": "王秀英",
+    "phone": "13812345678",
+    "district": "海港区",
+    "category": "ask_dibao_eligibility",
+    "description": "家里老人生病，想问低保",
+    "urgency": "normal",
+}
 
 
 def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "bot", *args], cwd=REPO_ROOT, env=env, capture_output=True,
-                          text=True, timeout=300, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args],
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
 
 
 def save_request(url: str) -> str:
@@ -59,7 +73,7 @@ def round_trip(env: dict[str, str], app_url: str, tracker_url: str, backups: Pat
     tracker_rows(tracker_url, "DELETE FROM events")
     dispose_engine(app_url)
 
-    refused = cli(env, "restore", "--from", str(backups))          # no --yes: nothing changes
+    refused = cli(env, "restore", "--from", str(backups))  # no --yes: nothing changes
     assert refused.returncode == 2 and "--yes" in refused.stderr
     assert tracker_rows(tracker_url, "SELECT count(*) FROM events")[0][0] == 0
 
@@ -83,8 +97,9 @@ def save_request_like(url: str) -> str:
 
 def test_sqlite_profile_round_trip(tmp_path: Path) -> None:
     app_url, tracker_url = f"sqlite:///{tmp_path / 'app.db'}", f"sqlite:///{tmp_path / 'tracker.db'}"
-    env = dict(os.environ, PROFILE="embedded", DATABASE_URL=app_url, TRACKER_DB_URL=tracker_url,
-               PYTHONPATH=str(REPO_ROOT))
+    env = dict(
+        os.environ, PROFILE="embedded", DATABASE_URL=app_url, TRACKER_DB_URL=tracker_url, PYTHONPATH=str(REPO_ROOT)
+    )
     round_trip(env, app_url, tracker_url, tmp_path / "backup")
 
 
@@ -97,8 +112,16 @@ def test_postgresql_profile_round_trip(tmp_path: Path) -> None:
     tracker_url = f"postgresql://postgres@127.0.0.1:5432/qhd_deploy_backup_tracker_{suffix}"
     for url in (app_url, tracker_url):
         pg.ensure_database(url)
-    env = dict(os.environ, PROFILE="production", DATABASE_URL=app_url, TRACKER_DB_URL=tracker_url,
-               RASA_TOKEN="t", JWT_SECRET="j", WEB_SECRET="w", PYTHONPATH=str(REPO_ROOT))
+    env = dict(
+        os.environ,
+        PROFILE="production",
+        DATABASE_URL=app_url,
+        TRACKER_DB_URL=tracker_url,
+        RASA_TOKEN="t",
+        JWT_SECRET="j",
+        WEB_SECRET="w",
+        PYTHONPATH=str(REPO_ROOT),
+    )
     try:
         round_trip(env, app_url, tracker_url, tmp_path / "backup")
     finally:
@@ -111,8 +134,9 @@ def test_postgresql_profile_round_trip(tmp_path: Path) -> None:
 
 def test_a_damaged_backup_is_refused_before_anything_changes(tmp_path: Path) -> None:
     app_url, tracker_url = f"sqlite:///{tmp_path / 'app.db'}", f"sqlite:///{tmp_path / 'tracker.db'}"
-    env = dict(os.environ, PROFILE="embedded", DATABASE_URL=app_url, TRACKER_DB_URL=tracker_url,
-               PYTHONPATH=str(REPO_ROOT))
+    env = dict(
+        os.environ, PROFILE="embedded", DATABASE_URL=app_url, TRACKER_DB_URL=tracker_url, PYTHONPATH=str(REPO_ROOT)
+    )
     save_request(app_url)
     tracker_rows(tracker_url, "CREATE TABLE events (id INTEGER PRIMARY KEY)")
     assert cli(env, "backup", "--to", str(tmp_path / "b")).returncode == 0

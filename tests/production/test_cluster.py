@@ -4,6 +4,7 @@ One cluster serves the whole module (each Rasa process needs ~20 s and ~1.1 GiB 
 that kills an instance runs last. Every run uses fresh databases, queue, exchange and lock prefix,
 removed at the end.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -36,7 +37,7 @@ GREETING = "你好"
 TOPIC_QUESTION = "农村低保标准是多少"
 HELP_REQUEST = "我想登记个求助，让工作人员联系我"
 NAME = "王秀英"
-THANKS = "谢谢"   # answered without a form or a handoff, so every turn ends in action_listen
+THANKS = "谢谢"  # answered without a form or a handoff, so every turn ends in action_listen
 
 
 @pytest.fixture(scope="module")
@@ -47,8 +48,13 @@ def cluster(base_config: ProductionConfig, tmp_path_factory: pytest.TempPathFact
     # trained (developers iterating on data); otherwise the model matching the current data.
     override = os.environ.get("PRODUCTION_TEST_MODEL")
     model = Path(override) if override else require_model()
-    config = base_config.with_(instances=2, first_rasa_port=consecutive_free_ports(2),
-                               public_port=free_port(), action_port=free_port(), web_port=free_port())
+    config = base_config.with_(
+        instances=2,
+        first_rasa_port=consecutive_free_ports(2),
+        public_port=free_port(),
+        action_port=free_port(),
+        web_port=free_port(),
+    )
     config = config.with_(action_endpoint_url=f"http://127.0.0.1:{config.action_port}/webhook")
     workdir = tmp_path_factory.mktemp("production")
     stack = build(config, model, workdir, SECRETS)
@@ -61,15 +67,20 @@ def cluster(base_config: ProductionConfig, tmp_path_factory: pytest.TempPathFact
 
 
 def say(base_url: str, sender: str, text: str, timeout: float = 120) -> list[dict]:
-    response = requests.post(f"{base_url}/webhooks/rest/webhook", json={"sender": sender, "message": text},
-                             headers={"Authorization": f"Bearer {SECRETS['REST_TOKEN']}"}, timeout=timeout)
+    response = requests.post(
+        f"{base_url}/webhooks/rest/webhook",
+        json={"sender": sender, "message": text},
+        headers={"Authorization": f"Bearer {SECRETS['REST_TOKEN']}"},
+        timeout=timeout,
+    )
     response.raise_for_status()
     return response.json()
 
 
 def tracker(base_url: str, sender: str) -> dict:
-    response = requests.get(f"{base_url}/conversations/{sender}/tracker",
-                            headers={"Authorization": f"Bearer {TOKEN}"}, timeout=30)
+    response = requests.get(
+        f"{base_url}/conversations/{sender}/tracker", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=30
+    )
     response.raise_for_status()
     return response.json()
 
@@ -84,8 +95,11 @@ def sender() -> str:
 
 def compact(events: list[dict]) -> list[str]:
     """The event sequence in a readable form for assertion messages."""
-    return [f"{e['event']}:{e.get('name') or e.get('text') or ''}" for e in events
-            if e["event"] in {"user", "action", "pause", "resume", "session_started"}]
+    return [
+        f"{e['event']}:{e.get('name') or e.get('text') or ''}"
+        for e in events
+        if e["event"] in {"user", "action", "pause", "resume", "session_started"}
+    ]
 
 
 def turns_are_not_interleaved(events: list[dict]) -> bool:
@@ -114,10 +128,10 @@ def test_turns_alternating_between_instances_keep_state(cluster: Cluster) -> Non
     form = tracker(a, who)
     assert (form.get("active_loop") or {}).get("name") == "help_request_form"
     assert form["slots"].get("requested_slot") == "person_name"
-    say(a, who, NAME)                                   # the form started on b continues on a
+    say(a, who, NAME)  # the form started on b continues on a
     state = tracker(b, who)
     name = state["slots"].get("person_name")
-    assert name and name in NAME                        # (how much of the name NLU keeps is NLU's business)
+    assert name and name in NAME  # (how much of the name NLU keeps is NLU's business)
     assert (state.get("active_loop") or {}).get("name") == "help_request_form"
     assert state["slots"].get("requested_slot") == "phone"
     assert user_texts(state) == [GREETING, HELP_REQUEST, NAME]
@@ -132,13 +146,15 @@ def test_two_messages_at_once_are_handled_one_after_the_other(cluster: Cluster) 
 
     def send(index: int, text: str) -> None:
         try:
-            say(cluster.rasa_url(index), who, text)       # HTTP 200 or an exception
+            say(cluster.rasa_url(index), who, text)  # HTTP 200 or an exception
         except Exception as error:  # noqa: BLE001 - reported by the assertion below
             errors.append(error)
 
     for _ in range(3):
-        threads = [threading.Thread(target=send, args=(0, TOPIC_QUESTION)),
-                   threading.Thread(target=send, args=(1, THANKS))]
+        threads = [
+            threading.Thread(target=send, args=(0, TOPIC_QUESTION)),
+            threading.Thread(target=send, args=(1, THANKS)),
+        ]
         for t in threads:
             t.start()
         for t in threads:
@@ -155,7 +171,7 @@ def test_turns_through_the_balancer_reach_both_instances_and_keep_state(cluster:
     for text in texts:
         assert say(cluster.public_url, who, text)
     assert user_texts(tracker(cluster.rasa_url(0), who)) == texts
-    time.sleep(1.5)                                     # nginx flushes its access log every second
+    time.sleep(1.5)  # nginx flushes its access log every second
     log = (cluster.workdir / "nginx" / "access.log").read_text()
     served = {port for port in cluster.config.rasa_ports if f"127.0.0.1:{port}" in log}
     assert served == set(cluster.config.rasa_ports)
@@ -223,14 +239,17 @@ def test_widget_without_a_valid_token_is_refused_through_the_balancer(cluster: C
 
 def test_operator_message_reaches_a_widget_connected_to_another_instance(cluster: Cluster) -> None:
     who = sender()
-    say(cluster.rasa_url(0), who, GREETING)              # the conversation exists
+    say(cluster.rasa_url(0), who, GREETING)  # the conversation exists
 
     async def scenario() -> list[dict]:
         async with eio.WebSocketClient(cluster.rasa_url(0), widget_token(who)) as client:
             answer = await asyncio.to_thread(
-                requests.post, f"{cluster.rasa_url(1)}/webhooks/qhd_socketio/operator_message",
+                requests.post,
+                f"{cluster.rasa_url(1)}/webhooks/qhd_socketio/operator_message",
                 json={"sender": who, "text": "您好，我是坐席小李", "operator": "li"},
-                headers={"Authorization": f"Bearer {TOKEN}"}, timeout=30)
+                headers={"Authorization": f"Bearer {TOKEN}"},
+                timeout=30,
+            )
             if answer.status_code != 200:
                 raise RuntimeError(f"operator message refused: {answer.status_code} {answer.text}")
             return await client.events("bot_uttered", timeout=5)
@@ -246,7 +265,7 @@ def test_killing_an_instance_mid_conversation_loses_nothing(cluster: Cluster) ->
     for text in before:
         assert say(cluster.public_url, who, text)
     cluster.kill("rasa-1")
-    assert say(cluster.public_url, who, NAME)           # nginx sends it to the surviving instance
+    assert say(cluster.public_url, who, NAME)  # nginx sends it to the surviving instance
     for text in (TOPIC_QUESTION, GREETING):
         assert say(cluster.public_url, who, text)
     state = tracker(cluster.rasa_url(1), who)

@@ -1,6 +1,7 @@
 """Production settings that Rasa would silently mishandle are refused; the endpoints file expands to
 the values the config computes; the scheduled retention purge removes old tracker events on
 PostgreSQL and keeps recent ones."""
+
 from __future__ import annotations
 
 import os
@@ -31,8 +32,9 @@ def test_database_urls_must_be_postgresql(base_config: ProductionConfig) -> None
         base_config.with_(app_db_url="sqlite:///var/app.db")
 
 
-def test_endpoints_file_expands_to_the_configured_services(base_config: ProductionConfig,
-                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+def test_endpoints_file_expands_to_the_configured_services(
+    base_config: ProductionConfig, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from rasa.core.utils import read_endpoints_from_path
 
     for key, value in base_config.child_env({}).items():
@@ -65,9 +67,13 @@ def tracker_db(base_config: ProductionConfig):
     pg.ensure_database(url)
     engine = sa.create_engine(url, future=True)
     with engine.begin() as conn:
-        conn.execute(sa.text("CREATE TABLE events (id SERIAL PRIMARY KEY, sender_id VARCHAR(255) NOT NULL, "
-                             "type_name VARCHAR(255) NOT NULL, timestamp FLOAT, intent_name VARCHAR(255), "
-                             "action_name VARCHAR(255), data TEXT)"))
+        conn.execute(
+            sa.text(
+                "CREATE TABLE events (id SERIAL PRIMARY KEY, sender_id VARCHAR(255) NOT NULL, "
+                "type_name VARCHAR(255) NOT NULL, timestamp FLOAT, intent_name VARCHAR(255), "
+                "action_name VARCHAR(255), data TEXT)"
+            )
+        )
     engine.dispose()
     yield url
     pg.drop_database(url)
@@ -76,8 +82,10 @@ def tracker_db(base_config: ProductionConfig):
 def _insert(url: str, rows: list[tuple[str, float]]) -> None:
     engine = sa.create_engine(url, future=True)
     with engine.begin() as conn:
-        conn.execute(sa.text("INSERT INTO events (sender_id, type_name, timestamp) VALUES (:s, 'user', :t)"),
-                     [{"s": s, "t": t} for s, t in rows])
+        conn.execute(
+            sa.text("INSERT INTO events (sender_id, type_name, timestamp) VALUES (:s, 'user', :t)"),
+            [{"s": s, "t": t} for s, t in rows],
+        )
     engine.dispose()
 
 
@@ -92,11 +100,14 @@ def _senders(url: str) -> list[str]:
 def test_scheduled_purge_removes_only_events_older_than_the_retention(tracker_db: str) -> None:
     day = 86400
     now = time.time()
-    _insert(tracker_db, [("old", now - 40 * day), ("edge_old", now - 30 * day - 600),
-                         ("recent", now - 29 * day), ("today", now - 60)])
+    _insert(
+        tracker_db,
+        [("old", now - 40 * day), ("edge_old", now - 30 * day - 600), ("recent", now - 29 * day), ("today", now - 60)],
+    )
     messages: list[str] = []
-    scheduler = RetentionScheduler(days=30, every_hours=24, env=dict(os.environ), tracker_url=tracker_db,
-                                   report=messages.append)
+    scheduler = RetentionScheduler(
+        days=30, every_hours=24, env=dict(os.environ), tracker_url=tracker_db, report=messages.append
+    )
     scheduler.start()
     deadline = time.monotonic() + 60
     while scheduler.runs < 1 and time.monotonic() < deadline:

@@ -1,5 +1,6 @@
 """Analytics consumer: which Rasa events become rows, what a row holds, and that RabbitMQ delivery
 loses nothing when the database fails for a while."""
+
 from __future__ import annotations
 
 import asyncio
@@ -22,16 +23,25 @@ PHONE = "13812345678"
 
 
 def user_event(sender: str, text: str, intent: str, ts: float) -> dict:
-    return {"sender_id": sender, "event": "user", "timestamp": ts, "text": text,
-            "input_channel": "rest",
-            "parse_data": {"intent": {"name": intent, "confidence": 0.91}, "text": text, "entities": []}}
+    return {
+        "sender_id": sender,
+        "event": "user",
+        "timestamp": ts,
+        "text": text,
+        "input_channel": "rest",
+        "parse_data": {"intent": {"name": intent, "confidence": 0.91}, "text": text, "entities": []},
+    }
 
 
 def test_user_event_keeps_intent_and_confidence_but_not_the_text() -> None:
     row = event_to_row(user_event("abc", f"我的电话是{PHONE}", "request_help", 1_700_000_000.5))
     assert row is not None
-    assert (row["event_type"], row["intent"], row["confidence"], row["channel"]) == \
-        ("user", "request_help", 0.91, "rest")
+    assert (row["event_type"], row["intent"], row["confidence"], row["channel"]) == (
+        "user",
+        "request_help",
+        0.91,
+        "rest",
+    )
     assert row["timestamp"].year == 2023 and row["timestamp"].tzinfo is None
     assert PHONE not in json.dumps(row, default=str)
 
@@ -41,12 +51,15 @@ def test_action_event_keeps_the_action_name() -> None:
     assert row is not None and row["action_name"] == "action_handoff" and row["intent"] is None
 
 
-@pytest.mark.parametrize("event", [
-    {"sender_id": "abc", "event": "bot", "timestamp": 1.0, "text": "您好"},           # bot text: not charted
-    {"sender_id": "abc", "event": "slot", "timestamp": 1.0, "name": "phone", "value": PHONE},
-    {"event": "user", "timestamp": 1.0},                                             # no sender
-    {"sender_id": "abc", "event": "user", "timestamp": "not a time"},
-])
+@pytest.mark.parametrize(
+    "event",
+    [
+        {"sender_id": "abc", "event": "bot", "timestamp": 1.0, "text": "您好"},  # bot text: not charted
+        {"sender_id": "abc", "event": "slot", "timestamp": 1.0, "name": "phone", "value": PHONE},
+        {"event": "user", "timestamp": 1.0},  # no sender
+        {"sender_id": "abc", "event": "user", "timestamp": "not a time"},
+    ],
+)
 def test_events_the_charts_do_not_need_are_skipped(event: dict) -> None:
     assert event_to_row(event) is None
 
@@ -71,9 +84,10 @@ def test_store_writer_fills_the_store_model(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'app.db'}"
     upgrade_database(url)
     writer = StoreWriter(url)
-    rows = [event_to_row(user_event("s1", "你好", "greet", 1_700_000_000.0)),
-            event_to_row({"sender_id": "s1", "event": "action", "timestamp": 1_700_000_001.0,
-                          "name": "utter_greet"})]
+    rows = [
+        event_to_row(user_event("s1", "你好", "greet", 1_700_000_000.0)),
+        event_to_row({"sender_id": "s1", "event": "action", "timestamp": 1_700_000_001.0, "name": "utter_greet"}),
+    ]
     assert writer(rows) == 2
     with engine_for(url).connect() as conn:
         stored = conn.execute(select(AnalyticsEvent.__table__)).mappings().all()
@@ -82,8 +96,9 @@ def test_store_writer_fills_the_store_model(tmp_path: Path) -> None:
     assert by_type["user"][writer.mapping["intent"]] == "greet"
     assert by_type["user"][writer.mapping["sender_id"]] == "s1"
     action = by_type["action"]
-    name = action[writer.mapping["action_name"]] if "action_name" in writer.mapping \
-        else action["payload"]["action_name"]
+    name = (
+        action[writer.mapping["action_name"]] if "action_name" in writer.mapping else action["payload"]["action_name"]
+    )
     assert name == "utter_greet"
 
 
@@ -127,11 +142,14 @@ async def _consume_until(consumer: AnalyticsConsumer, done, timeout: float = 30.
 def test_every_published_event_is_written_once_the_database_is_back(base_config, amqp_names) -> None:
     queue, exchange = amqp_names
     events = [user_event(f"s{i % 5}", "你好", "greet", 1_700_000_000.0 + i) for i in range(60)]
-    bodies = [json.dumps(e).encode() for e in events] + [b"not json", json.dumps(
-        {"sender_id": "s1", "event": "bot", "timestamp": 1.0, "text": "您好"}).encode()]
+    bodies = [json.dumps(e).encode() for e in events] + [
+        b"not json",
+        json.dumps({"sender_id": "s1", "event": "bot", "timestamp": 1.0, "text": "您好"}).encode(),
+    ]
     writer = FlakyWriter(failures=2)
-    consumer = AnalyticsConsumer(base_config.rabbitmq_url, queue, exchange, writer,
-                                 batch_size=25, flush_seconds=0.3, retry_seconds=0.2)
+    consumer = AnalyticsConsumer(
+        base_config.rabbitmq_url, queue, exchange, writer, batch_size=25, flush_seconds=0.3, retry_seconds=0.2
+    )
 
     async def scenario() -> None:
         # The consumer declares and binds the queue first, so nothing published afterwards is dropped.
@@ -149,14 +167,14 @@ def test_every_published_event_is_written_once_the_database_is_back(base_config,
     assert writer.calls > 2, "the failed batches were not retried"
     assert consumer.stats.retried_batches == 2
     keys = [r["event_key"] for r in writer.rows]
-    assert sorted(keys) == sorted(event_key(e) for e in events)   # all of them, none twice
-    assert consumer.stats.skipped >= 2                             # the junk and the bot text
+    assert sorted(keys) == sorted(event_key(e) for e in events)  # all of them, none twice
+    assert consumer.stats.skipped >= 2  # the junk and the bot text
 
 
 def test_events_published_while_the_consumer_is_down_wait_in_the_queue(base_config, amqp_names) -> None:
     queue, exchange = amqp_names
     first = AnalyticsConsumer(base_config.rabbitmq_url, queue, exchange, FlakyWriter(0), flush_seconds=0.2)
-    asyncio.run(_consume_until(first, lambda: first.ready.is_set()))     # declares queue, then stops
+    asyncio.run(_consume_until(first, lambda: first.ready.is_set()))  # declares queue, then stops
     events = [user_event("late", "你好", "greet", 1_700_000_100.0 + i) for i in range(10)]
     asyncio.run(_publish(base_config.rabbitmq_url, exchange, [json.dumps(e).encode() for e in events]))
     writer = FlakyWriter(0)
@@ -179,10 +197,13 @@ class FakeMessage:
 
 
 MALFORMED = [
-    b"not json", b"\xff\xfe", b"[1, 2]", b"null",
+    b"not json",
+    b"\xff\xfe",
+    b"[1, 2]",
+    b"null",
     json.dumps({"sender_id": "m", "event": "user", "timestamp": 1.0, "parse_data": "not a dict"}).encode(),
     json.dumps({"sender_id": "m", "event": "user", "timestamp": 1.0, "parse_data": {"intent": "greet"}}).encode(),
-    json.dumps({"sender_id": "m", "event": "user", "timestamp": 1e300}).encode(),        # beyond any date
+    json.dumps({"sender_id": "m", "event": "user", "timestamp": 1e300}).encode(),  # beyond any date
     json.dumps({"sender_id": "m", "event": "user", "timestamp": float("nan")}).encode(),
     json.dumps({"sender_id": ["m"], "event": "user", "timestamp": 1.0}).encode(),
 ]
@@ -196,7 +217,7 @@ def test_malformed_events_are_skipped_and_the_batch_around_them_is_written() -> 
     consumer = AnalyticsConsumer("amqp://unused", "q", "x", writer)
     asyncio.run(consumer._handle([FakeMessage(b, log) for b in bodies]))
     assert sorted(r["event_key"] for r in writer.rows) == sorted(event_key(e) for e in good)
-    assert consumer.stats.skipped == len(MALFORMED) and log == ["ack"]     # acknowledged, not redelivered
+    assert consumer.stats.skipped == len(MALFORMED) and log == ["ack"]  # acknowledged, not redelivered
 
 
 def test_an_event_postgresql_refuses_is_dropped_alone_and_the_rest_is_written(base_config) -> None:
@@ -212,11 +233,14 @@ def test_an_event_postgresql_refuses_is_dropped_alone_and_the_rest_is_written(ba
     try:
         upgrade_database(url)
         good = [user_event("ok", "你好", "greet", 1_700_000_000.0 + i) for i in range(4)]
-        poison = user_event("bad", "你好", "x" * 300, 1_700_000_100.0)          # intent column is 128 chars
+        poison = user_event("bad", "你好", "x" * 300, 1_700_000_100.0)  # intent column is 128 chars
         log: list[str] = []
         consumer = AnalyticsConsumer("amqp://unused", "q", "x", StoreWriter(url))
-        asyncio.run(consumer._handle([FakeMessage(json.dumps(e).encode(), log)
-                                      for e in (good[0], good[1], poison, good[2], good[3])]))
+        asyncio.run(
+            consumer._handle(
+                [FakeMessage(json.dumps(e).encode(), log) for e in (good[0], good[1], poison, good[2], good[3])]
+            )
+        )
         with engine_for(url).connect() as conn:
             senders = conn.execute(select(AnalyticsEvent.sender_id)).scalars().all()
         assert sorted(senders) == ["ok"] * 4

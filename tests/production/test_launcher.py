@@ -1,4 +1,5 @@
 """The launcher refuses, in Chinese and before starting anything, settings that production must not run with."""
+
 from __future__ import annotations
 
 import os
@@ -13,11 +14,23 @@ from tests.support.servers import random_secrets
 
 
 def launch(**env: str) -> subprocess.CompletedProcess:
-    full = dict(os.environ, PROFILE="production", **random_secrets(), REDIS_PASSWORD=random_secrets()["WEB_SECRET"],
-                PYTHONPATH=str(REPO_ROOT))
+    full = dict(
+        os.environ,
+        PROFILE="production",
+        **random_secrets(),
+        REDIS_PASSWORD=random_secrets()["WEB_SECRET"],
+        PYTHONPATH=str(REPO_ROOT),
+    )
     full.update(env)
-    return subprocess.run([sys.executable, "-m", "bot.production.launcher", "--instances", "1"], cwd=REPO_ROOT,
-                          env=full, capture_output=True, text=True, timeout=120, check=False)
+    return subprocess.run(
+        [sys.executable, "-m", "bot.production.launcher", "--instances", "1"],
+        cwd=REPO_ROOT,
+        env=full,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 @pytest.mark.parametrize("missing", sorted(SECRET_NAMES))

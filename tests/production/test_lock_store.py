@@ -1,5 +1,6 @@
 """The atomic Redis lock store against the real Redis: tickets issued at the same moment by many
 processes' worth of threads are all different, and releasing a ticket never deletes another's."""
+
 from __future__ import annotations
 
 import threading
@@ -21,15 +22,24 @@ def prefix(base_config: ProductionConfig) -> Iterator[str]:
     require_service("Redis")
     value = base_config.lock_key_prefix + uuid.uuid4().hex[:6]
     yield value
-    client = redis_lib.Redis(host=base_config.redis_host, port=base_config.redis_port, db=base_config.redis_db,
-                             password=base_config.redis_password)
+    client = redis_lib.Redis(
+        host=base_config.redis_host,
+        port=base_config.redis_port,
+        db=base_config.redis_db,
+        password=base_config.redis_password,
+    )
     for key in client.scan_iter(f"{value}*"):
         client.delete(key)
 
 
 def _store(cls: type, base_config: ProductionConfig, prefix: str) -> RedisLockStore:
-    return cls(host=base_config.redis_host, port=base_config.redis_port, db=base_config.redis_db,
-               password=base_config.redis_password, key_prefix=prefix)
+    return cls(
+        host=base_config.redis_host,
+        port=base_config.redis_port,
+        db=base_config.redis_db,
+        password=base_config.redis_password,
+        key_prefix=prefix,
+    )
 
 
 def _issue_concurrently(store: RedisLockStore, conversation: str, threads: int = 8, each: int = 25) -> list[int]:
@@ -60,8 +70,7 @@ def test_tickets_issued_at_once_are_all_different(base_config: ProductionConfig,
     assert [t.number for t in store.get_lock("c-atomic").tickets] == list(range(200))
 
 
-def test_rasa_stock_store_hands_out_duplicates_under_the_same_load(base_config: ProductionConfig,
-                                                                   prefix: str) -> None:
+def test_rasa_stock_store_hands_out_duplicates_under_the_same_load(base_config: ProductionConfig, prefix: str) -> None:
     """The reason for our class: if this ever stops failing, Rasa fixed the race upstream."""
     store = _store(RedisLockStore, base_config, prefix)
     duplicates = 0
@@ -89,8 +98,13 @@ def test_releasing_a_ticket_keeps_the_lock_of_the_next_in_line(base_config: Prod
 def test_rasa_builds_it_from_the_endpoint_config(base_config: ProductionConfig, prefix: str) -> None:
     from rasa.core.lock_store import LockStore
 
-    config = EndpointConfig(url=base_config.redis_host, type="bot.production.lock_store.AtomicRedisLockStore",
-                            port=base_config.redis_port, db=base_config.redis_db, key_prefix=prefix)
+    config = EndpointConfig(
+        url=base_config.redis_host,
+        type="bot.production.lock_store.AtomicRedisLockStore",
+        port=base_config.redis_port,
+        db=base_config.redis_db,
+        key_prefix=prefix,
+    )
     store = LockStore.create(config)
     assert isinstance(store, AtomicRedisLockStore)
     assert store.key_prefix.startswith(prefix + ":")

@@ -1,5 +1,6 @@
 """The rendered nginx config, run for real in front of two tiny HTTP back ends standing in for Rasa:
 REST requests spread over both, a dead instance is skipped, long-polling socket.io stays sticky."""
+
 from __future__ import annotations
 
 import subprocess
@@ -80,7 +81,7 @@ def test_rest_turns_spread_over_all_instances(balanced) -> None:
 def test_a_stopped_instance_is_skipped_without_errors(balanced) -> None:
     base, backends = balanced
     backends[0].shutdown()
-    backends[0].server_close()     # connection refused from now on, as after `kill -9`
+    backends[0].server_close()  # connection refused from now on, as after `kill -9`
     answers = [requests.post(f"{base}/webhooks/rest/webhook", json={}, timeout=5) for _ in range(10)]
     assert all(a.status_code == 200 for a in answers)
     assert {a.text for a in answers} == {str(backends[1].server_port)}
@@ -88,9 +89,13 @@ def test_a_stopped_instance_is_skipped_without_errors(balanced) -> None:
 
 def test_long_polling_socketio_sticks_to_one_instance(balanced) -> None:
     base, _ = balanced
-    polled = {requests.get(f"{base}/socket.io/", params={"EIO": "4", "transport": "polling"}, timeout=5).text
-              for _ in range(10)}
+    polled = {
+        requests.get(f"{base}/socket.io/", params={"EIO": "4", "transport": "polling"}, timeout=5).text
+        for _ in range(10)
+    }
     assert len(polled) == 1
-    spread = {requests.get(f"{base}/socket.io/", params={"EIO": "4", "transport": "websocket"}, timeout=5).text
-              for _ in range(10)}
+    spread = {
+        requests.get(f"{base}/socket.io/", params={"EIO": "4", "transport": "websocket"}, timeout=5).text
+        for _ in range(10)
+    }
     assert len(spread) == 2

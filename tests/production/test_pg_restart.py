@@ -6,6 +6,7 @@
 - The production tracker store keeps a conversation across the restart, where Rasa's plain SQL
   tracker store fails (and Rasa would then silently treat the turn as a new conversation).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -37,15 +38,24 @@ def app_db(base_config: ProductionConfig) -> Iterator[str]:
 
 
 def _request(i: int) -> dict:
-    return {"sender_id": f"pgr-{i}", "name": "王秀英", "phone": "13812345678", "district": "海港区",
-            "category": "ask_temporary_assistance", "description": f"测试求助 {i}", "urgency": "normal",
-            "decision_snapshot": None, "entered_by": "resident", "consent": True}
+    return {
+        "sender_id": f"pgr-{i}",
+        "name": "王秀英",
+        "phone": "13812345678",
+        "district": "海港区",
+        "category": "ask_temporary_assistance",
+        "description": f"测试求助 {i}",
+        "urgency": "normal",
+        "decision_snapshot": None,
+        "entered_by": "resident",
+        "consent": True,
+    }
 
 
 def test_help_requests_during_a_restart_are_saved_or_refused(app_db: str) -> None:
     from bot.store import requests as help_requests
 
-    outcomes: list[tuple[str, str, object]] = []      # (key, "saved"|"refused", record or error)
+    outcomes: list[tuple[str, str, object]] = []  # (key, "saved"|"refused", record or error)
     stop = threading.Event()
 
     def writer() -> None:
@@ -70,16 +80,17 @@ def test_help_requests_during_a_restart_are_saved_or_refused(app_db: str) -> Non
     saved = [(k, r) for k, kind, r in outcomes if kind == "saved"]
     refused = [(k, e) for k, kind, e in outcomes if kind == "refused"]
     assert len(saved) > 10, "the writer did not run on both sides of the restart"
-    for key, record in saved:     # every number handed out exists, with what was written
+    for _key, record in saved:  # every number handed out exists, with what was written
         stored = help_requests.get_request(record["reference_no"], url=app_db)
         assert stored is not None and stored["description"] == record["description"]
-    for key, _ in refused:        # the resident (or the bot) retries with the same key: saved once
+    for key, _ in refused:  # the resident (or the bot) retries with the same key: saved once
         number = int(key.rsplit("-", 1)[1])
         help_requests.create_request(_request(number), "resident", key, url=app_db)
     engine = sa.create_engine(app_db, future=True)
     with engine.connect() as conn:
-        rows = conn.execute(sa.text("SELECT idempotency_key, count(*) FROM qhd_help_requests "
-                                    "GROUP BY idempotency_key")).all()
+        rows = conn.execute(
+            sa.text("SELECT idempotency_key, count(*) FROM qhd_help_requests GROUP BY idempotency_key")
+        ).all()
     engine.dispose()
     assert {k for k, _ in rows} == {k for k, _, _ in outcomes}
     assert all(n == 1 for _, n in rows)
@@ -109,8 +120,9 @@ def _conversation(sender: str, texts: list[str]):
     return tracker
 
 
-def test_tracker_store_keeps_the_conversation_across_a_restart(tracker_url: str,
-                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+def test_tracker_store_keeps_the_conversation_across_a_restart(
+    tracker_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     from rasa.core.tracker_store import SQLTrackerStore
     from rasa.shared.core.domain import Domain
 
@@ -123,14 +135,14 @@ def test_tracker_store_keeps_the_conversation_across_a_restart(tracker_url: str,
         ours = ResilientSQLTrackerStore(domain=domain, host=tracker_url)
         plain = SQLTrackerStore(domain=domain, host=tracker_url)
         await ours.save(_conversation("c1", ["你好"]))
-        assert await plain.retrieve("c1") is not None       # both have a pooled connection now
+        assert await plain.retrieve("c1") is not None  # both have a pooled connection now
         pg_restart.restart(tracker_url)
         try:
             await plain.retrieve("c1")
             plain_failed = False
         except sa.exc.DBAPIError:
             plain_failed = True
-        before = await ours.retrieve("c1")                   # first use after the restart
+        before = await ours.retrieve("c1")  # first use after the restart
         await ours.save(_conversation("c1", ["你好", "农村低保标准是多少"]))
         after = await ours.retrieve("c1")
         return before, len(after.events), plain_failed
@@ -154,7 +166,7 @@ def test_tracker_store_waits_out_a_short_outage(tracker_url: str, monkeypatch: p
         await store.save(_conversation("c2", ["你好"]))
         stopped = pg_restart.pg_ctl("stop")
         assert stopped.returncode == 0, stopped.stderr
-        starter = pg_restart.restart_in_background(2.0)    # back in ~2 s (restart = start when stopped)
+        starter = pg_restart.restart_in_background(2.0)  # back in ~2 s (restart = start when stopped)
         await asyncio.sleep(0)
         await store.save(_conversation("c2", ["你好", "再见"]))
         pg_restart.wait_process(starter)

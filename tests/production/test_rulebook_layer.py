@@ -5,6 +5,7 @@ the store (as the staff desk does) is answered by both within a few seconds, bec
 re-reads the layer version at most once a second (bot/rulebook/current.py). The 900 and the 文号 are
 this test's own input.
 """
+
 from __future__ import annotations
 
 import time
@@ -16,14 +17,21 @@ import requests
 from bot.production.cluster import PYTHON, Cluster, build
 from bot.production.config import ProductionConfig
 from tests.production.conftest import consecutive_free_ports, require_service
-from tests.production.test_cluster import TOKEN, JWT_SECRET, _clean_up, say, sender
+from tests.production.test_cluster import JWT_SECRET, TOKEN, _clean_up, say, sender
 from tests.support.servers import free_port, require_model
 
 DOC_NO = "秦民字〔2025〕12号"
 QUESTION = "海港区城市低保标准是多少"
-FORM = {"parameter_id": "dibao.standard.urban_monthly", "value": "900", "kind": "exact",
-        "effective_from": "2026-01-01", "district": "海港区", "doc_no": DOC_NO,
-        "doc_title": "关于调整海港区城乡低保标准的通知", "doc_date": "2025-12-10"}
+FORM = {
+    "parameter_id": "dibao.standard.urban_monthly",
+    "value": "900",
+    "kind": "exact",
+    "effective_from": "2026-01-01",
+    "district": "海港区",
+    "doc_no": DOC_NO,
+    "doc_title": "关于调整海港区城乡低保标准的通知",
+    "doc_date": "2025-12-10",
+}
 
 
 @pytest.fixture(scope="module")
@@ -31,18 +39,31 @@ def two_of_everything(base_config: ProductionConfig, tmp_path_factory) -> Iterat
     for service in ("PostgreSQL", "Redis", "RabbitMQ"):
         require_service(service)
     model = require_model()
-    config = base_config.with_(instances=2, first_rasa_port=consecutive_free_ports(2),
-                               public_port=free_port(), action_port=free_port(), web_port=free_port())
-    stack = build(config, model, tmp_path_factory.mktemp("rulebook-cluster"),
-                  {"RASA_TOKEN": TOKEN, "JWT_SECRET": JWT_SECRET, "WEB_SECRET": "prod-test-web"})
+    config = base_config.with_(
+        instances=2,
+        first_rasa_port=consecutive_free_ports(2),
+        public_port=free_port(),
+        action_port=free_port(),
+        web_port=free_port(),
+    )
+    stack = build(
+        config,
+        model,
+        tmp_path_factory.mktemp("rulebook-cluster"),
+        {"RASA_TOKEN": TOKEN, "JWT_SECRET": JWT_SECRET, "WEB_SECRET": "prod-test-web"},
+    )
     try:
         stack.prepare_databases()
         names = []
         for index, port in enumerate((config.action_port, free_port())):
             stack.env["ACTION_ENDPOINT_URL"] = f"http://127.0.0.1:{port}/webhook"  # Popen copies env
-            names.append(stack.spawn(f"actions-{index + 1}", [PYTHON, "-m", "rasa_sdk", "--actions", "actions",
-                                                              "--port", str(port)],
-                                     f"http://127.0.0.1:{port}/health").name)
+            names.append(
+                stack.spawn(
+                    f"actions-{index + 1}",
+                    [PYTHON, "-m", "rasa_sdk", "--actions", "actions", "--port", str(port)],
+                    f"http://127.0.0.1:{port}/health",
+                ).name
+            )
             names.append(stack.start_rasa(index))
         stack.wait_ready(names)
         for index in range(2):

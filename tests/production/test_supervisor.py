@@ -7,6 +7,7 @@ the consumer and then one Rasa instance are killed with SIGKILL. Each kill happe
 resident's turns (a turn already inside the killed instance is lost with it: no balancer can re-send a
 POST that may have been processed); every turn must get an answer.
 """
+
 from __future__ import annotations
 
 import os
@@ -70,31 +71,64 @@ def launched(base_config: ProductionConfig, tmp_path_factory: pytest.TempPathFac
     model = Path(override) if override else require_model()
     suffix = "s" + uuid.uuid4().hex[:6]
     config = base_config.with_(
-        app_db_url=base_config.app_db_url + suffix, tracker_db_url=base_config.tracker_db_url + suffix,
-        events_queue=base_config.events_queue + suffix, events_exchange=base_config.events_exchange + suffix,
+        app_db_url=base_config.app_db_url + suffix,
+        tracker_db_url=base_config.tracker_db_url + suffix,
+        events_queue=base_config.events_queue + suffix,
+        events_exchange=base_config.events_exchange + suffix,
         lock_key_prefix=base_config.lock_key_prefix + suffix,
-        instances=2, first_rasa_port=consecutive_free_ports(2), public_port=free_port(),
-        action_port=free_port(), web_port=free_port(), metrics_first_port=consecutive_free_ports(4))
+        instances=2,
+        first_rasa_port=consecutive_free_ports(2),
+        public_port=free_port(),
+        action_port=free_port(),
+        web_port=free_port(),
+        metrics_first_port=consecutive_free_ports(4),
+    )
     workdir = tmp_path_factory.mktemp("supervised")
-    env = dict(os.environ, PROFILE="production", PYTHONPATH=str(REPO_ROOT), **SECRETS,
-               DATABASE_URL=config.app_db_url, TRACKER_DB_URL=config.tracker_db_url,
-               EVENTS_QUEUE=config.events_queue, EVENTS_EXCHANGE=config.events_exchange,
-               LOCK_KEY_PREFIX=config.lock_key_prefix, RASA_PORT=str(config.public_port),
-               RASA_FIRST_PORT=str(config.first_rasa_port), ACTION_PORT=str(config.action_port),
-               ACTION_ENDPOINT_URL=f"http://127.0.0.1:{config.action_port}/webhook",
-               WEB_PORT=str(config.web_port), METRICS_FIRST_PORT=str(config.metrics_first_port),
-               REDIS_PASSWORD=config.redis_password or "", REDIS_PORT=str(config.redis_port))
-    proc = subprocess.Popen([sys.executable, "-m", "bot.production.launcher", "--instances", "2",
-                             "--model", str(model), "--workdir", str(workdir)],
-                            cwd=REPO_ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True, start_new_session=True)
+    env = dict(
+        os.environ,
+        PROFILE="production",
+        PYTHONPATH=str(REPO_ROOT),
+        **SECRETS,
+        DATABASE_URL=config.app_db_url,
+        TRACKER_DB_URL=config.tracker_db_url,
+        EVENTS_QUEUE=config.events_queue,
+        EVENTS_EXCHANGE=config.events_exchange,
+        LOCK_KEY_PREFIX=config.lock_key_prefix,
+        RASA_PORT=str(config.public_port),
+        RASA_FIRST_PORT=str(config.first_rasa_port),
+        ACTION_PORT=str(config.action_port),
+        ACTION_ENDPOINT_URL=f"http://127.0.0.1:{config.action_port}/webhook",
+        WEB_PORT=str(config.web_port),
+        METRICS_FIRST_PORT=str(config.metrics_first_port),
+        REDIS_PASSWORD=config.redis_password or "",
+        REDIS_PORT=str(config.redis_port),
+    )
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "bot.production.launcher",
+            "--instances",
+            "2",
+            "--model",
+            str(model),
+            "--workdir",
+            str(workdir),
+        ],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
     stack = Launched(proc, workdir, config)
     try:
         stack.wait_for_line("按 Ctrl-C 停止全部服务", timeout_s=420)
         yield stack
     finally:
         if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)        # the launcher stops supervisord, which stops all
+            os.killpg(proc.pid, signal.SIGTERM)  # the launcher stops supervisord, which stops all
             try:
                 proc.wait(timeout=120)
             except subprocess.TimeoutExpired:
@@ -120,9 +154,12 @@ class Resident:
         while not self._stop.is_set():
             with self.turn_lock:
                 try:
-                    answer = requests.post(f"{self.base_url}/webhooks/rest/webhook", timeout=120,
-                                           headers={"Authorization": f"Bearer {SECRETS['REST_TOKEN']}"},
-                                           json={"sender": self.sender, "message": texts[i % len(texts)]})
+                    answer = requests.post(
+                        f"{self.base_url}/webhooks/rest/webhook",
+                        timeout=120,
+                        headers={"Authorization": f"Bearer {SECRETS['REST_TOKEN']}"},
+                        json={"sender": self.sender, "message": texts[i % len(texts)]},
+                    )
                     if answer.status_code != 200 or not answer.json():
                         self.failures.append(f"HTTP {answer.status_code}: {answer.text[:200]}")
                     else:
@@ -183,16 +220,21 @@ def scrape(port: int | None, metric: str) -> float:
     from prometheus_client.parser import text_string_to_metric_families
 
     text = requests.get(f"http://127.0.0.1:{port}/metrics", timeout=5).text
-    return sum(sample.value for family in text_string_to_metric_families(text) for sample in family.samples
-               if sample.name == metric)
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+        if sample.name == metric
+    )
 
 
 def analytics_rows(url: str, sender: str) -> int:
     engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
     try:
         with engine.connect() as conn:
-            return conn.execute(sa.text("SELECT count(*) FROM qhd_analytics_events WHERE sender_id = :s"),
-                                {"s": sender}).scalar_one()
+            return conn.execute(
+                sa.text("SELECT count(*) FROM qhd_analytics_events WHERE sender_id = :s"), {"s": sender}
+            ).scalar_one()
     finally:
         engine.dispose()
 
@@ -216,8 +258,7 @@ def test_killed_consumer_and_rasa_instance_come_back_while_the_chat_answers(laun
         rasa_pid = kill_between_turns(launched, resident, "rasa-1", port=config.first_rasa_port)
         time.sleep(5)
         assert resident.answered > answered_before_kill, "the chat stopped answering while rasa-1 was down"
-        wait_back(launched, "rasa-1", rasa_pid, timeout_s=300,
-                  ready_url=f"http://127.0.0.1:{config.first_rasa_port}/")
+        wait_back(launched, "rasa-1", rasa_pid, timeout_s=300, ready_url=f"http://127.0.0.1:{config.first_rasa_port}/")
         # the container health check says "ready" only once the model is loaded, and only with the token
         deadline = time.monotonic() + 180
         while not healthcheck.rasa_model_loaded(config.first_rasa_port, SECRETS["RASA_TOKEN"]):
@@ -227,7 +268,7 @@ def test_killed_consumer_and_rasa_instance_come_back_while_the_chat_answers(laun
 
     assert resident.failures == []
     turns = sum(scrape(config.metrics_port(name), "qhd_turns_total") for name in ("rasa-1", "rasa-2"))
-    assert turns >= 1                       # counted by the instances (rasa-1's count restarted at 0)
+    assert turns >= 1  # counted by the instances (rasa-1's count restarted at 0)
     assert launched.info("nginx")["statename"] == "RUNNING"
     assert launched.info("actions")["statename"] == "RUNNING"
     assert launched.proc.poll() is None, "the launcher exited"

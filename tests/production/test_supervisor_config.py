@@ -1,4 +1,5 @@
 """The supervisord config generated for `make run-production`: every program, restart settings, no secret."""
+
 from __future__ import annotations
 
 import configparser
@@ -13,10 +14,14 @@ TOKEN = "config-test-token-not-real"
 
 def rendered(base_config: ProductionConfig, tmp_path: Path, instances: int = 3) -> configparser.RawConfigParser:
     config = base_config.with_(instances=instances)
-    cluster = build(config, tmp_path / "model.tar.gz", tmp_path / "work",
-                    {"RASA_TOKEN": TOKEN, "JWT_SECRET": "j" * 32, "WEB_SECRET": "w" * 16})
+    cluster = build(
+        config,
+        tmp_path / "model.tar.gz",
+        tmp_path / "work",
+        {"RASA_TOKEN": TOKEN, "JWT_SECRET": "j" * 32, "WEB_SECRET": "w" * 16},
+    )
     conf = render(cluster, programs(cluster))
-    assert TOKEN not in conf.read_text(encoding="utf-8")            # the token stays in the environment
+    assert TOKEN not in conf.read_text(encoding="utf-8")  # the token stays in the environment
     assert conf.stat().st_mode & 0o077 == 0
     parser = configparser.RawConfigParser()
     parser.read(conf, encoding="utf-8")
@@ -30,22 +35,32 @@ def test_every_program_of_the_profile_is_supervised(base_config: ProductionConfi
     ports = [parser.get(f"program:rasa-{i}", "command").split("--port ")[1].split()[0] for i in (1, 2, 3)]
     assert ports == [str(p) for p in base_config.with_(instances=3).rasa_ports]
     assert "--auth-token %(ENV_RASA_TOKEN)s" in parser.get("program:rasa-1", "command")
-    metrics_ports = {name: parser.get(f"program:{name}", "environment")
-                     for name in ("actions", "consumer", "rasa-1", "rasa-2", "rasa-3")}
+    metrics_ports = {
+        name: parser.get(f"program:{name}", "environment")
+        for name in ("actions", "consumer", "rasa-1", "rasa-2", "rasa-3")
+    }
     first = base_config.metrics_first_port
-    assert metrics_ports == {"actions": f'METRICS_PORT="{first}"', "consumer": f'METRICS_PORT="{first + 1}"',
-                             "rasa-1": f'METRICS_PORT="{first + 2}"', "rasa-2": f'METRICS_PORT="{first + 3}"',
-                             "rasa-3": f'METRICS_PORT="{first + 4}"'}
+    assert metrics_ports == {
+        "actions": f'METRICS_PORT="{first}"',
+        "consumer": f'METRICS_PORT="{first + 1}"',
+        "rasa-1": f'METRICS_PORT="{first + 2}"',
+        "rasa-2": f'METRICS_PORT="{first + 3}"',
+        "rasa-3": f'METRICS_PORT="{first + 4}"',
+    }
 
 
-def test_every_program_restarts_with_back_off_and_stops_as_a_group(base_config: ProductionConfig,
-                                                                   tmp_path: Path) -> None:
+def test_every_program_restarts_with_back_off_and_stops_as_a_group(
+    base_config: ProductionConfig, tmp_path: Path
+) -> None:
     parser = rendered(base_config, tmp_path, instances=1)
     for section in (s for s in parser.sections() if s.startswith("program:")):
         assert parser.get(section, "autorestart") == "true", section
         assert parser.getint(section, "startretries") == START_RETRIES >= 30, section
         assert parser.get(section, "stopasgroup") == parser.get(section, "killasgroup") == "true", section
     # the balancer and the web app stop first (highest priority number), the action server last
-    assert parser.getint("program:nginx", "priority") > parser.getint("program:rasa-1", "priority") > \
-        parser.getint("program:actions", "priority")
+    assert (
+        parser.getint("program:nginx", "priority")
+        > parser.getint("program:rasa-1", "priority")
+        > parser.getint("program:actions", "priority")
+    )
     assert parser.get("unix_http_server", "chmod") == "0700"

@@ -1,5 +1,6 @@
 """One real stack for the security tests: action server, Rasa and the web app, default `make run` layout
 (everything on 127.0.0.1, Rasa reached by residents only through the web app), random secrets."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -19,8 +20,9 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         running.start_rasa(model)
         running.start_web()
         # the first parse loads jieba's dictionary: keep it out of the timed tests
-        requests.post(f"{running.rasa_url}/model/parse", headers=running.api_headers, json={"text": "你好"},
-                      timeout=120).raise_for_status()
+        requests.post(
+            f"{running.rasa_url}/model/parse", headers=running.api_headers, json={"text": "你好"}, timeout=120
+        ).raise_for_status()
         yield running
     finally:
         running.stop_all()

@@ -1,4 +1,5 @@
 """Class 6: the dependency audit of `make test` catches a known-vulnerable pin and passes the current set."""
+
 from __future__ import annotations
 
 import sys

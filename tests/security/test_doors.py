@@ -5,6 +5,7 @@ stranger would try. Rasa's HTTP API is reachable only on loopback, only with the
 never through the web app; the REST webhook needs the integrator token and never reaches a widget
 conversation; long messages are answered at once; the action server answers only Rasa.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -45,8 +46,9 @@ def listening_addresses(port: int) -> set[str]:
 
 
 def tracker_events(stack: Stack, conversation: str) -> list[dict]:
-    response = requests.get(f"{stack.rasa_url}/conversations/{conversation}/tracker", headers=stack.api_headers,
-                            timeout=30)
+    response = requests.get(
+        f"{stack.rasa_url}/conversations/{conversation}/tracker", headers=stack.api_headers, timeout=30
+    )
     response.raise_for_status()
     return response.json()["events"]
 
@@ -56,6 +58,7 @@ def user_texts(stack: Stack, conversation: str) -> list[str]:
 
 
 # --- class 2: Rasa's HTTP API ------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("name", ["rasa", "actions"])
 def test_rasa_and_the_action_server_listen_on_loopback_only(stack: Stack, name: str) -> None:
@@ -76,24 +79,42 @@ def test_the_api_token_is_accepted_only_in_the_authorization_header(stack: Stack
         assert requests.get(url, headers={"Authorization": f"Bearer {wrong}"}, timeout=30).status_code == 401
 
 
-@pytest.mark.parametrize("method,path", [
-    ("GET", "/conversations/{s}/tracker"), ("POST", "/conversations/{s}/tracker/events"),
-    ("POST", "/model/parse"), ("PUT", "/model"), ("GET", "/status"), ("GET", "/version"),
-    ("POST", "/webhooks/qhd_socketio/operator_message"), ("GET", "/webhooks/rest/"),
-])
+@pytest.mark.parametrize(
+    "method,path",
+    [
+        ("GET", "/conversations/{s}/tracker"),
+        ("POST", "/conversations/{s}/tracker/events"),
+        ("POST", "/model/parse"),
+        ("PUT", "/model"),
+        ("GET", "/status"),
+        ("GET", "/version"),
+        ("POST", "/webhooks/qhd_socketio/operator_message"),
+        ("GET", "/webhooks/rest/"),
+    ],
+)
 def test_the_web_app_forwards_no_other_rasa_path(stack: Stack, method: str, path: str) -> None:
-    answer = requests.request(method, stack.web_url + path.format(s=sender()), headers=stack.api_headers,
-                              json={"text": "你好", "sender": "x", "operator": "x"}, timeout=30)
+    answer = requests.request(
+        method,
+        stack.web_url + path.format(s=sender()),
+        headers=stack.api_headers,
+        json={"text": "你好", "sender": "x", "operator": "x"},
+        timeout=30,
+    )
     assert answer.status_code in (404, 405), (path, answer.status_code, answer.text[:200])
     assert "rasa" not in answer.text.lower()
 
 
 # --- class 3: the REST webhook -----------------------------------------------------------------------
 
+
 def rest(stack: Stack, body: object, headers: dict | None = None, via_web: bool = False) -> requests.Response:
     base = stack.web_url if via_web else stack.rasa_url
-    return requests.post(f"{base}/webhooks/rest/webhook", json=body,
-                         headers=stack.rest_headers if headers is None else headers, timeout=60)
+    return requests.post(
+        f"{base}/webhooks/rest/webhook",
+        json=body,
+        headers=stack.rest_headers if headers is None else headers,
+        timeout=60,
+    )
 
 
 @pytest.mark.parametrize("via_web", [False, True])
@@ -110,9 +131,17 @@ def test_rest_without_the_integrator_token_is_refused_and_touches_nothing(stack:
     assert user_texts(stack, conversation) == []
 
 
-@pytest.mark.parametrize("body", [{"message": "你好"}, {"sender": "", "message": "你好"},
-                                  {"sender": "   ", "message": "你好"}, {"sender": 42, "message": "你好"},
-                                  {"sender": "x" * 129, "message": "你好"}, ["not", "an", "object"]])
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"message": "你好"},
+        {"sender": "", "message": "你好"},
+        {"sender": "   ", "message": "你好"},
+        {"sender": 42, "message": "你好"},
+        {"sender": "x" * 129, "message": "你好"},
+        ["not", "an", "object"],
+    ],
+)
 def test_rest_without_a_sender_is_refused_in_chinese(stack: Stack, body) -> None:
     answer = rest(stack, body)
     assert answer.status_code == 400 and "sender" in answer.json()["error"]["message_zh"]
@@ -147,6 +176,7 @@ def test_a_rest_caller_can_neither_continue_nor_read_a_widget_conversation(stack
 
 # --- class 2: the widget through the web app ---------------------------------------------------------
 
+
 def test_widget_over_long_polling_through_the_web_app(stack: Stack, widget_session) -> None:
     replies = eio.polling_turn(stack.web_url, widget_session["token"], TOPIC_QUESTION)
     assert replies and "低保" in " ".join(str(r.get("text", "")) for r in replies)
@@ -173,6 +203,7 @@ def test_the_widget_page_connects_to_the_web_apps_own_origin(stack: Stack) -> No
 
 # --- class 9: size and time limits -------------------------------------------------------------------
 
+
 def test_a_64_kb_rest_message_is_answered_at_once_and_not_processed(stack: Stack) -> None:
     conversation = sender()
     started = time.monotonic()
@@ -195,17 +226,23 @@ def test_a_long_widget_message_gets_a_clear_answer(stack: Stack, widget_session)
     assert time.monotonic() - started < 5
 
 
-@pytest.mark.parametrize("path,chunked", [
-    ("/webhooks/rest/webhook", False), ("/webhooks/rest/webhook", True),
-    ("/socket.io/?EIO=4&transport=polling", False), ("/socket.io/?EIO=4&transport=polling", True),
-    ("/login", False),  # (a chunked login without a session is refused before its body is read)
-])
+@pytest.mark.parametrize(
+    "path,chunked",
+    [
+        ("/webhooks/rest/webhook", False),
+        ("/webhooks/rest/webhook", True),
+        ("/socket.io/?EIO=4&transport=polling", False),
+        ("/socket.io/?EIO=4&transport=polling", True),
+        ("/login", False),  # (a chunked login without a session is refused before its body is read)
+    ],
+)
 def test_a_body_above_the_limit_is_refused_by_the_web_app(stack: Stack, path: str, chunked: bool) -> None:
     body = json.dumps({"sender": sender(), "message": "好" * MAX_BODY_BYTES}).encode()
-    data = (body[i:i + 8192] for i in range(0, len(body), 8192)) if chunked else body
+    data = (body[i : i + 8192] for i in range(0, len(body), 8192)) if chunked else body
     kind = "application/x-www-form-urlencoded" if path == "/login" else "application/json"  # read as a form
-    answer = requests.post(f"{stack.web_url}{path}", data=data, timeout=30,
-                           headers={**stack.rest_headers, "Content-Type": kind})
+    answer = requests.post(
+        f"{stack.web_url}{path}", data=data, timeout=30, headers={**stack.rest_headers, "Content-Type": kind}
+    )
     assert answer.status_code == 413 and "太大" in answer.json()["error"]["message_zh"]
 
 
@@ -216,19 +253,31 @@ def test_the_nlu_reads_a_64_kb_message_in_seconds_not_minutes(stack: Stack) -> N
     (quadratic in tokens); now ~3.5 s for the whole pipeline, linear. The bound is loose (shared CPUs).
     """
     started = time.monotonic()
-    answer = requests.post(f"{stack.rasa_url}/model/parse", headers=stack.api_headers,
-                           json={"text": LONG_MESSAGE[:65_536]}, timeout=120)
+    answer = requests.post(
+        f"{stack.rasa_url}/model/parse", headers=stack.api_headers, json={"text": LONG_MESSAGE[:65_536]}, timeout=120
+    )
     assert answer.status_code == 200 and answer.json()["intent"]["name"]
     assert time.monotonic() - started < 15.0
 
 
 # --- class 11: the action server ---------------------------------------------------------------------
 
-ACTION_CALL = {"next_action": "action_answer_topic", "sender_id": "stranger", "version": "3.6.21",
-               "tracker": {"sender_id": "stranger", "slots": {}, "latest_message": {}, "events": [],
-                           "paused": False, "followup_action": None, "active_loop": {},
-                           "latest_action_name": None},
-               "domain": {}}
+ACTION_CALL = {
+    "next_action": "action_answer_topic",
+    "sender_id": "stranger",
+    "version": "3.6.21",
+    "tracker": {
+        "sender_id": "stranger",
+        "slots": {},
+        "latest_message": {},
+        "events": [],
+        "paused": False,
+        "followup_action": None,
+        "active_loop": {},
+        "latest_action_name": None,
+    },
+    "domain": {},
+}
 
 
 @pytest.mark.parametrize("headers", [{}, {"X-Action-Token": "wrong-but-long-enough"}, "rasa-token"])

@@ -3,15 +3,25 @@
 Any door that reaches the NLU hands it a stranger's text. 64 KB of entity-dense text took 24 s of CPU in
 the correction step and overlap checks (and a long numeral run minutes); now well under a second each.
 """
+
 from __future__ import annotations
 
 import time
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from bot.nlu.entity_rules import (_CORRECTION_RE, Found, SpanIndex, drop_corrected, extract, find_amounts,
-                                  find_household_sizes, find_places)
+from bot.nlu.entity_rules import (
+    _CORRECTION_RE,
+    Found,
+    SpanIndex,
+    drop_corrected,
+    extract,
+    find_amounts,
+    find_household_sizes,
+    find_places,
+)
 
 ADVERSARIAL = {
     "corrections": "我家三口人，不对，是四口人，" * 4700,
@@ -38,13 +48,16 @@ def old_drop_corrected(text: str, found: list[Found]) -> list[Found]:
         later = [f for f in found if f.entity == item.entity and f.start >= item.end]
         corrected = later and any(
             (item.end <= start and any(f.start >= end for f in later)) or 0 <= item.start - end <= 2
-            for start, end in cues)
+            for start, end in cues
+        )
         if not corrected:
             kept.append(item)
     return kept
 
 
-PIECES = st.sampled_from(["三口人", "四口人", "不对", "不是", "，", "是", "海港区", "山海关", "一千二", "两千", "应该是", "x"])
+PIECES = st.sampled_from(
+    ["三口人", "四口人", "不对", "不是", "，", "是", "海港区", "山海关", "一千二", "两千", "应该是", "x"]
+)
 
 
 @settings(max_examples=300, deadline=None)
@@ -56,8 +69,7 @@ def test_the_linear_correction_step_keeps_exactly_what_the_old_one_kept(pieces: 
 
 
 @settings(max_examples=300, deadline=None)
-@given(st.lists(st.tuples(st.integers(0, 60), st.integers(1, 8)), max_size=12), st.integers(0, 70),
-       st.integers(1, 8))
+@given(st.lists(st.tuples(st.integers(0, 60), st.integers(1, 8)), max_size=12), st.integers(0, 70), st.integers(1, 8))
 def test_span_index_answers_like_a_scan(spans: list[tuple[int, int]], start: int, length: int) -> None:
     spans = [(s, s + n) for s, n in spans]
     end = start + length

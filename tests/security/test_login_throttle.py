@@ -1,5 +1,6 @@
 """Issue 10, class 11 (login): wrong passwords slow the caller down instead of locking the account, the
 slow-down is announced (WARNING log line + audit entry), over HTTP against the real web app."""
+
 from __future__ import annotations
 
 import time
@@ -18,9 +19,12 @@ def stack():
 
 
 def attempt(stack, session: requests.Session, password: str) -> requests.Response:
-    return session.post(f"{stack.web_url}/login", data={"username": "st1", "password": password,
-                                                         "csrf_token": csrf_of(session, stack)},
-                        allow_redirects=False, timeout=30)
+    return session.post(
+        f"{stack.web_url}/login",
+        data={"username": "st1", "password": password, "csrf_token": csrf_of(session, stack)},
+        allow_redirects=False,
+        timeout=30,
+    )
 
 
 def wait_out(response: requests.Response) -> None:

@@ -3,6 +3,7 @@
 Whoever writes next in the same conversation (a shared kiosk, a family phone, a REST integrator reusing
 its caller ids) must not find the previous resident's name filled in or read back.
 """
+
 from __future__ import annotations
 
 import re
@@ -15,8 +16,9 @@ from tests.support.servers import Stack
 
 
 def slots(stack: Stack, conversation: str) -> dict:
-    response = requests.get(f"{stack.rasa_url}/conversations/{conversation}/tracker", headers=stack.api_headers,
-                            timeout=30)
+    response = requests.get(
+        f"{stack.rasa_url}/conversations/{conversation}/tracker", headers=stack.api_headers, timeout=30
+    )
     response.raise_for_status()
     return response.json()["slots"]
 

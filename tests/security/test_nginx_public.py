@@ -4,6 +4,7 @@ callers from other machines, and its access log never records a query string.
 nginx runs for real on every interface, in front of tiny back ends standing in for Rasa; "another
 machine" is this machine's non-loopback address (the source address nginx sees is then not 127.0.0.1).
 """
+
 from __future__ import annotations
 
 import socket
@@ -65,10 +66,18 @@ def public_nginx(tmp_path: Path) -> Iterator[tuple[str, str, Path]]:
         backend.server_close()
 
 
-@pytest.mark.parametrize("method,path", [("GET", "/conversations/x/tracker"), ("POST", "/model/parse"),
-                                         ("PUT", "/model"), ("GET", "/status"), ("GET", "/"),
-                                         ("POST", "/webhooks/qhd_socketio/operator_message"),
-                                         ("GET", "/webhooks/rest/webhook")])
+@pytest.mark.parametrize(
+    "method,path",
+    [
+        ("GET", "/conversations/x/tracker"),
+        ("POST", "/model/parse"),
+        ("PUT", "/model"),
+        ("GET", "/status"),
+        ("GET", "/"),
+        ("POST", "/webhooks/qhd_socketio/operator_message"),
+        ("GET", "/webhooks/rest/webhook"),
+    ],
+)
 def test_rasas_api_is_not_reachable_from_another_machine(public_nginx, method: str, path: str) -> None:
     outside, local, _ = public_nginx
     assert requests.request(method, outside + path, timeout=5).status_code in (403, 404)
@@ -78,8 +87,9 @@ def test_rasas_api_is_not_reachable_from_another_machine(public_nginx, method: s
 
 def test_the_widget_and_the_webhook_are_reachable_from_another_machine(public_nginx) -> None:
     outside, _, _ = public_nginx
-    assert requests.get(f"{outside}/socket.io/", params={"EIO": "4", "transport": "polling"},
-                        timeout=5).status_code == 200
+    assert (
+        requests.get(f"{outside}/socket.io/", params={"EIO": "4", "transport": "polling"}, timeout=5).status_code == 200
+    )
     assert requests.post(f"{outside}/webhooks/rest/webhook", json={}, timeout=5).status_code == 200
 
 

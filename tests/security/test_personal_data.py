@@ -1,6 +1,7 @@
 """Issue 10, class 10: personal data. Staff see masked phones unless they reveal (audited); the tracker
 stores no raw phone in what residents typed; the consent is recorded with the request; one person's data
 can be exported and erased everywhere, tracker included (REST + HTTP, real servers)."""
+
 from __future__ import annotations
 
 import json
@@ -29,8 +30,12 @@ def tracker_events(stack, sender: str) -> list[dict]:
     engine = create_engine(stack.env["TRACKER_DB_URL"])
     try:
         with engine.connect() as connection:
-            return [json.loads(r[0]) for r in connection.execute(
-                text("select data from events where sender_id = :s order by id"), {"s": sender})]
+            return [
+                json.loads(r[0])
+                for r in connection.execute(
+                    text("select data from events where sender_id = :s order by id"), {"s": sender}
+                )
+            ]
     finally:
         engine.dispose()
 
@@ -68,8 +73,12 @@ def test_staff_see_a_masked_phone_and_reveal_it_with_an_audit_entry(stack, regis
     assert "显示完整号码" in page.text
     revealed = session.post(f"{stack.web_url}/staff/requests/{reference}/reveal", data={"csrf_token": csrf}, timeout=30)
     assert revealed.status_code == 200 and PHONE in revealed.text
-    audit = rows(stack, "select a.actor from qhd_audit_entries a join qhd_help_requests r on r.id = a.request_id"
-                        " where r.reference_no = :r and a.action = 'phone_revealed'", r=reference)
+    audit = rows(
+        stack,
+        "select a.actor from qhd_audit_entries a join qhd_help_requests r on r.id = a.request_id"
+        " where r.reference_no = :r and a.action = 'phone_revealed'",
+        r=reference,
+    )
     assert [a["actor"] for a in audit] == ["staff:st1"]
     forged = session.post(f"{stack.web_url}/staff/requests/{reference}/reveal", data={"csrf_token": "x"}, timeout=30)
     assert forged.status_code == 403 and PHONE not in forged.text
@@ -80,16 +89,27 @@ def test_export_then_erase_one_person_everywhere(stack):
     reference = register(stack, sender, 手机号="13511112222")
     converse(stack, sender, f"查一下求助进度 {reference}", {"后四位": "2222"})
     session, csrf = staff_session(stack)
-    exported = session.post(f"{stack.web_url}/staff/privacy", timeout=60,
-                            data={"csrf_token": csrf, "reference_no": reference, "action": "export"})
+    exported = session.post(
+        f"{stack.web_url}/staff/privacy",
+        timeout=60,
+        data={"csrf_token": csrf, "reference_no": reference, "action": "export"},
+    )
     assert exported.status_code == 200 and exported.headers["content-type"].startswith("application/json")
     data = exported.json()
     assert [r["reference_no"] for r in data["help_requests"]] == [reference] and data["conversation_events"]
-    refused = session.post(f"{stack.web_url}/staff/privacy", timeout=60,
-                           data={"csrf_token": csrf, "phone": "13511112222", "action": "erase", "confirm": ""})
-    assert refused.status_code == 400 and rows(stack, "select id from qhd_help_requests where reference_no = :r", r=reference)
-    erased = session.post(f"{stack.web_url}/staff/privacy", timeout=60,
-                          data={"csrf_token": csrf, "phone": "135 1111 2222", "action": "erase", "confirm": "删除"})
+    refused = session.post(
+        f"{stack.web_url}/staff/privacy",
+        timeout=60,
+        data={"csrf_token": csrf, "phone": "13511112222", "action": "erase", "confirm": ""},
+    )
+    assert refused.status_code == 400 and rows(
+        stack, "select id from qhd_help_requests where reference_no = :r", r=reference
+    )
+    erased = session.post(
+        f"{stack.web_url}/staff/privacy",
+        timeout=60,
+        data={"csrf_token": csrf, "phone": "135 1111 2222", "action": "erase", "confirm": "删除"},
+    )
     assert erased.status_code == 200 and "已删除" in erased.text
     assert rows(stack, "select id from qhd_help_requests where phone = '13511112222'") == []
     assert tracker_events(stack, sender) == []

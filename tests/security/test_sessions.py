@@ -1,5 +1,6 @@
 """Issue 10, class 8: logout and a disabled account end the session at once, including for a copy of
 the session cookie taken before (HTTP, real web app)."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,11 +1,12 @@
 """Issue 10, class 5: the status look-up over REST. A stranger's wrong guesses cannot lock the owner out,
 a guessed neighbouring number reveals nothing, and numbers are not sequential."""
+
 from __future__ import annotations
 
 import pytest
 
-from bot.store.references import ALPHABET, check_symbol, normalise_reference
 from bot.store.categories import STATUSES
+from bot.store.references import ALPHABET, check_symbol, normalise_reference
 from bot.store.requests import FAILED_LOOKUP_LIMITS
 from tests.support.data_stack import converse, joined, new_sender, register, shared_stack
 
@@ -62,7 +63,10 @@ def test_a_guessed_neighbouring_number_reveals_nothing(stack):
 
 
 def test_reference_numbers_are_not_sequential(stack):
-    first, second = register(stack, new_sender(), 手机号="13600001111"), register(stack, new_sender(), 手机号="13600002222")
+    first, second = (
+        register(stack, new_sender(), 手机号="13600001111"),
+        register(stack, new_sender(), 手机号="13600002222"),
+    )
     assert first[-7:-1] != second[-7:-1]
     assert normalise_reference(first) == first and normalise_reference(second) == second
     assert not first[-7:].isdigit() or not second[-7:].isdigit()  # not the old six-digit counter

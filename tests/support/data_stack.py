@@ -5,6 +5,7 @@ Why a module singleton rather than a conftest fixture: tests/security is shared 
 that bring their own fixtures; the stack here is started on first use and stopped at exit, so every
 file that needs it shares one Rasa process (a cold start costs a core for half a minute).
 """
+
 from __future__ import annotations
 
 import atexit
@@ -12,7 +13,6 @@ import re
 import tempfile
 import uuid
 from pathlib import Path
-from typing import Optional
 
 import pytest
 import requests
@@ -23,11 +23,18 @@ from tests.support.servers import Stack, require_model
 REFERENCE = re.compile(r"QHD-\d{4}-(?:\d{6}|[0-9A-Z]{7})")
 # Replies that end a flow: a saved request (or one parked in the outbox), a status, a refusal.
 DONE_MARKERS = ("求助编号是", "求助 QHD-", "没有查到", "查询失败次数太多", "已补充到求助", "已经登记过同类求助")
-HELP_ANSWERS = {"同意这样登记吗": "同意", "确认登记": "确认", "怎么称呼": "王秀兰", "手机号": "13812345678",
-                "哪个区县": "青龙木头凳镇", "哪方面": "低保", "什么困难": "老伴瘫痪在床，一个月收入一千多，想申请低保",
-                "急不急": "比较急"}
+HELP_ANSWERS = {
+    "同意这样登记吗": "同意",
+    "确认登记": "确认",
+    "怎么称呼": "王秀兰",
+    "手机号": "13812345678",
+    "哪个区县": "青龙木头凳镇",
+    "哪方面": "低保",
+    "什么困难": "老伴瘫痪在床，一个月收入一千多，想申请低保",
+    "急不急": "比较急",
+}
 PASSWORDS = {"st1": "staff-pass-data-1", "ad1": "admin-pass-data-1"}
-_stack: Optional[Stack] = None
+_stack: Stack | None = None
 
 
 def joined(replies: list[dict]) -> str:
@@ -38,8 +45,14 @@ def new_sender() -> str:
     return f"sec-{uuid.uuid4().hex[:10]}"
 
 
-def converse(stack: Stack, sender: str, opening: str, answers: dict[str, str], max_turns: int = 15,
-             until: tuple[str, ...] = DONE_MARKERS) -> str:
+def converse(
+    stack: Stack,
+    sender: str,
+    opening: str,
+    answers: dict[str, str],
+    max_turns: int = 15,
+    until: tuple[str, ...] = DONE_MARKERS,
+) -> str:
     """Send `opening`, then answer each question containing a key of `answers`; returns the reply that
     ends the flow (or asks nothing we know)."""
     reply = joined(stack.say(sender, opening))
@@ -95,8 +108,12 @@ def staff_session(stack: Stack, username: str = "st1") -> tuple[requests.Session
     """A logged-in browser-like session and its CSRF token."""
     session = requests.Session()
     token = csrf_of(session, stack)
-    resp = session.post(f"{stack.web_url}/login", data={"username": username, "password": PASSWORDS[username],
-                                                        "csrf_token": token}, allow_redirects=False, timeout=30)
+    resp = session.post(
+        f"{stack.web_url}/login",
+        data={"username": username, "password": PASSWORDS[username], "csrf_token": token},
+        allow_redirects=False,
+        timeout=30,
+    )
     assert resp.status_code == 303, resp.text
     return session, csrf_of(session, stack)
 

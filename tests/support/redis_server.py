@@ -3,6 +3,7 @@
 Production refuses a Redis without a password (bot.production.config), and the machine's own Redis
 has none: each run starts its own `redis-server` on a free loopback port, in memory only.
 """
+
 from __future__ import annotations
 
 import secrets
@@ -37,9 +38,23 @@ def private_redis() -> Iterator[PrivateRedis]:
     if not binary:
         raise RedisUnavailable("redis-server 未安装（apt-get install redis-server）")
     server = PrivateRedis(free_port(), secrets.token_urlsafe(24))
-    proc = subprocess.Popen([binary, "--port", str(server.port), "--bind", "127.0.0.1", "--requirepass",
-                             server.password, "--save", "", "--appendonly", "no"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [
+            binary,
+            "--port",
+            str(server.port),
+            "--bind",
+            "127.0.0.1",
+            "--requirepass",
+            server.password,
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 10
         while True:

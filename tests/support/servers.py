@@ -3,6 +3,7 @@
 Every test stack gets its own SQLite files in a temporary folder, so tests never share state with a
 developer's `make run` or with each other.
 """
+
 from __future__ import annotations
 
 import os
@@ -52,19 +53,29 @@ class Stack:
     procs: dict[str, subprocess.Popen] = field(default_factory=dict)
 
     @classmethod
-    def create(cls, workdir: Path, **extra_env: str) -> "Stack":
+    def create(cls, workdir: Path, **extra_env: str) -> Stack:
         env = rasa_env()
-        env.update({
-            "RASA_PORT": str(free_port()), "ACTION_PORT": str(free_port()), "WEB_PORT": str(free_port()),
-            **random_secrets(), "SECRETS_FILE": str(workdir / "secrets.json"),
-            "DATABASE_URL": f"sqlite:///{workdir / 'app.db'}", "TRACKER_DB_URL": f"sqlite:///{workdir / 'tracker.db'}",
-            "TRACKER_SQLITE_PATH": str(workdir / "tracker.db"),
-        })
+        env.update(
+            {
+                "RASA_PORT": str(free_port()),
+                "ACTION_PORT": str(free_port()),
+                "WEB_PORT": str(free_port()),
+                **random_secrets(),
+                "SECRETS_FILE": str(workdir / "secrets.json"),
+                "DATABASE_URL": f"sqlite:///{workdir / 'app.db'}",
+                "TRACKER_DB_URL": f"sqlite:///{workdir / 'tracker.db'}",
+                "TRACKER_SQLITE_PATH": str(workdir / "tracker.db"),
+            }
+        )
         env["ACTION_ENDPOINT_URL"] = f"http://127.0.0.1:{env['ACTION_PORT']}/webhook"
         env.update(extra_env)
         stack = cls(workdir=workdir, env=env)
-        subprocess.run([sys.executable, "-c", "from bot.store.db import upgrade_database; upgrade_database()"],
-                       cwd=REPO_ROOT, env=env, check=True)
+        subprocess.run(
+            [sys.executable, "-c", "from bot.store.db import upgrade_database; upgrade_database()"],
+            cwd=REPO_ROOT,
+            env=env,
+            check=True,
+        )
         return stack
 
     def create_account(self, username: str, password: str, role: str) -> None:
@@ -82,14 +93,17 @@ class Stack:
 
     def _spawn(self, name: str, cmd: list[str], ready_url: str, timeout: float = 180) -> None:
         log = open(self.workdir / f"{name}.log", "ab")
-        proc = subprocess.Popen(cmd, cwd=REPO_ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT,
-                                start_new_session=True)
+        proc = subprocess.Popen(
+            cmd, cwd=REPO_ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
         self.procs[name] = proc
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if proc.poll() is not None:
-                raise RuntimeError(f"{name} exited with {proc.returncode}; see {self.workdir / (name + '.log')}:\n"
-                                   + (self.workdir / f"{name}.log").read_text(errors="replace")[-3000:])
+                raise RuntimeError(
+                    f"{name} exited with {proc.returncode}; see {self.workdir / (name + '.log')}:\n"
+                    + (self.workdir / f"{name}.log").read_text(errors="replace")[-3000:]
+                )
             try:
                 if requests.get(ready_url, timeout=2).status_code < 500:
                     return
@@ -103,8 +117,7 @@ class Stack:
         self._spawn("actions", actions_command(port), f"http://127.0.0.1:{port}/health")
 
     def start_rasa(self, model: Path) -> None:
-        self._spawn("rasa", rasa_command(model, "127.0.0.1", self.env["RASA_PORT"], "*"),
-                    f"{self.rasa_url}/")
+        self._spawn("rasa", rasa_command(model, "127.0.0.1", self.env["RASA_PORT"], "*"), f"{self.rasa_url}/")
 
     def start_web(self) -> None:
         self._spawn("web", [sys.executable, "-m", "bot.web"], f"{self.web_url}/healthz", timeout=60)
@@ -135,7 +148,11 @@ class Stack:
 
     def say(self, sender: str, text: str) -> list[dict]:
         """One REST turn: the bot's replies to `text` from `sender` (with the integrator's token)."""
-        response = requests.post(f"{self.rasa_url}/webhooks/rest/webhook", headers=self.rest_headers,
-                                 json={"sender": sender, "message": text}, timeout=60)
+        response = requests.post(
+            f"{self.rasa_url}/webhooks/rest/webhook",
+            headers=self.rest_headers,
+            json={"sender": sender, "message": text},
+            timeout=60,
+        )
         response.raise_for_status()
         return response.json()

@@ -6,6 +6,7 @@ service other work on this machine uses.
     proxy.cut()       # close every open connection and refuse new ones
     proxy.restore()   # accept again
 """
+
 from __future__ import annotations
 
 import socket
@@ -24,7 +25,7 @@ class TcpProxy:
         self._up = threading.Event()
         self._up.set()
 
-    def start(self) -> "TcpProxy":
+    def start(self) -> TcpProxy:
         self._server.listen(64)
         threading.Thread(target=self._accept, daemon=True).start()
         return self

@@ -1,4 +1,5 @@
 """The action server's start-up masks what every logger writes, child loggers included."""
+
 from __future__ import annotations
 
 import logging

@@ -1,4 +1,5 @@
 """Custom actions on tracker fixtures: each action's events and messages for a given conversation state."""
+
 from __future__ import annotations
 
 import asyncio
@@ -9,17 +10,36 @@ from rasa_sdk import Tracker
 from rasa_sdk.events import ConversationPaused
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions import eligibility, handoff, requests as request_actions
+from actions import eligibility, handoff
+from actions import requests as request_actions
 
 
-def make_tracker(slots: dict[str, Any] | None = None, text: str = "", intent: str = "inform",
-                 entities: list[dict] | None = None, events: list[dict] | None = None,
-                 active_loop: str | None = None, sender: str = "tester") -> Tracker:
-    latest = {"text": text, "intent": {"name": intent, "confidence": 0.9}, "entities": entities or [],
-              "intent_ranking": [{"name": intent, "confidence": 0.9}]}
+def make_tracker(
+    slots: dict[str, Any] | None = None,
+    text: str = "",
+    intent: str = "inform",
+    entities: list[dict] | None = None,
+    events: list[dict] | None = None,
+    active_loop: str | None = None,
+    sender: str = "tester",
+) -> Tracker:
+    latest = {
+        "text": text,
+        "intent": {"name": intent, "confidence": 0.9},
+        "entities": entities or [],
+        "intent_ranking": [{"name": intent, "confidence": 0.9}],
+    }
     user_event = {"event": "user", "text": text, "parse_data": latest}
-    return Tracker(sender, slots or {}, latest, (events or []) + [user_event], False, None,
-                   {"name": active_loop} if active_loop else {}, "action_listen")
+    return Tracker(
+        sender,
+        slots or {},
+        latest,
+        (events or []) + [user_event],
+        False,
+        None,
+        {"name": active_loop} if active_loop else {},
+        "action_listen",
+    )
 
 
 def run(action, tracker: Tracker) -> tuple[list[dict], list[dict]]:
@@ -35,6 +55,7 @@ def texts(messages: list[dict]) -> str:
 @pytest.fixture
 def app_db(tmp_path, monkeypatch):
     from bot.store.db import upgrade_database
+
     url = f"sqlite:///{tmp_path / 'app.db'}"
     monkeypatch.setenv("DATABASE_URL", url)
     upgrade_database(url)
@@ -42,6 +63,7 @@ def app_db(tmp_path, monkeypatch):
 
 
 # --- eligibility form validation ---------------------------------------------------------------
+
 
 def test_household_size_out_of_range_is_asked_again():
     form = eligibility.ValidateEligibilityForm()
@@ -55,8 +77,9 @@ def test_household_size_out_of_range_is_asked_again():
 def test_amount_said_for_another_question_keeps_the_income():
     form = eligibility.ValidateEligibilityForm()
     earlier = [{"event": "slot", "name": "monthly_income", "value": 900.0}]
-    tracker = make_tracker({"requested_slot": "rigid_expenses_monthly", "monthly_income": 300.0},
-                           text="药费每月三百", events=earlier)
+    tracker = make_tracker(
+        {"requested_slot": "rigid_expenses_monthly", "monthly_income": 300.0}, text="药费每月三百", events=earlier
+    )
     assert form.validate_monthly_income(300.0, CollectingDispatcher(), tracker, {}) == {"monthly_income": 900.0}
 
 
@@ -73,8 +96,10 @@ def test_pension_and_wage_are_kept_apart_by_member():
     text = "我打工一千二，老伴农村养老金一百八"
     tracker = make_tracker({"requested_slot": "monthly_income"}, text=text)
     got = form.validate_monthly_income(text, CollectingDispatcher(), tracker, {})
-    assert got["income_items"] == [{"who": "self", "kind": "wage", "amount": 1200.0},
-                                   {"who": "spouse", "kind": "resident_pension", "amount": 180.0}]
+    assert got["income_items"] == [
+        {"who": "self", "kind": "wage", "amount": 1200.0},
+        {"who": "spouse", "kind": "resident_pension", "amount": 180.0},
+    ]
 
 
 def test_an_expense_without_its_kind_is_asked_again():
@@ -84,7 +109,9 @@ def test_an_expense_without_its_kind_is_asked_again():
     assert form.validate_rigid_expenses_monthly("每月三百", dispatcher, tracker, {})["rigid_expenses_monthly"] is None
     tracker = make_tracker({"requested_slot": "rigid_expenses_monthly"}, text="康复费每月两百")
     assert form.validate_rigid_expenses_monthly("康复费每月两百", CollectingDispatcher(), tracker, {}) == {
-        "rigid_expenses_monthly": 200.0, "rigid_expense_kind": "disability_rehab"}
+        "rigid_expenses_monthly": 200.0,
+        "rigid_expense_kind": "disability_rehab",
+    }
 
 
 def test_unknown_income_gets_a_hint_not_a_value():
@@ -103,8 +130,16 @@ def test_required_slots_follow_the_programme():
 
 
 def test_confirmation_reads_back_the_facts():
-    tracker = make_tracker({"elig_program": "dibao", "district": "海港区", "residence": "urban",
-                            "household_size": 3.0, "monthly_income": 900.0, "rigid_expenses_monthly": 0.0})
+    tracker = make_tracker(
+        {
+            "elig_program": "dibao",
+            "district": "海港区",
+            "residence": "urban",
+            "household_size": 3.0,
+            "monthly_income": 900.0,
+            "rigid_expenses_monthly": 0.0,
+        }
+    )
     _, messages = run(eligibility.ActionAskEligConfirm(), tracker)
     said = texts(messages)
     assert "海港区" in said and "3 人" in said and "900 元" in said and "城镇" in said
@@ -112,12 +147,24 @@ def test_confirmation_reads_back_the_facts():
 
 
 def test_single_person_facts_keep_who_is_disabled_and_whose_income():
-    tracker = make_tracker({"elig_program": "single_person", "district": "海港区", "residence": "urban",
-                            "household_size": 3.0, "monthly_income": 2000.0, "member_disability_level": 1.0,
-                            "member_disability_kind": "physical", "member_who": "spouse",
-                            "income_items": [{"who": "self", "kind": "wage", "amount": 1200},
-                                             {"who": "spouse", "kind": "resident_pension", "amount": 800}]})
+    tracker = make_tracker(
+        {
+            "elig_program": "single_person",
+            "district": "海港区",
+            "residence": "urban",
+            "household_size": 3.0,
+            "monthly_income": 2000.0,
+            "member_disability_level": 1.0,
+            "member_disability_kind": "physical",
+            "member_who": "spouse",
+            "income_items": [
+                {"who": "self", "kind": "wage", "amount": 1200},
+                {"who": "spouse", "kind": "resident_pension", "amount": 800},
+            ],
+        }
+    )
     from bot.eligibility.intake import case_from_facts
+
     case = case_from_facts(eligibility.facts_from_slots(tracker))
     assert len(case["household"]) == 3
     spouse = next(m for m in case["household"] if m["relation"] == "spouse")
@@ -127,18 +174,33 @@ def test_single_person_facts_keep_who_is_disabled_and_whose_income():
 
 
 def test_job_facts_keep_monitored_apart_from_alleviated():
-    tracker = make_tracker({"elig_program": "job_subsidy", "district": "卢龙县", "poverty_status": "monitored",
-                            "months_employed": 4.0, "work_location": "outside_province"})
+    tracker = make_tracker(
+        {
+            "elig_program": "job_subsidy",
+            "district": "卢龙县",
+            "poverty_status": "monitored",
+            "months_employed": 4.0,
+            "work_location": "outside_province",
+        }
+    )
     from bot.eligibility.intake import case_from_facts
+
     job = case_from_facts(eligibility.facts_from_slots(tracker))["job"]
     assert job["poverty_alleviated"] is False and job["monitored_household"] is True
     assert job["employer_type"] is None  # not asked of a monitored household, never assumed
 
 
 def test_check_sends_one_verdict_with_its_card(app_db):
-    slots = {"elig_program": "dibao", "district": "海港区", "residence": "urban", "household_size": 3.0,
-             "monthly_income": 900.0, "rigid_expenses_monthly": 0.0, "has_disqualifying_assets": False,
-             "income_items": [{"who": "self", "kind": "wage", "amount": 900}]}
+    slots = {
+        "elig_program": "dibao",
+        "district": "海港区",
+        "residence": "urban",
+        "household_size": 3.0,
+        "monthly_income": 900.0,
+        "rigid_expenses_monthly": 0.0,
+        "has_disqualifying_assets": False,
+        "income_items": [{"who": "self", "kind": "wage", "amount": 900}],
+    }
     tracker = make_tracker(slots)
     events, messages = run(eligibility.ActionCheckEligibility(), tracker)
     verdicts = [m for m in messages if (m.get("custom") or {}).get("card")]
@@ -162,8 +224,10 @@ def test_stop_inside_a_form_clears_the_case():
 
 # --- handoff and clarification --------------------------------------------------------------------
 
+
 def test_second_clarification_in_a_row_hands_over(app_db):
     from bot.store import conversations
+
     fallback = {"event": "user", "text": "嗯嗯那个", "parse_data": {"intent": {"name": "nlu_fallback"}}}
     first = make_tracker(text="啊啊", intent="nlu_fallback", sender="c1")
     events, messages = run(handoff.ActionClarify(), first)
@@ -176,13 +240,22 @@ def test_second_clarification_in_a_row_hands_over(app_db):
 
 # --- help requests --------------------------------------------------------------------------------
 
-HR_SLOTS = {"person_name": "王秀兰", "phone": "13812345678", "hr_place": "青龙木头凳镇", "district": "青龙满族自治县",
-            "hr_category": "ask_dibao_eligibility", "hr_description": "老伴瘫痪在床想办低保", "hr_urgency": "urgent",
-            "hr_confirm": True, "hr_consent": True}
+HR_SLOTS = {
+    "person_name": "王秀兰",
+    "phone": "13812345678",
+    "hr_place": "青龙木头凳镇",
+    "district": "青龙满族自治县",
+    "hr_category": "ask_dibao_eligibility",
+    "hr_description": "老伴瘫痪在床想办低保",
+    "hr_urgency": "urgent",
+    "hr_confirm": True,
+    "hr_consent": True,
+}
 
 
 def test_submit_saves_once_and_offers_to_add_to_a_duplicate(app_db):
     from bot.store import requests as store
+
     events, messages = run(request_actions.ActionSubmitHelpRequest(), make_tracker(HR_SLOTS, sender="r1"))
     reference = store.list_requests()[0]["reference_no"]
     assert reference in texts(messages)
@@ -203,15 +276,27 @@ def test_submit_saves_once_and_offers_to_add_to_a_duplicate(app_db):
 
 def test_status_needs_the_right_last_four_digits(app_db):
     from bot.store import requests as store
-    record = store.create_request({"phone": HR_SLOTS["phone"], "district": HR_SLOTS["district"],
-                                   "description": HR_SLOTS["hr_description"],
-                                   "sender_id": "s1", "name": "王秀兰", "township": "木头凳镇",
-                                   "category": "ask_dibao_eligibility", "urgency": "normal",
-                                   "decision_snapshot": None, "entered_by": "resident", "consent": True},
-                                  actor="resident")
+
+    record = store.create_request(
+        {
+            "phone": HR_SLOTS["phone"],
+            "district": HR_SLOTS["district"],
+            "description": HR_SLOTS["hr_description"],
+            "sender_id": "s1",
+            "name": "王秀兰",
+            "township": "木头凳镇",
+            "category": "ask_dibao_eligibility",
+            "urgency": "normal",
+            "decision_snapshot": None,
+            "entered_by": "resident",
+            "consent": True,
+        },
+        actor="resident",
+    )
     ok = make_tracker({"reference_no": record["reference_no"], "phone_last4": "5678"})
     _, messages = run(request_actions.ActionCheckRequestStatus(), ok)
     from bot.store.categories import STATUSES
+
     assert record["reference_no"] in texts(messages) and STATUSES["new"] in texts(messages)
     wrong = make_tracker({"reference_no": record["reference_no"], "phone_last4": "0000"})
     _, messages = run(request_actions.ActionCheckRequestStatus(), wrong)

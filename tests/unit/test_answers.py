@@ -1,4 +1,5 @@
 """Every number the assistant's topic answers quote traces to a rulebook value."""
+
 from __future__ import annotations
 
 import re
@@ -11,9 +12,14 @@ from bot.answers import TOPICS, topic_figures
 from bot.rulebook import REPO_ROOT, default_rulebook
 
 # ../shared/contracts/intents.yml from the repository root (the shared folder beside the checkouts).
-CONTRACT = next((root / "shared" / "contracts" / "intents.yml" for root in (REPO_ROOT.parent, REPO_ROOT.parent.parent)
-                 if (root / "shared" / "contracts" / "intents.yml").is_file()),
-                REPO_ROOT.parent / "shared" / "contracts" / "intents.yml")
+CONTRACT = next(
+    (
+        root / "shared" / "contracts" / "intents.yml"
+        for root in (REPO_ROOT.parent, REPO_ROOT.parent.parent)
+        if (root / "shared" / "contracts" / "intents.yml").is_file()
+    ),
+    REPO_ROOT.parent / "shared" / "contracts" / "intents.yml",
+)
 NUMBER = re.compile(r"(\d+(?:\.\d+)?)(万)?")
 DATES = re.compile(r"\d{4}-\d{2}-\d{2}|\d{4}年(?:\d{1,2}月)?(?:\d{1,2}日)?")
 DOC_NO = re.compile(r"〔\d{4}〕\d+号")
@@ -97,21 +103,27 @@ def test_the_trace_check_catches_a_figure_written_outside_the_rulebook() -> None
 def test_a_long_answer_becomes_a_card_with_the_conclusion_first():
     from bot.answers import answer_card
 
-    text = ("低保看三点：收入、财产、户籍。另外还要看户口。\n"
-            "城市低保：每人每月不低于600元（2018-01-01起，秦政字〔2017〕44号）\n"
-            "以工代训补贴：每人每月最多300元（2020年起，某省措施，未经本地确认）\n"
-            "这是全市的最低线，县区实际执行的标准可能更高，请向县区民政局确认。\n"
-            "可以到乡镇政府或街道办事处申请。")
+    text = (
+        "低保看三点：收入、财产、户籍。另外还要看户口。\n"
+        "城市低保：每人每月不低于600元（2018-01-01起，秦政字〔2017〕44号）\n"
+        "以工代训补贴：每人每月最多300元（2020年起，某省措施，未经本地确认）\n"
+        "这是全市的最低线，县区实际执行的标准可能更高，请向县区民政局确认。\n"
+        "可以到乡镇政府或街道办事处申请。"
+    )
     card = answer_card(text, "可以到乡镇政府或街道办事处申请。")
     assert card == {
         "summary": "低保看三点：收入、财产、户籍。",
-        "figures": [{"label": "城市低保", "value": "每人每月不低于600元"},
-                    {"label": "以工代训补贴", "value": "每人每月最多300元（未经本地确认）"}],
+        "figures": [
+            {"label": "城市低保", "value": "每人每月不低于600元"},
+            {"label": "以工代训补贴", "value": "每人每月最多300元（未经本地确认）"},
+        ],
         "next_step": "可以到乡镇政府或街道办事处申请。",
-        "details": ["另外还要看户口。",
-                    "城市低保：每人每月不低于600元（2018-01-01起，秦政字〔2017〕44号）",
-                    "以工代训补贴：每人每月最多300元（2020年起，某省措施，未经本地确认）",
-                    "这是全市的最低线，县区实际执行的标准可能更高，请向县区民政局确认。"],
+        "details": [
+            "另外还要看户口。",
+            "城市低保：每人每月不低于600元（2018-01-01起，秦政字〔2017〕44号）",
+            "以工代训补贴：每人每月最多300元（2020年起，某省措施，未经本地确认）",
+            "这是全市的最低线，县区实际执行的标准可能更高，请向县区民政局确认。",
+        ],
     }
 
 
@@ -134,8 +146,10 @@ def test_every_topic_card_keeps_every_line_of_the_answer(intent):
     shown = card["summary"] + "".join(card["details"]) + card["next_step"]
     assert shown == "".join(line.strip() for line in text.splitlines() if line.strip())
     for fig in card["figures"]:  # every figure on the card is quoted with its source in the details
-        assert any(line.startswith(f"{fig['label']}：{fig['value'].replace('（未经本地确认）', '')}（")
-                   for line in card["details"])
+        assert any(
+            line.startswith(f"{fig['label']}：{fig['value'].replace('（未经本地确认）', '')}（")
+            for line in card["details"]
+        )
 
 
 def test_out_of_scope_points_other_errands_to_the_rulebook_hotline_and_the_service_hall():

@@ -1,4 +1,5 @@
 """The NLU gate of `make test` (bench/nlu.py): both hold-outs, their own floors, results outside git."""
+
 from __future__ import annotations
 
 import importlib.util
@@ -19,8 +20,10 @@ def _bench():
 
 
 def _result(macro_f1: float, confident_wrong: float, recall: float = 0.9) -> dict:
-    return {"intent": {"macro_f1": macro_f1, "confident_wrong_share": confident_wrong},
-            "entities": {"micro_by_value": {"recall": recall}}}
+    return {
+        "intent": {"macro_f1": macro_f1, "confident_wrong_share": confident_wrong},
+        "entities": {"micro_by_value": {"recall": recall}},
+    }
 
 
 def test_hard_holdout_is_gated_only_when_its_file_exists(tmp_path, monkeypatch):

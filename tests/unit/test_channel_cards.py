@@ -1,5 +1,6 @@
 """A bot message with a card reaches each channel as one message: the widget gets text and card
 together, a REST client gets the full text (never split at blank lines) with the card kept in `custom`."""
+
 from __future__ import annotations
 
 import asyncio
@@ -10,8 +11,12 @@ from bot.channels.cards import CardCollectingChannel, card_of
 from bot.channels.socketio import CardSocketIOOutput
 
 FULL_TEXT = "初步判断：符合条件。\n\n人均收入低于标准。\n\n依据：某某文件。"
-CARD = {"summary": "初步判断：符合条件。", "figures": [{"label": "人均收入", "value": "800元"}],
-        "next_step": "到街道办申请。", "details": ["人均收入低于标准（依据：某某文件）"]}
+CARD = {
+    "summary": "初步判断：符合条件。",
+    "figures": [{"label": "人均收入", "value": "800元"}],
+    "next_step": "到街道办申请。",
+    "details": ["人均收入低于标准（依据：某某文件）"],
+}
 BUTTONS = [{"title": "登记求助", "payload": "/request_help"}]
 
 

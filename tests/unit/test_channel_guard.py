@@ -1,4 +1,5 @@
 """The channels never answer a resident's message with silence, except while an operator has it."""
+
 from __future__ import annotations
 
 import asyncio
@@ -37,11 +38,14 @@ def test_an_answered_turn_is_left_alone(monkeypatch):
     assert [m["text"] for m in messages] == ["您好"]
 
 
-@pytest.mark.parametrize("failure", [
-    ConnectionError("lock store: Redis connection refused"),
-    OSError("tracker store: database is unavailable"),
-    RuntimeError("event broker: channel closed"),
-])
+@pytest.mark.parametrize(
+    "failure",
+    [
+        ConnectionError("lock store: Redis connection refused"),
+        OSError("tracker store: database is unavailable"),
+        RuntimeError("event broker: channel closed"),
+    ],
+)
 def test_a_turn_that_raises_still_gets_the_notice(monkeypatch, failure):
     async def raising_turn(message: UserMessage) -> None:
         raise failure
@@ -63,11 +67,14 @@ def test_a_paused_conversation_stays_silent(monkeypatch):
     assert deliver(failing_turn, paused=True, monkeypatch=monkeypatch) == []
 
 
-@pytest.mark.parametrize("intent, slots, expect_text, expect_form", [
-    ("affirm", {"offered_check": "single_person"}, "单人保", True),
-    ("deny", {"offered_check": "single_person"}, "还有别的", False),
-    ("affirm", {}, "您想了解什么", False),
-])
+@pytest.mark.parametrize(
+    "intent, slots, expect_text, expect_form",
+    [
+        ("affirm", {"offered_check": "single_person"}, "单人保", True),
+        ("deny", {"offered_check": "single_person"}, "还有别的", False),
+        ("affirm", {}, "您想了解什么", False),
+    ],
+)
 def test_yes_no_follows_the_pending_offer(intent, slots, expect_text, expect_form):
     from actions.yes_no import ActionYesNo
     from tests.unit.test_actions import make_tracker, run, texts

@@ -1,4 +1,5 @@
 """The dialogue data stays consistent with the domain and the contracts."""
+
 from __future__ import annotations
 
 import subprocess
@@ -11,8 +12,11 @@ from actions.texts import texts
 from bot.runner import REPO_ROOT
 
 DOMAIN = yaml.safe_load((REPO_ROOT / "domain.yml").read_text(encoding="utf-8"))
-CONTRACT = yaml.safe_load((REPO_ROOT.parent / "shared" / "contracts" / "intents.yml").read_text(encoding="utf-8")) \
-    if (REPO_ROOT.parent / "shared" / "contracts" / "intents.yml").exists() else None
+CONTRACT = (
+    yaml.safe_load((REPO_ROOT.parent / "shared" / "contracts" / "intents.yml").read_text(encoding="utf-8"))
+    if (REPO_ROOT.parent / "shared" / "contracts" / "intents.yml").exists()
+    else None
+)
 
 
 def test_generated_rules_are_up_to_date():
@@ -47,5 +51,6 @@ def test_no_figure_in_action_texts_or_domain_responses():
     allowed = {"13812345678", "2026", "000123"}  # examples of formats the resident should type
     wording = yaml.safe_dump(texts(), allow_unicode=True) + yaml.safe_dump(DOMAIN["responses"], allow_unicode=True)
     import re
+
     numbers = set(re.findall(r"\d{2,}", wording)) - allowed
     assert not numbers, f"figures written into wording: {numbers}"

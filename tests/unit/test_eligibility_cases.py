@@ -3,6 +3,7 @@
 Inputs and expected outputs are literal values typed by hand (OpenFisca style): nothing is computed from
 the rulebook, so a wrong figure in policies/ fails a case instead of moving with it.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -60,5 +61,6 @@ def test_case(name: str, item: dict) -> None:
 
 def test_every_program_has_cases() -> None:
     from bot.eligibility import PROGRAMS
+
     programs = {item["case"]["program"] for _, item in _load()}
     assert programs == set(PROGRAMS)

@@ -1,4 +1,5 @@
 """Invalid input gets a clear exit-2 JSON error (CLI) or CaseError (API); valid input the contract's JSON."""
+
 from __future__ import annotations
 
 import json
@@ -12,15 +13,35 @@ from bot.eligibility import PROGRAMS, CaseError, evaluate
 from bot.rulebook import default_rulebook
 
 REPO = Path(__file__).resolve().parents[2]
-BASE = {"program": "dibao", "as_of": "2026-11-29", "district": "海港区", "residence": "urban",
-        "household": [{"relation": "self", "monthly_income": 900}]}
-CONTRACT_KEYS = {"program", "eligible", "standard_monthly", "gross_income_monthly", "deductions",
-                 "per_capita_income_monthly", "conditions", "explanation_zh", "caveats_zh", "rulebook_version"}
+BASE = {
+    "program": "dibao",
+    "as_of": "2026-11-29",
+    "district": "海港区",
+    "residence": "urban",
+    "household": [{"relation": "self", "monthly_income": 900}],
+}
+CONTRACT_KEYS = {
+    "program",
+    "eligible",
+    "standard_monthly",
+    "gross_income_monthly",
+    "deductions",
+    "per_capita_income_monthly",
+    "conditions",
+    "explanation_zh",
+    "caveats_zh",
+    "rulebook_version",
+}
 
 
 def _run(stdin: str, *args: str) -> tuple[int, dict]:
-    out = subprocess.run([sys.executable, "-m", "bot", "eligibility", *args], cwd=REPO, input=stdin.encode(),
-                         capture_output=True, timeout=60)
+    out = subprocess.run(
+        [sys.executable, "-m", "bot", "eligibility", *args],
+        cwd=REPO,
+        input=stdin.encode(),
+        capture_output=True,
+        timeout=60,
+    )
     assert b"Traceback" not in out.stderr + out.stdout
     return out.returncode, json.loads(out.stdout)
 
@@ -63,14 +84,19 @@ def test_invalid_case_raises_case_error(code, case, field) -> None:
     assert err.value.to_json()["error"]["message_zh"]
 
 
-@pytest.mark.parametrize("stdin,code", [
-    ("not json", "invalid_json"),
-    ('{"program": "dibao", "district": "海港区", "residence": "urban", "household": [{"monthly_income": NaN}]}',
-     "invalid_json"),
-    (json.dumps(_with(household=[])), "empty_household"),
-    (json.dumps(_with(district="火星")), "unknown_district"),
-    (json.dumps(_with(household=[{"monthly_income": "abc"}])), "invalid_number"),
-])
+@pytest.mark.parametrize(
+    "stdin,code",
+    [
+        ("not json", "invalid_json"),
+        (
+            '{"program": "dibao", "district": "海港区", "residence": "urban", "household": [{"monthly_income": NaN}]}',
+            "invalid_json",
+        ),
+        (json.dumps(_with(household=[])), "empty_household"),
+        (json.dumps(_with(district="火星")), "unknown_district"),
+        (json.dumps(_with(household=[{"monthly_income": "abc"}])), "invalid_number"),
+    ],
+)
 def test_cli_exit_2_with_json_error(stdin, code) -> None:
     rc, body = _run(stdin)
     assert rc == 2 and body["error"]["code"] == code
@@ -83,16 +109,28 @@ def test_cli_valid_case_and_policies_option() -> None:
 
 
 # Keys only one programme's answer carries; every other programme's answer must not carry them.
-PROGRAM_KEYS = {"single_person": {"members"}, "gradual_exit": {"gradual_exit_months"},
-                "extreme_poverty": {"support_standard_monthly"}, "job_subsidy": {"subsidies"}}
+PROGRAM_KEYS = {
+    "single_person": {"members"},
+    "gradual_exit": {"gradual_exit_months"},
+    "extreme_poverty": {"support_standard_monthly"},
+    "job_subsidy": {"subsidies"},
+}
 PROGRAM_ONLY_KEYS = set().union(*PROGRAM_KEYS.values())
 
 
 @pytest.mark.parametrize("program", PROGRAMS)
 def test_every_program_answers_the_contract(program) -> None:
-    case = _with(program=program, hardship_kind="emergency", receiving_dibao=True,
-                 job={"poverty_alleviated": True, "employer_type": "enterprise", "months_employed": 6,
-                      "work_location": "outside_province"})
+    case = _with(
+        program=program,
+        hardship_kind="emergency",
+        receiving_dibao=True,
+        job={
+            "poverty_alleviated": True,
+            "employer_type": "enterprise",
+            "months_employed": 6,
+            "work_location": "outside_province",
+        },
+    )
     result = evaluate(case, default_rulebook())
     assert CONTRACT_KEYS <= set(result)
     assert result["rulebook_version"] == default_rulebook().version
@@ -107,11 +145,15 @@ def test_every_program_answers_the_contract(program) -> None:
 
 
 ODD_JSON = [
-    '{"program": "dibao", "district": "海港区", "residence": "urban", "household": [{"monthly_income": ' + "9" * 400 + '}]}',
+    '{"program": "dibao", "district": "海港区", "residence": "urban", "household": [{"monthly_income": '
+    + "9" * 400
+    + "}]}",
     "[" * 50000 + "]" * 50000,
     '{"program": ["dibao"], "district": {"a": 1}}',
-    '{"program": "dibao", "district": "海港区", "residence": "urban", "household": [{"age": ' + "1" * 400 + '}]}',
-    '{"program": "dibao", "district": "海港区", "residence": "urban", "household": [{"income_items": [{"type": "wage", "amount": -' + "9" * 400 + '}]}]}',
+    '{"program": "dibao", "district": "海港区", "residence": "urban", "household": [{"age": ' + "1" * 400 + "}]}",
+    '{"program": "dibao", "district": "海港区", "residence": "urban", "household": [{"income_items": [{"type": "wage", "amount": -'
+    + "9" * 400
+    + "}]}]}",
     '{"program": "dibao", "district": "海港区", "household_size": "三", "incomes": 5}',
 ]
 

@@ -1,4 +1,5 @@
 """The sparse linear model blended into DIET's ranking, and the short-reply override (issue 12)."""
+
 from __future__ import annotations
 
 import pytest
@@ -26,8 +27,11 @@ def _message(text: str, ranking: list[dict]) -> Message:
 
 
 def test_blend_is_a_weighted_mean_and_counts_a_missing_intent_as_zero():
-    ranking = blend([{"name": "a", "confidence": 0.8}, {"name": "b", "confidence": 0.2}],
-                    {"a": 0.1, "b": 0.6, "c": 0.3}, diet_weight=0.5)
+    ranking = blend(
+        [{"name": "a", "confidence": 0.8}, {"name": "b", "confidence": 0.2}],
+        {"a": 0.1, "b": 0.6, "c": 0.3},
+        diet_weight=0.5,
+    )
     assert [r["name"] for r in ranking] == ["a", "b", "c"]
     assert [round(r["confidence"], 3) for r in ranking] == [0.45, 0.4, 0.15]
 
@@ -41,12 +45,14 @@ def test_without_a_diet_ranking_the_linear_model_decides_alone():
 def trained(tmp_path) -> SparseIntentBlend:
     storage = LocalModelStorage(tmp_path)
     resource = Resource("blend")
-    component = SparseIntentBlend.create({**SparseIntentBlend.get_default_config(), "diet_weight": 0.0},
-                                         storage, resource, None)
+    component = SparseIntentBlend.create(
+        {**SparseIntentBlend.get_default_config(), "diet_weight": 0.0}, storage, resource, None
+    )
     examples = [Message({TEXT: t, INTENT: i}) for i, texts in TRAINING.items() for t in texts]
     component.train(TrainingData(examples))
-    return SparseIntentBlend.load({**SparseIntentBlend.get_default_config(), "diet_weight": 0.0},
-                                  storage, resource, None)
+    return SparseIntentBlend.load(
+        {**SparseIntentBlend.get_default_config(), "diet_weight": 0.0}, storage, resource, None
+    )
 
 
 def test_trained_model_survives_persisting_and_overrides_a_wrong_ranking(trained):
@@ -57,8 +63,9 @@ def test_trained_model_survives_persisting_and_overrides_a_wrong_ranking(trained
     assert confidences == sorted(confidences, reverse=True) and abs(sum(confidences) - 1.0) < 1e-6
 
 
-@pytest.mark.parametrize("text, intent", [("那可不", "affirm"), ("嗯呐", "affirm"), ("拉倒吧", "deny"),
-                                          ("不中", "deny")])
+@pytest.mark.parametrize(
+    "text, intent", [("那可不", "affirm"), ("嗯呐", "affirm"), ("拉倒吧", "deny"), ("不中", "deny")]
+)
 def test_short_reply_overrides_the_classifiers(text, intent):
     ranking = [{"name": "stop", "confidence": 0.6}, {"name": "goodbye", "confidence": 0.4}]
     [message] = ShortReplyClassifier().process([_message(text, ranking)])

@@ -1,6 +1,7 @@
 """Learning loop (issue 14): which turns are captured and which are not, masking, grouping, the
 resident's 👍/👎 door (own conversation only, capped), the operator's flag, labelling with audit, and
 the analytics figures."""
+
 from __future__ import annotations
 
 import re
@@ -18,9 +19,15 @@ SENDER = "web-aabbccddeeff00112233"
 def parsed(text: str, ranking: list[tuple[str, float]], ts: float = 100.0, top: str | None = None) -> dict:
     top_name = top or ranking[0][0]
     top_conf = dict(ranking).get(top_name, ranking[0][1])
-    return {"event": "user", "text": text, "timestamp": ts,
-            "parse_data": {"intent": {"name": top_name, "confidence": top_conf},
-                           "intent_ranking": [{"name": n, "confidence": c} for n, c in ranking]}}
+    return {
+        "event": "user",
+        "text": text,
+        "timestamp": ts,
+        "parse_data": {
+            "intent": {"name": top_name, "confidence": top_conf},
+            "intent_ranking": [{"name": n, "confidence": c} for n, c in ranking],
+        },
+    }
 
 
 def action(name: str) -> dict:
@@ -31,29 +38,59 @@ def action(name: str) -> dict:
 CONFIDENT = [("ask_dibao_standard", 0.92), ("ask_dibao_eligibility", 0.05)]
 
 
-@pytest.mark.parametrize("events, expected", [
-    # a confident parse answered by its rule: nothing to learn
-    ([parsed("低保标准是多少", CONFIDENT), action("utter_dibao_standard"), bot_event("标准是……")], []),
-    # the FallbackClassifier fired and the bot asked to clarify
-    ([parsed("那个钱咋整", [("nlu_fallback", 0.7), ("ask_job_subsidy", 0.3), ("ask_dibao_standard", 0.25)]),
-      action("action_clarify"), bot_event("您是想问……")], ["fallback", "clarify"]),
-    # confident enough for no fallback, but the two best intents are 0.1 apart (< 0.2)
-    ([parsed("补贴咋领", [("ask_job_subsidy", 0.5), ("ask_dibao_application", 0.4)]), action("utter_x")],
-     ["low_margin"]),
-    # the resident was handed to a person
-    ([parsed("转人工", [("request_human", 0.99), ("greet", 0.001)]), action("action_handoff")], ["handoff"]),
-    # an answer to a form's question: a close race between intents is normal there...
-    ([{"event": "active_loop", "name": "help_request_form"},
-      parsed("王秀兰", [("inform", 0.45), ("greet", 0.4)]), action("help_request_form")], []),
-    # ...but not after the form ended
-    ([{"event": "active_loop", "name": "help_request_form"}, {"event": "active_loop", "name": None},
-      parsed("补贴咋领", [("ask_job_subsidy", 0.5), ("ask_dibao_application", 0.4)])], ["low_margin"]),
-    # a button payload is what we offered, not the resident's wording
-    ([parsed("/affirm", [("affirm", 0.5), ("deny", 0.45)]), action("action_clarify")], []),
-    # only the LAST user turn counts: an earlier clarification is not captured again
-    ([parsed("那个钱咋整", [("nlu_fallback", 0.7), ("ask_job_subsidy", 0.3)], ts=1), action("action_clarify"),
-      parsed("低保标准是多少", CONFIDENT, ts=2), action("utter_dibao_standard")], []),
-])
+@pytest.mark.parametrize(
+    "events, expected",
+    [
+        # a confident parse answered by its rule: nothing to learn
+        ([parsed("低保标准是多少", CONFIDENT), action("utter_dibao_standard"), bot_event("标准是……")], []),
+        # the FallbackClassifier fired and the bot asked to clarify
+        (
+            [
+                parsed("那个钱咋整", [("nlu_fallback", 0.7), ("ask_job_subsidy", 0.3), ("ask_dibao_standard", 0.25)]),
+                action("action_clarify"),
+                bot_event("您是想问……"),
+            ],
+            ["fallback", "clarify"],
+        ),
+        # confident enough for no fallback, but the two best intents are 0.1 apart (< 0.2)
+        (
+            [parsed("补贴咋领", [("ask_job_subsidy", 0.5), ("ask_dibao_application", 0.4)]), action("utter_x")],
+            ["low_margin"],
+        ),
+        # the resident was handed to a person
+        ([parsed("转人工", [("request_human", 0.99), ("greet", 0.001)]), action("action_handoff")], ["handoff"]),
+        # an answer to a form's question: a close race between intents is normal there...
+        (
+            [
+                {"event": "active_loop", "name": "help_request_form"},
+                parsed("王秀兰", [("inform", 0.45), ("greet", 0.4)]),
+                action("help_request_form"),
+            ],
+            [],
+        ),
+        # ...but not after the form ended
+        (
+            [
+                {"event": "active_loop", "name": "help_request_form"},
+                {"event": "active_loop", "name": None},
+                parsed("补贴咋领", [("ask_job_subsidy", 0.5), ("ask_dibao_application", 0.4)]),
+            ],
+            ["low_margin"],
+        ),
+        # a button payload is what we offered, not the resident's wording
+        ([parsed("/affirm", [("affirm", 0.5), ("deny", 0.45)]), action("action_clarify")], []),
+        # only the LAST user turn counts: an earlier clarification is not captured again
+        (
+            [
+                parsed("那个钱咋整", [("nlu_fallback", 0.7), ("ask_job_subsidy", 0.3)], ts=1),
+                action("action_clarify"),
+                parsed("低保标准是多少", CONFIDENT, ts=2),
+                action("utter_dibao_standard"),
+            ],
+            [],
+        ),
+    ],
+)
 def test_capture_reasons(events, expected):
     turn = rules.last_turn(events)
     assert rules.capture_reasons(turn, 0.2) == expected
@@ -64,9 +101,15 @@ def test_no_user_message_no_turn():
 
 
 def test_margin_ignores_nlu_fallback_and_is_setting(monkeypatch):
-    assert rules.margin_of({"intent_ranking": [{"name": "nlu_fallback", "confidence": 0.9},
-                                               {"name": "a", "confidence": 0.6}, {"name": "b", "confidence": 0.1}]}) \
-        == pytest.approx(0.5)
+    assert rules.margin_of(
+        {
+            "intent_ranking": [
+                {"name": "nlu_fallback", "confidence": 0.9},
+                {"name": "a", "confidence": 0.6},
+                {"name": "b", "confidence": 0.1},
+            ]
+        }
+    ) == pytest.approx(0.5)
     monkeypatch.setenv("LEARN_MARGIN", "0.05")
     assert rules.margin_setting() == 0.05
     monkeypatch.setenv("LEARN_MARGIN", "lots")
@@ -74,9 +117,13 @@ def test_margin_ignores_nlu_fallback_and_is_setting(monkeypatch):
 
 
 def test_turn_is_masked_with_context():
-    events = [parsed("我叫王五", CONFIDENT, ts=1), bot_event("好的，电话多少？"),
-              parsed("电话13812345678，身份证130302199001011234，钱咋领", [("nlu_fallback", 0.6), ("x", 0.3)], ts=2),
-              action("action_clarify"), bot_event("您说的13812345678是电话吗？")]
+    events = [
+        parsed("我叫王五", CONFIDENT, ts=1),
+        bot_event("好的，电话多少？"),
+        parsed("电话13812345678，身份证130302199001011234，钱咋领", [("nlu_fallback", 0.6), ("x", 0.3)], ts=2),
+        action("action_clarify"),
+        bot_event("您说的13812345678是电话吗？"),
+    ]
     turn = rules.last_turn(events)
     assert turn.text == "电话138****5678，身份证130302********1234，钱咋领"
     assert turn.bot_reply == "您说的138****5678是电话吗？"
@@ -95,13 +142,20 @@ def item(i: int, text: str, sender: str = "s1", source: str = "fallback") -> dic
 
 
 def test_groups_exact_and_near_identical_sorted_by_frequency():
-    items = [item(1, "低保咋申请"), item(2, "低保咋申请？", "s2"),
-             item(3, "低保咋申请！", "s3"),
-             item(4, "公益岗位在哪报名啊", "s4"), item(5, "公益岗位在哪报名", "s5"),
-             item(6, "天气怎么样", "s6")]
+    items = [
+        item(1, "低保咋申请"),
+        item(2, "低保咋申请？", "s2"),
+        item(3, "低保咋申请！", "s3"),
+        item(4, "公益岗位在哪报名啊", "s4"),
+        item(5, "公益岗位在哪报名", "s5"),
+        item(6, "天气怎么样", "s6"),
+    ]
     groups = rules.group_items(items)
     assert [(g.count, g.sample["text"]) for g in groups] == [
-        (3, "低保咋申请"), (2, "公益岗位在哪报名"), (1, "天气怎么样")]  # ties: shorter key first
+        (3, "低保咋申请"),
+        (2, "公益岗位在哪报名"),
+        (1, "天气怎么样"),
+    ]  # ties: shorter key first
     assert groups[0].conversations == 3
 
 
@@ -118,11 +172,19 @@ def _widget_session(client) -> dict:
 
 
 def _conversation(sender: str) -> dict:
-    return {"events": [
-        parsed("我家3口人，电话13812345678，能领多少",
-               [("ask_dibao_standard", 0.6), ("ask_dibao_eligibility", 0.3)], ts=10),
-        bot_event("海港区城市低保标准是……\n\n请问您还想了解什么？", ts=11),
-        parsed("谢谢", [("thank", 0.99), ("greet", 0.0)], ts=12), bot_event("不客气", ts=13)], "paused": False}
+    return {
+        "events": [
+            parsed(
+                "我家3口人，电话13812345678，能领多少",
+                [("ask_dibao_standard", 0.6), ("ask_dibao_eligibility", 0.3)],
+                ts=10,
+            ),
+            bot_event("海港区城市低保标准是……\n\n请问您还想了解什么？", ts=11),
+            parsed("谢谢", [("thank", 0.99), ("greet", 0.0)], ts=12),
+            bot_event("不客气", ts=13),
+        ],
+        "paused": False,
+    }
 
 
 def test_thumbs_down_is_stored_masked_for_own_conversation_only(web):
@@ -133,8 +195,11 @@ def test_thumbs_down_is_stored_masked_for_own_conversation_only(web):
     info = _widget_session(client)
     fake.trackers[info["session_id"]] = _conversation(info["session_id"])
     headers = {"X-CSRF-Token": info["csrf"], "Authorization": f"Bearer {info['token']}"}
-    resp = client.post("/widget/feedback", headers=headers,
-                       json={"text": "请问您还想了解什么？", "vote": "down", "reason": "我问的是13812345678的事"})
+    resp = client.post(
+        "/widget/feedback",
+        headers=headers,
+        json={"text": "请问您还想了解什么？", "vote": "down", "reason": "我问的是13812345678的事"},
+    )
     assert resp.status_code == 200, resp.text
     [row] = [i for i in open_items() if i["source"] == "thumbs_down"]
     assert row["text"] == "我家3口人，电话138****5678，能领多少"
@@ -145,13 +210,14 @@ def test_thumbs_down_is_stored_masked_for_own_conversation_only(web):
     # a stranger: own cookie, but the victim's token -> refused; no token -> refused; no CSRF -> refused
     stranger = TestClient(app)
     mine = _widget_session(stranger)
-    for h in ({"X-CSRF-Token": mine["csrf"], "Authorization": f"Bearer {info['token']}"},
-              {"X-CSRF-Token": mine["csrf"]},
-              {"Authorization": f"Bearer {mine['token']}"}):
+    for h in (
+        {"X-CSRF-Token": mine["csrf"], "Authorization": f"Bearer {info['token']}"},
+        {"X-CSRF-Token": mine["csrf"]},
+        {"Authorization": f"Bearer {mine['token']}"},
+    ):
         assert stranger.post("/widget/feedback", headers=h, json={"text": "不客气", "vote": "down"}).status_code == 403
     # an answer the conversation never contained
-    assert client.post("/widget/feedback", headers=headers,
-                       json={"text": "天气晴", "vote": "down"}).status_code == 404
+    assert client.post("/widget/feedback", headers=headers, json={"text": "天气晴", "vote": "down"}).status_code == 404
     assert len([i for i in open_items() if i["source"] == "thumbs_down"]) == 1
 
 
@@ -185,12 +251,17 @@ def test_operator_flag_and_staff_labels_group_with_audit(web):
     fake.trackers[SENDER] = conversation
     operator = TestClient(app)
     h = {"X-CSRF-Token": login(operator, "op1")}
-    resp = operator.post(f"/api/operator/conversations/{SENDER}/flag", headers=h,
-                         json={"time": datetime.fromtimestamp(10).astimezone().isoformat()})
+    resp = operator.post(
+        f"/api/operator/conversations/{SENDER}/flag",
+        headers=h,
+        json={"time": datetime.fromtimestamp(10).astimezone().isoformat()},
+    )
     assert resp.status_code == 200, resp.text
     # the same wording (punctuation aside) captured in another conversation joins the group
-    other = [parsed("我家4口人 电话13900001111 能领多少？", [("nlu_fallback", 0.7), ("ask_dibao_standard", 0.4)], ts=5),
-             action("action_clarify")]
+    other = [
+        parsed("我家4口人 电话13900001111 能领多少？", [("nlu_fallback", 0.7), ("ask_dibao_standard", 0.4)], ts=5),
+        action("action_clarify"),
+    ]
     assert store_turn("web-other-conversation", other, margin=0.2) == ["fallback", "clarify"]
     assert store_turn("web-other-conversation", other, margin=0.2) == ["fallback", "clarify"]  # no duplicate rows
     assert len(open_items()) == 3
@@ -199,14 +270,17 @@ def test_operator_flag_and_staff_labels_group_with_audit(web):
     staff_csrf = login(staff, "st1")
     page = staff.get("/staff/learning")
     # three rows, two occurrences: the other conversation's turn was captured for two reasons
-    assert page.status_code == 200 and "出现 <strong class=\"learning-count\">2</strong> 次" in page.text
+    assert page.status_code == 200 and '出现 <strong class="learning-count">2</strong> 次' in page.text
     assert "13812345678" not in page.text and "13900001111" not in page.text
     first_id = re.search(r'name="ids" value="(\d+)"', page.text).group(1)
     assert operator.get("/staff/learning").status_code == 403  # operators do not label
     bad = staff.post("/staff/learning/label", data={"csrf_token": staff_csrf, "ids": first_id, "label": "uncovered"})
     assert bad.status_code == 400 and "说明" in bad.text
-    done = staff.post("/staff/learning/label", follow_redirects=False,
-                      data={"csrf_token": staff_csrf, "ids": first_id, "label": "ask_dibao_standard"})
+    done = staff.post(
+        "/staff/learning/label",
+        follow_redirects=False,
+        data={"csrf_token": staff_csrf, "ids": first_id, "label": "ask_dibao_standard"},
+    )
     assert done.status_code == 303 and done.headers["location"] == "/staff/learning?done=3"
     assert open_items() == []
     assert {(i["label"], i["reviewed_by"]) for i in labelled_items()} == {("ask_dibao_standard", "staff:st1")}
@@ -227,22 +301,38 @@ def test_weekly_figures():
     from bot.web.analytics import to_csv, weekly_figures
 
     monday = datetime(2026, 11, 23, 10, 0).timestamp()  # 2026 week 48 in China
+
     def row(sender: str, kind: str, ts: float, intent=None, action=None, operator=None) -> dict:
         return {"sender_id": sender, "type": kind, "ts": ts, "intent": intent, "action": action, "operator": operator}
 
-    ev = [row("a", "user", monday, intent="ask_dibao_standard"), row("a", "user", monday + 60, intent="nlu_fallback"),
-          row("a", "action", monday + 61, action="action_clarify"),
-          row("b", "user", monday + 120, intent="request_human"),
-          row("b", "action", monday + 121, action="action_handoff"),
-          row("b", "bot", monday + 421, operator="op1")]
-    votes = [{"source": "thumbs_down", "intent": "ask_dibao_standard", "created_at": datetime(2026, 11, 23, 3)},
-             {"source": "thumbs_up", "intent": "ask_dibao_standard", "created_at": datetime(2026, 11, 23, 4)},
-             {"source": "thumbs_up", "intent": "ask_dibao_standard", "created_at": datetime(2026, 11, 23, 5)}]
+    ev = [
+        row("a", "user", monday, intent="ask_dibao_standard"),
+        row("a", "user", monday + 60, intent="nlu_fallback"),
+        row("a", "action", monday + 61, action="action_clarify"),
+        row("b", "user", monday + 120, intent="request_human"),
+        row("b", "action", monday + 121, action="action_handoff"),
+        row("b", "bot", monday + 421, operator="op1"),
+    ]
+    votes = [
+        {"source": "thumbs_down", "intent": "ask_dibao_standard", "created_at": datetime(2026, 11, 23, 3)},
+        {"source": "thumbs_up", "intent": "ask_dibao_standard", "created_at": datetime(2026, 11, 23, 4)},
+        {"source": "thumbs_up", "intent": "ask_dibao_standard", "created_at": datetime(2026, 11, 23, 5)},
+    ]
     reqs = [{"district": "海港区", "created_at": "2026-11-24T02:00:00+00:00"}]
     fig = weekly_figures(ev, votes, reqs)
-    assert fig["weeks"] == [{"week": "2026年第48周", "conversations": 2, "user_turns": 3, "clarify_share_pct": 33,
-                             "handoff_rate_pct": 50, "thumbs_down": 1, "thumbs_up": 2,
-                             "median_first_reply_min": 5.0, "requests": 1}]
+    assert fig["weeks"] == [
+        {
+            "week": "2026年第48周",
+            "conversations": 2,
+            "user_turns": 3,
+            "clarify_share_pct": 33,
+            "handoff_rate_pct": 50,
+            "thumbs_down": 1,
+            "thumbs_up": 2,
+            "median_first_reply_min": 5.0,
+            "requests": 1,
+        }
+    ]
     assert sorted(fig["topics"]) == [("request_human", 1), ("低保标准", 1)]  # nlu_fallback is no topic
     assert fig["down_rate"] == [("低保标准", 33)]
     assert fig["districts"] == [("海港区", 1)]

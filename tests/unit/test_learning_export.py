@@ -1,6 +1,7 @@
 """`python -m bot nlu export-reviewed`: Rasa NLU YAML that Rasa reads back, deduplicated against the
 training data, conflicts reported, hard examples apart, uncovered topics never exported; and the
 regression check's verdicts."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -35,11 +36,19 @@ def db(tmp_path, monkeypatch):
 def label(url: str, text: str, intent: str, hard: bool = False, note: str | None = None, ts: float = 1.0) -> None:
     from bot.learning.store import label_group, open_items, record_turn
 
-    record_turn(f"web-{ts}", Turn(text, ts, "nlu_fallback", 0.4, 0.01, ("action_clarify",), "您是想问……"),
-                ["clarify"], url)
+    record_turn(
+        f"web-{ts}", Turn(text, ts, "nlu_fallback", 0.4, 0.01, ("action_clarify",), "您是想问……"), ["clarify"], url
+    )
     [item] = [i for i in open_items(url=url) if i["text"] == text]
-    label_group([item["id"]], intent, "staff:st1", ["ask_dibao_standard", "ask_dibao_application", "out_of_scope"],
-                note, hard, url)
+    label_group(
+        [item["id"]],
+        intent,
+        "staff:st1",
+        ["ask_dibao_standard", "ask_dibao_application", "out_of_scope"],
+        note,
+        hard,
+        url,
+    )
 
 
 def read(path: Path) -> list[tuple[str, str]]:
@@ -54,10 +63,11 @@ def test_export_format_dedup_conflicts_hard_and_uncovered(tmp_path, db):
     out = nlu / "reviewed"
     out.mkdir(parents=True)
     (nlu / "base.yml").write_text(TRAINING, encoding="utf-8")
-    (out / "reviewed.yml").write_text(export.render([export.Reviewed("从前复核过的一句", "ask_dibao_application")]),
-                                      encoding="utf-8")
-    label(db, "低保标准是多少？", "ask_dibao_standard", ts=1)           # already trained: skipped
-    label(db, "你 好!!", "ask_dibao_application", ts=2)                # trained under another intent: conflict
+    (out / "reviewed.yml").write_text(
+        export.render([export.Reviewed("从前复核过的一句", "ask_dibao_application")]), encoding="utf-8"
+    )
+    label(db, "低保标准是多少？", "ask_dibao_standard", ts=1)  # already trained: skipped
+    label(db, "你 好!!", "ask_dibao_application", ts=2)  # trained under another intent: conflict
     label(db, "俺家那个钱[咋](领)，电话138****5678", "ask_dibao_application", ts=3)
     label(db, "股票能涨吗", "out_of_scope", ts=4)
     label(db, "那个事儿咋弄", "ask_dibao_application", hard=True, ts=5)
@@ -65,11 +75,13 @@ def test_export_format_dedup_conflicts_hard_and_uncovered(tmp_path, db):
 
     holdout = tmp_path / "holdout"
     holdout.mkdir()
-    (holdout / "holdout.yml").write_text(export.render([export.Reviewed("今天天气咋样", "out_of_scope")]),
-                                         encoding="utf-8")
+    (holdout / "holdout.yml").write_text(
+        export.render([export.Reviewed("今天天气咋样", "out_of_scope")]), encoding="utf-8"
+    )
     label(db, "留出集里的股票能涨吗", "out_of_scope", ts=7)
     (holdout / "holdout_hard.yml").write_text(
-        export.render([export.Reviewed("留出集里的股票能涨吗", "out_of_scope")]), encoding="utf-8")
+        export.render([export.Reviewed("留出集里的股票能涨吗", "out_of_scope")]), encoding="utf-8"
+    )
 
     result = export.export(out, nlu, db, holdout)
 
@@ -110,10 +122,15 @@ def test_regression_verdicts_skip_hard(tmp_path):
 
     out = tmp_path / "reviewed"
     out.mkdir()
-    (out / "reviewed.yml").write_text(export.render([export.Reviewed("那个钱咋领", "ask_dibao_standard"),
-                                                     export.Reviewed("股票能涨吗", "out_of_scope")]), encoding="utf-8")
-    (out / "hard.yml").write_text(export.render([export.Reviewed("那个事儿咋弄", "ask_dibao_application", True)]),
-                                  encoding="utf-8")
+    (out / "reviewed.yml").write_text(
+        export.render(
+            [export.Reviewed("那个钱咋领", "ask_dibao_standard"), export.Reviewed("股票能涨吗", "out_of_scope")]
+        ),
+        encoding="utf-8",
+    )
+    (out / "hard.yml").write_text(
+        export.render([export.Reviewed("那个事儿咋弄", "ask_dibao_application", True)]), encoding="utf-8"
+    )
     examples = must_pass(out)
     assert [e.text for e in examples] == ["那个钱咋领", "股票能涨吗"]
     parses = [{"intent": {"name": "ask_dibao_standard"}}, {"intent": {"name": "nlu_fallback"}}]

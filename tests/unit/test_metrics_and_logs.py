@@ -1,4 +1,5 @@
 """Prometheus metrics of each process and the JSON log format with personal data masked."""
+
 from __future__ import annotations
 
 import asyncio
@@ -26,7 +27,7 @@ def test_a_turn_is_counted_and_timed_per_channel() -> None:
     seen = value("qhd_turn_seconds_count", channel="unit-test")
     with metrics.turn("unit-test"):
         pass
-    with pytest.raises(RuntimeError), metrics.turn("unit-test"):   # a failed turn still counts
+    with pytest.raises(RuntimeError), metrics.turn("unit-test"):  # a failed turn still counts
         raise RuntimeError("boom")
     assert value("qhd_turns_total", channel="unit-test") == before + 2
     assert value("qhd_turn_seconds_count", channel="unit-test") == seen + 2
@@ -50,17 +51,28 @@ def test_the_action_server_counts_errors_fallbacks_handoffs_and_bounds_its_label
             return "action_clarify"
 
         async def run(self, dispatcher, tracker, domain):
-            return [ConversationPaused()]          # third misunderstanding: handed to a person
+            return [ConversationPaused()]  # third misunderstanding: handed to a person
 
     metrics.instrument_action_server()
-    metrics.instrument_action_server()             # idempotent: counted once, not twice
+    metrics.instrument_action_server()  # idempotent: counted once, not twice
     executor = ActionExecutor()
     executor.register_action(Broken())
     executor.register_action(Clarify())
-    tracker = {"sender_id": "s", "slots": {}, "latest_message": {}, "events": [], "paused": False,
-               "followup_action": None, "active_loop": {}, "latest_action_name": None}
-    errors, fallbacks, handoffs = (value("qhd_action_errors_total", action="action_unit_broken"),
-                                   value("qhd_fallbacks_total"), value("qhd_handoffs_total"))
+    tracker = {
+        "sender_id": "s",
+        "slots": {},
+        "latest_message": {},
+        "events": [],
+        "paused": False,
+        "followup_action": None,
+        "active_loop": {},
+        "latest_action_name": None,
+    }
+    errors, fallbacks, handoffs = (
+        value("qhd_action_errors_total", action="action_unit_broken"),
+        value("qhd_fallbacks_total"),
+        value("qhd_handoffs_total"),
+    )
     unknown = value("qhd_action_errors_total", action="unknown")
     with pytest.raises(ValueError):
         asyncio.run(executor.run({"next_action": "action_unit_broken", "tracker": tracker}))
@@ -86,7 +98,7 @@ def test_the_web_app_serves_metrics_directly_but_never_through_a_proxy(web) -> N
         assert client.get("/metrics", headers={"X-Real-IP": "203.0.113.9"}).status_code == 404
     finally:
         metrics.set_outbox_depth_source(None)
-    assert value("qhd_outbox_depth") == 0.0                          # no outbox: 0
+    assert value("qhd_outbox_depth") == 0.0  # no outbox: 0
 
 
 def test_json_logs_are_one_masked_object_per_line() -> None:

@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import collections
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any
 
 import pytest
 import yaml
-
 from rasa.engine.storage.local_model_storage import LocalModelStorage
 from rasa.engine.storage.resource import Resource
 from rasa.nlu.constants import TOKENS_NAMES
@@ -28,8 +27,11 @@ ROOT = Path(__file__).resolve().parents[2]
 DICTIONARY = ROOT / "data" / "jieba"
 NLU_DATA = ROOT / "data" / "nlu"
 CONTRACT = next(
-    (p for p in (ROOT.parent / "shared" / "contracts" / "intents.yml", Path("/work/shared/contracts/intents.yml"))
-     if p.exists()),
+    (
+        p
+        for p in (ROOT.parent / "shared" / "contracts" / "intents.yml", Path("/work/shared/contracts/intents.yml"))
+        if p.exists()
+    ),
     None,
 )
 OURS = "HotlineEntityExtractor"
@@ -51,23 +53,23 @@ def extractor() -> HotlineEntityExtractor:
     return HotlineEntityExtractor.create(config, None, Resource("extractor"), None)
 
 
-def tokens_of(tokenizer: SafeJiebaTokenizer, text: str) -> List[str]:
+def tokens_of(tokenizer: SafeJiebaTokenizer, text: str) -> list[str]:
     message = Message(data={TEXT: text})
     tokenizer.process([message])
     return [t.text for t in message.get(TOKENS_NAMES[TEXT])]
 
 
-def run(extractor: HotlineEntityExtractor, text: str, entities: Optional[list] = None) -> List[Dict[str, Any]]:
+def run(extractor: HotlineEntityExtractor, text: str, entities: list | None = None) -> list[dict[str, Any]]:
     message = Message(data={TEXT: text, ENTITIES: entities or []})
     extractor.process([message])
     return message.get(ENTITIES)
 
 
-def values(entities: List[Dict[str, Any]], entity: str) -> List[Any]:
+def values(entities: list[dict[str, Any]], entity: str) -> list[Any]:
     return [e["value"] for e in entities if e["entity"] == entity]
 
 
-def only(entities: List[Dict[str, Any]], entity: str) -> Dict[str, Any]:
+def only(entities: list[dict[str, Any]], entity: str) -> dict[str, Any]:
     found = [e for e in entities if e["entity"] == entity]
     assert len(found) == 1, f"expected one {entity}, got {entities}"
     return found[0]
@@ -138,13 +140,27 @@ def test_dictionary_folder_has_dictionaries() -> None:
 @pytest.mark.parametrize(
     "text, expected",
     [
-        ("1200", 1200), ("1,200", 1200), ("１２００", 1200), ("1.2k", 1200), ("1.2万", 12000),
-        ("一千二", 1200), ("一千二百", 1200), ("两千四", 2400), ("一万二", 12000), ("两万", 20000),
-        ("千", 1000), ("三四百", 350), ("仨", 3), ("俩", 2), ("一点五万", 15000), ("1万2", 12000),
-        ("一点", None), ("", None),
+        ("1200", 1200),
+        ("1,200", 1200),
+        ("１２００", 1200),
+        ("1.2k", 1200),
+        ("1.2万", 12000),
+        ("一千二", 1200),
+        ("一千二百", 1200),
+        ("两千四", 2400),
+        ("一万二", 12000),
+        ("两万", 20000),
+        ("千", 1000),
+        ("三四百", 350),
+        ("仨", 3),
+        ("俩", 2),
+        ("一点五万", 15000),
+        ("1万2", 12000),
+        ("一点", None),
+        ("", None),
     ],
 )
-def test_parse_number(text: str, expected: Optional[float]) -> None:
+def test_parse_number(text: str, expected: float | None) -> None:
     value = parse_number(text)
     assert value == expected
     if expected is not None and float(expected).is_integer():
@@ -179,7 +195,8 @@ def test_household_size(extractor: HotlineEntityExtractor, text: str, expected: 
 
 
 @pytest.mark.parametrize(
-    "text", ["家里有三个孩子", "就我一个人挣钱", "我今年65岁", "家里就一个人有病", "公益岗能不能两口子都干", "家里俩人上班"]
+    "text",
+    ["家里有三个孩子", "就我一个人挣钱", "我今年65岁", "家里就一个人有病", "公益岗能不能两口子都干", "家里俩人上班"],
 )
 def test_no_household_size_where_none_is_said(extractor: HotlineEntityExtractor, text: str) -> None:
     assert values(run(extractor, text), "household_size") == []
@@ -242,8 +259,17 @@ def test_two_amounts_keep_their_own_periods(extractor: HotlineEntityExtractor) -
 
 @pytest.mark.parametrize(
     "text",
-    ["我今年65岁", "我六十八了", "2026年3月份申请的", "家里种了五亩地", "住在建设大街288号", "孩子上三年级",
-     "一级", "做手术花了好几万", "低保一个月给几百块"],
+    [
+        "我今年65岁",
+        "我六十八了",
+        "2026年3月份申请的",
+        "家里种了五亩地",
+        "住在建设大街288号",
+        "孩子上三年级",
+        "一级",
+        "做手术花了好几万",
+        "低保一个月给几百块",
+    ],
 )
 def test_numbers_that_are_not_money(extractor: HotlineEntityExtractor, text: str) -> None:
     assert values(run(extractor, text), "amount") == []
@@ -273,7 +299,14 @@ def test_district_short_forms(extractor: HotlineEntityExtractor, text: str, expe
 
 @pytest.mark.parametrize(
     "text, expected",
-    [("城里的", "urban"), ("县城", "urban"), ("市区", "urban"), ("农村户口", "rural"), ("乡下", "rural"), ("村里的", "rural")],
+    [
+        ("城里的", "urban"),
+        ("县城", "urban"),
+        ("市区", "urban"),
+        ("农村户口", "rural"),
+        ("乡下", "rural"),
+        ("村里的", "rural"),
+    ],
 )
 def test_residence(extractor: HotlineEntityExtractor, text: str, expected: str) -> None:
     assert values(run(extractor, text), "residence") == [expected]
@@ -309,7 +342,13 @@ def test_invalid_mobile_is_not_a_phone(extractor: HotlineEntityExtractor, text: 
 
 @pytest.mark.parametrize(
     "text",
-    ["QHD-2026-000123", "qhd-2026-000123", "单号 qhd 2026 000123 查一下", "ＱＨＤ－２０２６－０００１２３", "QHD2026000123"],
+    [
+        "QHD-2026-000123",
+        "qhd-2026-000123",
+        "单号 qhd 2026 000123 查一下",
+        "ＱＨＤ－２０２６－０００１２３",
+        "QHD2026000123",
+    ],
 )
 def test_reference_number_is_normalised(extractor: HotlineEntityExtractor, text: str) -> None:
     entities = run(extractor, text)
@@ -333,19 +372,28 @@ def test_full_story_message(extractor: HotlineEntityExtractor) -> None:
 # --------------------------------------------------------------------------- extractor: merging
 
 
-def diet(entity: str, text: str, part: str, value: Any = None) -> Dict[str, Any]:
+def diet(entity: str, text: str, part: str, value: Any = None) -> dict[str, Any]:
     start = text.index(part)
-    return {"entity": entity, "start": start, "end": start + len(part),
-            "value": part if value is None else value, "extractor": "DIETClassifier"}
+    return {
+        "entity": entity,
+        "start": start,
+        "end": start + len(part),
+        "value": part if value is None else value,
+        "extractor": "DIETClassifier",
+    }
 
 
 def test_replaces_overlapping_diet_entities_and_keeps_names(extractor: HotlineEntityExtractor) -> None:
     text = "我叫王秀兰 海港的 一个月一千二"
-    entities = run(extractor, text, [
-        diet("person_name", text, "王秀兰"),
-        diet("district", text, "海港"),
-        diet("amount", text, "一千"),
-    ])
+    entities = run(
+        extractor,
+        text,
+        [
+            diet("person_name", text, "王秀兰"),
+            diet("district", text, "海港"),
+            diet("amount", text, "一千"),
+        ],
+    )
     assert only(entities, "person_name")["extractor"] == "DIETClassifier"
     district, amount = only(entities, "district"), only(entities, "amount")
     assert (district["value"], district["extractor"]) == ("海港区", OURS)
@@ -412,7 +460,7 @@ def test_every_contract_intent_has_enough_examples(training_data) -> None:
 
 
 def test_no_example_belongs_to_two_intents(training_data) -> None:
-    seen: Dict[str, str] = {}
+    seen: dict[str, str] = {}
     for message in training_data.intent_examples:
         text, intent = message.get(TEXT), message.get("intent")
         assert seen.setdefault(text, intent) == intent, text

@@ -1,5 +1,6 @@
 """The outbox keeps a request the database could not take and saves it exactly once; retention and
 erasure reach every table that holds personal data."""
+
 from __future__ import annotations
 
 import json
@@ -8,13 +9,13 @@ from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
+from test_store_support import count, request_data, store_url  # noqa: F401
 
 from bot.store import erasure, outbox
 from bot.store import requests as help_requests
 from bot.store.db import session_scope
 from bot.store.models import AuditEntry, ConversationState, EligibilityCheck, HelpRequest
 from bot.store.retention import RetentionPolicy, purge
-from test_store_support import count, request_data, store_url  # noqa: F401
 
 
 def test_parked_request_is_saved_once_with_its_promised_number(store_url: str, tmp_path) -> None:
@@ -42,11 +43,14 @@ def test_a_line_cut_by_a_crash_is_skipped(tmp_path) -> None:
 
 
 def test_retention_purges_closed_requests_and_old_rows_but_keeps_open_ones(store_url: str) -> None:
-    closed = help_requests.create_request(request_data(sender_id="old"), actor="resident", url=store_url)["reference_no"]
+    closed = help_requests.create_request(request_data(sender_id="old"), actor="resident", url=store_url)[
+        "reference_no"
+    ]
     help_requests.update_status(closed, "in_progress", "staff:li", url=store_url)
     help_requests.update_status(closed, "resolved", "staff:li", url=store_url)
-    still_open = help_requests.create_request(request_data(sender_id="open", phone="13912345678"), actor="resident",
-                                              url=store_url)["reference_no"]
+    still_open = help_requests.create_request(
+        request_data(sender_id="open", phone="13912345678"), actor="resident", url=store_url
+    )["reference_no"]
     with session_scope(store_url) as session:
         for row in session.execute(sa.select(HelpRequest)).scalars():
             row.updated_at -= timedelta(days=400)
@@ -56,7 +60,9 @@ def test_retention_purges_closed_requests_and_old_rows_but_keeps_open_ones(store
     assert help_requests.get_request(closed, url=store_url) is None
     assert help_requests.get_request(still_open, url=store_url) is not None
     with session_scope(store_url) as session:
-        details = [a.detail for a in session.execute(sa.select(AuditEntry).where(AuditEntry.action == "status")).scalars()]
+        details = [
+            a.detail for a in session.execute(sa.select(AuditEntry).where(AuditEntry.action == "status")).scalars()
+        ]
     assert details and all(d == {"purged": True} for d in details)
 
 
@@ -72,17 +78,28 @@ def test_erasure_reaches_every_table_and_the_tracker(store_url: str, tmp_path) -
     tracker = f"sqlite:///{tmp_path / 'tracker.db'}"
     engine = sa.create_engine(tracker)
     with engine.begin() as connection:
-        connection.exec_driver_sql("create table events (id integer primary key, sender_id text, type_name text,"
-                                   " timestamp float, intent_name text, action_name text, data text)")
+        connection.exec_driver_sql(
+            "create table events (id integer primary key, sender_id text, type_name text,"
+            " timestamp float, intent_name text, action_name text, data text)"
+        )
         for sender in ("web-aaaa", "web-aaaa", "someone-else"):
-            connection.exec_driver_sql("insert into events (sender_id, type_name, timestamp, data) values (?, 'user', 1, ?)",
-                                       (sender, json.dumps({"event": "user", "text": "你好"})))
+            connection.exec_driver_sql(
+                "insert into events (sender_id, type_name, timestamp, data) values (?, 'user', 1, ?)",
+                (sender, json.dumps({"event": "user", "text": "你好"})),
+            )
     first = help_requests.create_request(request_data(sender_id="web-aaaa"), actor="resident", url=store_url)
-    help_requests.create_request(request_data(sender_id="web-bbbb", description="第二次求助"), actor="resident", url=store_url)
-    help_requests.create_request(request_data(sender_id="web-cccc", phone="13900001111"), actor="resident", url=store_url)
+    help_requests.create_request(
+        request_data(sender_id="web-bbbb", description="第二次求助"), actor="resident", url=store_url
+    )
+    help_requests.create_request(
+        request_data(sender_id="web-cccc", phone="13900001111"), actor="resident", url=store_url
+    )
     with session_scope(store_url) as session:
-        session.add(EligibilityCheck(sender_id="web-aaaa", program="dibao", eligible=True, case={}, result={},
-                                     entered_by="resident"))
+        session.add(
+            EligibilityCheck(
+                sender_id="web-aaaa", program="dibao", eligible=True, case={}, result={}, entered_by="resident"
+            )
+        )
         session.add(ConversationState(sender_id="web-bbbb", state="bot"))
     exported = erasure.export_person("staff:li", reference_no=first["reference_no"], url=store_url, tracker_url=tracker)
     assert len(exported["help_requests"]) == 2 and len(exported["conversation_events"]) == 2

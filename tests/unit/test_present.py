@@ -1,11 +1,17 @@
 """The presenter: one wording of an outcome, and the card shape the widget (issue 13) builds against."""
+
 from __future__ import annotations
 
 from bot.eligibility import evaluate, present
 from bot.rulebook import default_rulebook
 
-HAIGANG_3 = {"program": "dibao", "as_of": "2026-11-29", "district": "海港区", "residence": "urban",
-             "household": [{"monthly_income": 900}, {"monthly_income": 0}, {"monthly_income": 0}]}
+HAIGANG_3 = {
+    "program": "dibao",
+    "as_of": "2026-11-29",
+    "district": "海港区",
+    "residence": "urban",
+    "household": [{"monthly_income": 900}, {"monthly_income": 0}, {"monthly_income": 0}],
+}
 
 
 def test_card_shape_and_words_for_a_floor() -> None:
@@ -28,9 +34,19 @@ def test_unknown_and_refused_summaries() -> None:
 
 
 def test_job_card_lists_only_subsidies_that_apply() -> None:
-    case = {"program": "job_subsidy", "as_of": "2026-11-29", "district": "卢龙县", "household": [{}],
-            "job": {"poverty_alleviated": False, "monitored_household": True, "employer_type": None,
-                    "months_employed": 4, "work_location": "outside_province"}}
+    case = {
+        "program": "job_subsidy",
+        "as_of": "2026-11-29",
+        "district": "卢龙县",
+        "household": [{}],
+        "job": {
+            "poverty_alleviated": False,
+            "monitored_household": True,
+            "employer_type": None,
+            "months_employed": 4,
+            "work_location": "outside_province",
+        },
+    }
     card = present.card(evaluate(case, default_rulebook()))
     assert card["figures"] == [{"label": "一次性交通补助", "value": "一般 300-1000 元"}]
     text = "\n".join(card["details"])

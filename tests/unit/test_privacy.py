@@ -1,4 +1,5 @@
 """Phone / 身份证 validation and masking (bot.privacy)."""
+
 from __future__ import annotations
 
 import logging
@@ -8,8 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 from stdnum.cn import ric
 
-from bot.privacy import (MaskingLogFilter, mask_id, mask_phone, mask_text, normalise_phone, phone_last4,
-                         valid_id_number)
+from bot.privacy import MaskingLogFilter, mask_id, mask_phone, mask_text, normalise_phone, phone_last4, valid_id_number
 
 
 def _id_with_check_digit(first17: str) -> str:
@@ -21,23 +21,28 @@ def _id_with_check_digit(first17: str) -> str:
 VALID_ID = _id_with_check_digit("13030219900101123")
 
 
-@pytest.mark.parametrize("text, expected", [
-    ("13812345678", "13812345678"),
-    ("138 1234 5678", "13812345678"),
-    ("138-1234-5678", "13812345678"),
-    ("+86 138 1234 5678", "13812345678"),
-    ("１３８１２３４５６７８", "13812345678"),
-    ("0335-3012345", "0335-3012345"),
-    ("(0335)3012345", "0335-3012345"),
-    ("03353012345", "0335-3012345"),
-    ("010-82345678", "010-82345678"),
-])
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("13812345678", "13812345678"),
+        ("138 1234 5678", "13812345678"),
+        ("138-1234-5678", "13812345678"),
+        ("+86 138 1234 5678", "13812345678"),
+        ("１３８１２３４５６７８", "13812345678"),
+        ("0335-3012345", "0335-3012345"),
+        ("(0335)3012345", "0335-3012345"),
+        ("03353012345", "0335-3012345"),
+        ("010-82345678", "010-82345678"),
+    ],
+)
 def test_normalise_phone_accepts_mobiles_and_area_coded_landlines(text: str, expected: str) -> None:
     assert normalise_phone(text) == expected
 
 
-@pytest.mark.parametrize("text", ["", "12345", "3012345", "12812345678", "1381234567", "138123456789",
-                                  "0335-1012345", "电话", None, 13812345678])
+@pytest.mark.parametrize(
+    "text",
+    ["", "12345", "3012345", "12812345678", "1381234567", "138123456789", "0335-1012345", "电话", None, 13812345678],
+)
 def test_normalise_phone_refuses_everything_else(text: object) -> None:
     assert normalise_phone(text) is None  # type: ignore[arg-type]
 
@@ -57,8 +62,7 @@ def test_valid_id_number_checks_the_checksum() -> None:
 
 
 def test_valid_id_number_accepts_lower_case_x_check_digit() -> None:
-    with_x = next(n for n in (_id_with_check_digit(f"13030219900101{s:03d}") for s in range(1000))
-                  if n.endswith("X"))
+    with_x = next(n for n in (_id_with_check_digit(f"13030219900101{s:03d}") for s in range(1000)) if n.endswith("X"))
     assert valid_id_number(with_x.lower()) == with_x
 
 
@@ -72,8 +76,10 @@ def test_mask_phone_and_id() -> None:
 
 
 def test_mask_text_masks_every_number_and_keeps_the_rest() -> None:
-    text = (f"我叫张三，手机13812345678，家里座机0335-3012345，身份证{VALID_ID}，"
-            f"记错的身份证{VALID_ID[:-1]}0，全角１３９１２３４５６７８。订单12345，三口人。")
+    text = (
+        f"我叫张三，手机13812345678，家里座机0335-3012345，身份证{VALID_ID}，"
+        f"记错的身份证{VALID_ID[:-1]}0，全角１３９１２３４５６７８。订单12345，三口人。"
+    )
     masked = mask_text(text)
     assert "13812345678" not in masked and "138****5678" in masked
     assert "0335-***2345" in masked
@@ -84,8 +90,11 @@ def test_mask_text_masks_every_number_and_keeps_the_rest() -> None:
     assert len(masked) == len(text)
 
 
-@given(st.from_regex(r"1[3-9][0-9]{9}", fullmatch=True), st.sampled_from(["", " ", "-"]),
-       st.sampled_from(["电话", "号码是", "call "]))
+@given(
+    st.from_regex(r"1[3-9][0-9]{9}", fullmatch=True),
+    st.sampled_from(["", " ", "-"]),
+    st.sampled_from(["电话", "号码是", "call "]),
+)
 def test_mask_text_never_leaks_the_middle_of_a_mobile(number: str, sep: str, prefix: str) -> None:
     shown = f"{number[:3]}{sep}{number[3:7]}{sep}{number[7:]}"
     assert mask_text(f"{prefix}{shown}，谢谢") == f"{prefix}{number[:3]}{sep}****{sep}{number[7:]}，谢谢"

@@ -1,13 +1,24 @@
 """What leaves a turn: the broker gets no words, names or numbers; the tracker store keeps words, not numbers."""
+
 from __future__ import annotations
 
 from bot.privacy_events import for_broker, for_tracker
 
 PHONE = "13812345678"
-USER = {"event": "user", "text": f"我叫王秀兰 电话{PHONE}", "timestamp": 1.0, "metadata": {"client_address": "203.0.113.7"},
-        "parse_data": {"text": f"我叫王秀兰 电话{PHONE}", "intent": {"name": "request_help", "confidence": 0.9},
-                       "entities": [{"entity": "phone", "value": PHONE, "start": 8, "end": 19},
-                                    {"entity": "person_name", "value": "王秀兰", "start": 2, "end": 5}]}}
+USER = {
+    "event": "user",
+    "text": f"我叫王秀兰 电话{PHONE}",
+    "timestamp": 1.0,
+    "metadata": {"client_address": "203.0.113.7"},
+    "parse_data": {
+        "text": f"我叫王秀兰 电话{PHONE}",
+        "intent": {"name": "request_help", "confidence": 0.9},
+        "entities": [
+            {"entity": "phone", "value": PHONE, "start": 8, "end": 19},
+            {"entity": "person_name", "value": "王秀兰", "start": 2, "end": 5},
+        ],
+    },
+}
 
 
 def test_broker_events_carry_intents_but_no_words_names_or_numbers():
@@ -21,8 +32,10 @@ def test_broker_events_carry_intents_but_no_words_names_or_numbers():
     assert for_broker({"event": "slot", "name": "person_name", "value": "王秀兰"})["value"] == "王**"
     assert for_broker({"event": "slot", "name": "hr_description", "value": "老伴瘫痪在床"})["value"] == ""
     assert for_broker({"event": "slot", "name": "last_result", "value": {"case": {"income": 900}}})["value"] == ""
-    assert for_broker({"event": "slot", "name": "hr_category", "value": "ask_dibao_eligibility"})["value"] == \
-        "ask_dibao_eligibility"
+    assert (
+        for_broker({"event": "slot", "name": "hr_category", "value": "ask_dibao_eligibility"})["value"]
+        == "ask_dibao_eligibility"
+    )
     assert for_broker({"event": "slot", "name": "household_size", "value": 3})["value"] == 3
     assert PHONE not in str(for_broker({"event": "bot", "text": f"电话 {PHONE}", "data": {"x": PHONE}}))
     assert USER["parse_data"]["entities"][0]["value"] == PHONE  # the original is not modified

@@ -1,4 +1,5 @@
 """The action server serves one `action_ask_<slot>` per question of actions/texts.yml, and nothing else."""
+
 from __future__ import annotations
 
 from rasa_sdk.executor import ActionExecutor

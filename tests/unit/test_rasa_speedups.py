@@ -1,4 +1,5 @@
 """The cached response validator accepts and refuses exactly what Rasa's own check does."""
+
 from __future__ import annotations
 
 import pytest
@@ -8,8 +9,10 @@ from rasa.core.actions.action import RemoteAction
 from bot import rasa_speedups
 from bot.channels.rest import GuardedRestInput
 
-VALID = {"events": [{"event": "slot", "name": "last_topic", "value": "ask_dibao_standard", "timestamp": None}],
-         "responses": [{"text": "您好"}]}
+VALID = {
+    "events": [{"event": "slot", "name": "last_topic", "value": "ask_dibao_standard", "timestamp": None}],
+    "responses": [{"text": "您好"}],
+}
 INVALID = {"events": [{"event": "slot", "name": 3}], "responses": "not a list"}
 
 

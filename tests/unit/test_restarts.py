@@ -1,4 +1,5 @@
 """The embedded profile's watcher: a crashed child comes back after a growing pause, announced in Chinese."""
+
 from __future__ import annotations
 
 import os
@@ -49,7 +50,7 @@ def test_a_crashed_child_is_restarted_with_growing_pauses_and_the_others_keep_ru
         assert lines == ["动作服务器意外退出（退出码 -9），3 秒后重启（第 1 次）"]
         clock.now += 2.9
         restarter.tick()
-        assert restarter.children["动作服务器"].restart_at is not None      # still waiting
+        assert restarter.children["动作服务器"].restart_at is not None  # still waiting
         clock.now += 0.2
         restarter.tick()
         second = restarter.children["动作服务器"].proc
@@ -61,8 +62,9 @@ def test_a_crashed_child_is_restarted_with_growing_pauses_and_the_others_keep_ru
         clock.now += 1
         restarter.tick()
         assert lines[-1] == "动作服务器意外退出（退出码 -9），6 秒后重启（第 2 次）"
-        assert restarter.children["网页应用"].proc.pid == web_pid and \
-            restarter.children["网页应用"].proc.poll() is None              # never touched
+        assert (
+            restarter.children["网页应用"].proc.pid == web_pid and restarter.children["网页应用"].proc.poll() is None
+        )  # never touched
     finally:
         restarter.stop_all(grace_s=5)
     assert all(c.proc.poll() is not None for c in restarter.children.values())
@@ -73,13 +75,13 @@ def test_a_child_that_stayed_up_long_enough_starts_over_at_the_first_pause() -> 
     restarter = Restarter(spawn, BackOff(first_s=1, max_s=30, reset_after_s=60), lines.append, clock)
     try:
         restarter.start("分析消费者", SLEEPER)
-        for _ in range(3):                      # three quick crashes: 1, 2, 4 seconds
+        for _ in range(3):  # three quick crashes: 1, 2, 4 seconds
             crash(restarter, "分析消费者")
             restarter.tick()
             clock.now += 5
             restarter.tick()
         assert lines[-1].endswith("4 秒后重启（第 3 次）")
-        clock.now += 61                         # healthy for a minute
+        clock.now += 61  # healthy for a minute
         restarter.tick()
         crash(restarter, "分析消费者")
         restarter.tick()

@@ -1,4 +1,5 @@
 """The rulebook loads, looks figures up by date and place, and refuses broken or contradictory files."""
+
 from __future__ import annotations
 
 import shutil
@@ -47,8 +48,10 @@ def test_district_specific_entry_wins_on_its_date_and_later_city_wide_entry_repl
     lulong = rb.value("dibao.standard.urban_monthly", on, "卢龙县")
     assert haigang.value > lulong.value
     later = date(2016, 6, 1)
-    assert rb.value("dibao.standard.urban_monthly", later, "海港区").value == \
-        rb.value("dibao.standard.urban_monthly", later, "卢龙县").value
+    assert (
+        rb.value("dibao.standard.urban_monthly", later, "海港区").value
+        == rb.value("dibao.standard.urban_monthly", later, "卢龙县").value
+    )
 
 
 def test_not_found_figures_are_unset_and_say_where_to_confirm() -> None:
@@ -59,10 +62,20 @@ def test_not_found_figures_are_unset_and_say_where_to_confirm() -> None:
     assert rb.value("dibao.standard.urban_monthly", date(2010, 1, 1)).value is None
 
 
-@pytest.mark.parametrize("text,canonical", [
-    ("青龙", "青龙满族自治县"), ("青龙县", "青龙满族自治县"), ("秦皇岛市海港区", "海港区"), ("开发区", "秦皇岛经济技术开发区"),
-    ("北戴河", "北戴河区"), ("北戴河新区", "北戴河新区"), (" 昌黎 ", "昌黎县"), ("石家庄", None), (42, None),
-])
+@pytest.mark.parametrize(
+    "text,canonical",
+    [
+        ("青龙", "青龙满族自治县"),
+        ("青龙县", "青龙满族自治县"),
+        ("秦皇岛市海港区", "海港区"),
+        ("开发区", "秦皇岛经济技术开发区"),
+        ("北戴河", "北戴河区"),
+        ("北戴河新区", "北戴河新区"),
+        (" 昌黎 ", "昌黎县"),
+        ("石家庄", None),
+        (42, None),
+    ],
+)
 def test_short_district_names(text, canonical) -> None:
     assert default_rulebook().normalise_district(text) == canonical
 
@@ -75,31 +88,62 @@ def test_version_is_a_content_hash(policies_copy: Path) -> None:
 
 
 def test_changing_a_yaml_value_changes_the_engine_answer(policies_copy: Path) -> None:
-    case = {"program": "dibao", "as_of": "2026-11-29", "district": "海港区", "residence": "urban",
-            "household": [{"monthly_income": 500}]}
+    case = {
+        "program": "dibao",
+        "as_of": "2026-11-29",
+        "district": "海港区",
+        "residence": "urban",
+        "household": [{"monthly_income": 500}],
+    }
     assert evaluate(case, load_rulebook(policies_copy))["eligible"] is True
 
     def lower(doc):
         doc["parameters"]["dibao.standard.urban_monthly"]["values"][-1]["value"] = 400
+
     _edit(policies_copy, "dibao.yml", lower)
     result = evaluate(case, load_rulebook(policies_copy))
     assert result["standard_monthly"] == 400.0 and result["eligible"] is None
 
 
-@pytest.mark.parametrize("file,change,field_part", [
-    ("dibao.yml", lambda d: d["parameters"]["dibao.edge_multiple"]["values"][0].pop("source"), "source"),
-    ("dibao.yml", lambda d: d["parameters"]["dibao.edge_multiple"]["values"][0].update(value="abc"), "value"),
-    ("dibao.yml", lambda d: d["parameters"]["dibao.edge_multiple"]["values"][0].update(value=-1), "value"),
-    ("dibao.yml", lambda d: d["parameters"]["dibao.edge_multiple"]["values"][0].update({"from": "2021-13-01"}), "from"),
-    ("dibao.yml", lambda d: d["parameters"]["dibao.edge_multiple"]["values"][0].update(source="nope"), "source"),
-    ("dibao.yml", lambda d: d["parameters"]["dibao.edge_multiple"]["values"][0].update(region={"districts": ["石家庄"]}), "districts"),
-    ("dibao.yml", lambda d: d["parameters"]["dibao.edge_multiple"].update(vaules=[]), "vaules"),
-    ("dibao.yml", lambda d: d["parameters"]["dibao.edge_multiple"]["values"].append(
-        dict(d["parameters"]["dibao.edge_multiple"]["values"][0], value=2)), "values[1]"),
-    ("dibao.yml", lambda d: d["parameters"]["dibao.standard.urban_monthly"]["values"][0].update(
-        region={"districts": ["海港区"], "residence": "urban"}, value=None, confirmed=True), "confirmed"),
-    ("monitoring.yml", lambda d: d["parameters"].update({"dibao.edge_multiple": d["parameters"]["monitoring.hotline"]}), "dibao.edge_multiple"),
-])
+@pytest.mark.parametrize(
+    "file,change,field_part",
+    [
+        ("dibao.yml", lambda d: d["parameters"]["dibao.edge_multiple"]["values"][0].pop("source"), "source"),
+        ("dibao.yml", lambda d: d["parameters"]["dibao.edge_multiple"]["values"][0].update(value="abc"), "value"),
+        ("dibao.yml", lambda d: d["parameters"]["dibao.edge_multiple"]["values"][0].update(value=-1), "value"),
+        (
+            "dibao.yml",
+            lambda d: d["parameters"]["dibao.edge_multiple"]["values"][0].update({"from": "2021-13-01"}),
+            "from",
+        ),
+        ("dibao.yml", lambda d: d["parameters"]["dibao.edge_multiple"]["values"][0].update(source="nope"), "source"),
+        (
+            "dibao.yml",
+            lambda d: d["parameters"]["dibao.edge_multiple"]["values"][0].update(region={"districts": ["石家庄"]}),
+            "districts",
+        ),
+        ("dibao.yml", lambda d: d["parameters"]["dibao.edge_multiple"].update(vaules=[]), "vaules"),
+        (
+            "dibao.yml",
+            lambda d: d["parameters"]["dibao.edge_multiple"]["values"].append(
+                dict(d["parameters"]["dibao.edge_multiple"]["values"][0], value=2)
+            ),
+            "values[1]",
+        ),
+        (
+            "dibao.yml",
+            lambda d: d["parameters"]["dibao.standard.urban_monthly"]["values"][0].update(
+                region={"districts": ["海港区"], "residence": "urban"}, value=None, confirmed=True
+            ),
+            "confirmed",
+        ),
+        (
+            "monitoring.yml",
+            lambda d: d["parameters"].update({"dibao.edge_multiple": d["parameters"]["monitoring.hotline"]}),
+            "dibao.edge_multiple",
+        ),
+    ],
+)
 def test_broken_or_contradictory_file_is_refused_naming_file_and_field(policies_copy, file, change, field_part) -> None:
     _edit(policies_copy, file, change)
     with pytest.raises(RulebookError) as err:
@@ -117,8 +161,9 @@ def test_not_yaml_is_refused(policies_copy: Path) -> None:
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "bot", "policies", *args], cwd=REPO, capture_output=True,
-                          text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "bot", "policies", *args], cwd=REPO, capture_output=True, text=True, timeout=60
+    )
 
 
 def test_policies_check_lists_unconfirmed_and_old_figures() -> None:
@@ -138,7 +183,7 @@ def test_policies_check_refuses_broken_rulebook(policies_copy: Path) -> None:
 def test_policies_diff_shows_the_2018_change() -> None:
     out = _cli("diff", "--from", "2017-06-01", "--to", "2018-06-01")
     assert out.returncode == 0
-    line = next(l for l in out.stdout.splitlines() if "dibao.standard.urban_monthly" in l)
+    line = next(row for row in out.stdout.splitlines() if "dibao.standard.urban_monthly" in row)
     rb = default_rulebook()
     for on in (date(2017, 6, 1), date(2018, 6, 1)):
         assert str(rb.value("dibao.standard.urban_monthly", on).value) in line

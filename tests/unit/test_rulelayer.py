@@ -3,6 +3,7 @@ layering by date and region, the export round trip, and the change signal reachi
 
 A small rulebook of its own (written below) keeps these figures independent of policies/*.yml.
 """
+
 from __future__ import annotations
 
 import textwrap
@@ -13,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 
 from bot.rulebook import load_rulebook
-from bot.rulebook.layer import LayerValue, ProposalError, compose, export_layer_yaml, layer_from_yaml, validate_proposal
+from bot.rulebook.layer import LayerValue, ProposalError, compose, export_layer_yaml, layer_from_yaml
 
 TODAY = date(2026, 11, 30)
 POLICIES = {
@@ -50,10 +51,20 @@ POLICIES = {
               - {from: 2020-01-01, value: true, source: city_2017, confirmed: true}
         """,
 }
-FORM = {"parameter_id": "dibao.standard.urban_monthly", "value": "900", "unit": "元/人/月", "kind": "exact",
-        "effective_from": "2026-01-01", "district": "海港区", "residence": "", "doc_no": "秦民字〔2025〕12号",
-        "doc_title": "关于调整城市低保标准的通知", "doc_date": "2025-12-10", "doc_url": "https://example.gov.cn/12",
-        "note": "海港区自2026年起执行"}
+FORM = {
+    "parameter_id": "dibao.standard.urban_monthly",
+    "value": "900",
+    "unit": "元/人/月",
+    "kind": "exact",
+    "effective_from": "2026-01-01",
+    "district": "海港区",
+    "residence": "",
+    "doc_no": "秦民字〔2025〕12号",
+    "doc_title": "关于调整城市低保标准的通知",
+    "doc_date": "2025-12-10",
+    "doc_url": "https://example.gov.cn/12",
+    "note": "海港区自2026年起执行",
+}
 
 
 @pytest.fixture()
@@ -91,9 +102,20 @@ def db(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, policies: Path):
 
 
 def _value(**over) -> LayerValue:
-    data = dict(parameter_id="dibao.standard.urban_monthly", value=900, kind="exact",
-                effective_from=date(2026, 1, 1), districts=("海港区",), residence=None, doc_no="秦民字〔2025〕12号",
-                doc_title="", doc_date=date(2025, 12, 10), doc_url="", note_zh="", proposal_id=1)
+    data = dict(
+        parameter_id="dibao.standard.urban_monthly",
+        value=900,
+        kind="exact",
+        effective_from=date(2026, 1, 1),
+        districts=("海港区",),
+        residence=None,
+        doc_no="秦民字〔2025〕12号",
+        doc_title="",
+        doc_date=date(2025, 12, 10),
+        doc_url="",
+        note_zh="",
+        proposal_id=1,
+    )
     data.update(over)
     return LayerValue(**data)
 
@@ -105,7 +127,11 @@ REFUSALS = [
     ({"value": "-5"}, "value", "数值：数值应为不小于0的有限数"),
     ({"unit": "元/月"}, "unit", "单位：该参数的单位是“元/人/月”"),
     ({"value": "550"}, "value", "数值：550 低于全市下限 600"),
-    ({"district": "青龙县", "effective_from": "2024-01-01", "value": "750"}, "from", "生效日期：与已有数值矛盾：2024-01-01起 青龙满族自治县 已有 700元/人/月"),
+    (
+        {"district": "青龙县", "effective_from": "2024-01-01", "value": "750"},
+        "from",
+        "生效日期：与已有数值矛盾：2024-01-01起 青龙满族自治县 已有 700元/人/月",
+    ),
     ({"district": "", "effective_from": "2018-01-01"}, "from", "生效日期：2018-01-01 早于 2021-11-28"),
     ({"effective_from": "2029-01-01"}, "from", "生效日期：2029-01-01 晚于 2028-11-28"),
     ({"effective_from": "2026-02-30"}, "from", "生效日期：日期格式应为 年-月-日"),
@@ -117,7 +143,11 @@ REFUSALS = [
     ({"kind": "most"}, "kind", "数值类型：应为 确切值 / 下限 / 上限 之一"),
     ({"parameter_id": "dibao.nothing"}, "parameter_id", "参数：未知参数“dibao.nothing”"),
     ({"parameter_id": "dibao.ever_applied", "unit": "", "value": "也许"}, "value", "数值：应为 true、false 或 null"),
-    ({"parameter_id": "dibao.ever_applied", "unit": "", "value": "否", "kind": "floor"}, "kind", "数值类型：只有数值参数可以是下限"),
+    (
+        {"parameter_id": "dibao.ever_applied", "unit": "", "value": "否", "kind": "floor"},
+        "kind",
+        "数值类型：只有数值参数可以是下限",
+    ),
     ({"note": "很" * 501}, "note_zh", "说明：说明太长了"),
 ]
 
@@ -138,8 +168,9 @@ def test_the_form_accepts_what_the_file_validator_accepts(db):
 
     created = rulelayer.propose({**FORM, "value": "900.0"}, "editor", today=TODAY)
     assert (created["value"], created["status"], created["districts"]) == (900, "pending", ["海港区"])
-    rural = rulelayer.propose({**FORM, "district": "青龙", "value": "1,000", "effective_from": "2026-03-01"}, "editor",
-                              today=TODAY)
+    rural = rulelayer.propose(
+        {**FORM, "district": "青龙", "value": "1,000", "effective_from": "2026-03-01"}, "editor", today=TODAY
+    )
     assert (rural["value"], rural["districts"]) == (1000, ["青龙满族自治县"])
 
 
@@ -149,8 +180,11 @@ def _audit(url: str) -> list[tuple[str, str]]:
     from bot.store.models import AuditEntry
 
     with session_scope(url) as session:
-        return [(a.actor, a.action) for a in session.execute(sa.select(AuditEntry).order_by(AuditEntry.id)).scalars()
-                if a.action.startswith("policy_")]
+        return [
+            (a.actor, a.action)
+            for a in session.execute(sa.select(AuditEntry).order_by(AuditEntry.id)).scalars()
+            if a.action.startswith("policy_")
+        ]
 
 
 def test_nobody_approves_their_own_value_and_roles_are_required(db):
@@ -188,8 +222,12 @@ def test_a_revoked_role_counts_at_once_and_rejection_needs_a_reason(db):
     assert (rejected["status"], rejected["decision_reason"]) == ("rejected", "文号有误")
     second = rulelayer.propose(FORM, "editor", today=TODAY)
     assert rulelayer.withdraw(second["id"], "editor")["status"] == "withdrawn"
-    assert _audit(db) == [("editor", "policy_propose"), ("both", "policy_reject"), ("editor", "policy_propose"),
-                          ("editor", "policy_withdraw")]
+    assert _audit(db) == [
+        ("editor", "policy_propose"),
+        ("both", "policy_reject"),
+        ("editor", "policy_propose"),
+        ("editor", "policy_withdraw"),
+    ]
     assert rulelayer.approved_layer()[1] == []
 
 
@@ -197,7 +235,9 @@ def test_an_approved_value_contradicts_a_second_one_for_the_same_day_and_place(d
     from bot.store import rulelayer
 
     rulelayer.approve(rulelayer.propose(FORM, "editor", today=TODAY)["id"], "approver", today=TODAY)
-    with pytest.raises(ProposalError, match="与已有数值矛盾：2026-01-01起 海港区 已有 900元/人/月（来源：秦民字〔2025〕12号）"):
+    with pytest.raises(
+        ProposalError, match="与已有数值矛盾：2026-01-01起 海港区 已有 900元/人/月（来源：秦民字〔2025〕12号）"
+    ):
         rulelayer.propose({**FORM, "value": "950"}, "editor", today=TODAY)
 
 
@@ -241,9 +281,19 @@ def test_a_layer_value_that_no_longer_fits_the_files_is_left_out_not_fatal(polic
 
 def test_export_round_trip_loads_and_equals_the_layer(policies):
     base = load_rulebook(policies)
-    layer = [_value(doc_url="https://example.gov.cn/12", note_zh="海港区"),
-             _value(proposal_id=7, districts=None, residence="urban", value=650, kind="floor",
-                    effective_from=date(2026, 7, 1), doc_no="", doc_title="关于提高城市低保标准的通知")]
+    layer = [
+        _value(doc_url="https://example.gov.cn/12", note_zh="海港区"),
+        _value(
+            proposal_id=7,
+            districts=None,
+            residence="urban",
+            value=650,
+            kind="floor",
+            effective_from=date(2026, 7, 1),
+            doc_no="",
+            doc_title="关于提高城市低保标准的通知",
+        ),
+    ]
     rb, _ = compose(base, layer, "L7")
     text = export_layer_yaml(rb)
     assert "秦民字〔2025〕12号" in text and "approved_7" in text
@@ -312,19 +362,28 @@ def test_policies_export_check_and_diff_cover_the_layer(db, policies, tmp_path, 
     assert layer_from_yaml(out_file.read_text(encoding="utf-8"), load_rulebook(policies)).layer[0].value == 900
 
     code, out = _cli(capsys, "--policies", str(policies), "diff", "--from", "2025-12-31", "--to", "2026-01-02")
-    assert code == 0 and "dibao.standard.urban_monthly [海港区]: 600 元/人/月（不低于） 2018-01-01起 -> 900 元/人/月 2026-01-01起" in out
-    code, out = _cli(capsys, "--policies", str(policies), "diff", "--from", "2025-12-31", "--to", "2026-01-02",
-                     "--files-only")
+    assert (
+        code == 0
+        and "dibao.standard.urban_monthly [海港区]: 600 元/人/月（不低于） 2018-01-01起 -> 900 元/人/月 2026-01-01起"
+        in out
+    )
+    code, out = _cli(
+        capsys, "--policies", str(policies), "diff", "--from", "2025-12-31", "--to", "2026-01-02", "--files-only"
+    )
     assert "没有变化" in out
 
     code, out = _cli(capsys, "--policies", str(policies), "check", "--on", "2026-02-01")
     assert code == 0 and "已批准数值（数据库）：1 条" in out
     # the same date and place now also in a file (say, a different figure committed): check fails, names it
     dibao = policies / "dibao.yml"
-    dibao.write_text(dibao.read_text(encoding="utf-8").replace(
-        "  dibao.ever_applied:",
-        "      - {from: 2026-01-01, value: 880, kind: exact, region: {districts: [海港区]}, source: city_2017, confirmed: true}\n"
-        "  dibao.ever_applied:"), encoding="utf-8")
+    dibao.write_text(
+        dibao.read_text(encoding="utf-8").replace(
+            "  dibao.ever_applied:",
+            "      - {from: 2026-01-01, value: 880, kind: exact, region: {districts: [海港区]}, source: city_2017, confirmed: true}\n"
+            "  dibao.ever_applied:",
+        ),
+        encoding="utf-8",
+    )
     assert "880" in dibao.read_text(encoding="utf-8")
     code, out = _cli(capsys, "--policies", str(policies), "check", "--on", "2026-02-01")
     assert code == 1 and "有问题：提案 #1（dibao.standard.urban_monthly）" in out and "与已有数值矛盾" in out

@@ -1,15 +1,16 @@
 """Accounts (argon2, lock-out, disabling), the users CLI, handoff states and eligibility-check records."""
+
 from __future__ import annotations
 
 import io
 
 import pytest
+from test_store_support import count, store_url  # noqa: F401
 
 from bot.store import accounts, checks, conversations
 from bot.store import cli as users_cli
 from bot.store.db import session_scope
 from bot.store.models import Account, AuditEntry
-from test_store_support import count, store_url  # noqa: F401
 
 PASSWORD = "长城-Great-Wall-2026"
 
@@ -29,8 +30,13 @@ def test_password_is_stored_as_argon2_and_verified(store_url: str) -> None:
 
 def test_account_rules(store_url: str) -> None:
     accounts.create_account("zhang", PASSWORD, "operator", url=store_url)
-    for args in (("zhang", PASSWORD, "operator"), ("ab", PASSWORD, "staff"), ("wang", "short", "staff"),
-                 ("wang", PASSWORD, "boss"), ("王五", PASSWORD, "staff")):
+    for args in (
+        ("zhang", PASSWORD, "operator"),
+        ("ab", PASSWORD, "staff"),
+        ("wang", "short", "staff"),
+        ("wang", PASSWORD, "boss"),
+        ("王五", PASSWORD, "staff"),
+    ):
         with pytest.raises(ValueError):
             accounts.create_account(*args, url=store_url)
     assert [a["username"] for a in accounts.list_accounts(url=store_url)] == ["zhang"]
@@ -69,8 +75,9 @@ def test_sessions_end_at_logout_disable_and_password_change(store_url: str) -> N
     assert accounts.session_role("nobody", time.time(), url=store_url) is None
 
 
-def test_users_cli_add_list_disable(store_url: str, monkeypatch: pytest.MonkeyPatch,
-                                    capsys: pytest.CaptureFixture[str]) -> None:
+def test_users_cli_add_list_disable(
+    store_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("DATABASE_URL", store_url)
     monkeypatch.setattr("sys.stdin", io.StringIO(PASSWORD + "\n"))
     assert users_cli.main(["add", "zhao", "--role", "staff", "--password-stdin"]) == 0
@@ -84,8 +91,9 @@ def test_users_cli_add_list_disable(store_url: str, monkeypatch: pytest.MonkeyPa
     assert users_cli.main(["add", "qian", "--role", "king", "--password-stdin"]) == 2
 
 
-def test_users_cli_interactive_passwords_must_match(store_url: str, monkeypatch: pytest.MonkeyPatch,
-                                                    capsys: pytest.CaptureFixture[str]) -> None:
+def test_users_cli_interactive_passwords_must_match(
+    store_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("DATABASE_URL", store_url)
     tty = io.StringIO()
     tty.isatty = lambda: True  # type: ignore[method-assign]
@@ -117,8 +125,9 @@ def test_conversation_states(store_url: str) -> None:
 def test_eligibility_checks_are_recorded_and_summarised(store_url: str) -> None:
     result = {"program": "dibao", "eligible": True, "rulebook_version": "abc123"}
     first = checks.record_check("s1", "dibao", {"program": "dibao"}, result, "resident", url=store_url)
-    second = checks.record_check("s2", "dibao", {"program": "dibao"}, {**result, "eligible": None}, "resident",
-                                 url=store_url)
+    second = checks.record_check(
+        "s2", "dibao", {"program": "dibao"}, {**result, "eligible": None}, "resident", url=store_url
+    )
     checks.record_check(None, "job_subsidy", {}, {"eligible": False}, "operator:zhang", url=store_url)
     assert second > first
     summary = {(r["program"], r["eligible"]): r["count"] for r in checks.check_summary(url=store_url)}

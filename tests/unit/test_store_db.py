@@ -1,4 +1,5 @@
 """Engines, migrations and the tracker-store purge."""
+
 from __future__ import annotations
 
 import asyncio
@@ -7,11 +8,11 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from test_store_support import store_url  # noqa: F401
 
 from bot.store import cli_db
 from bot.store.db import REPO_ROOT, current_revision, database_url, engine_for, upgrade_database
 from bot.store.models import Base
-from test_store_support import store_url  # noqa: F401
 
 DAY = 86400
 
@@ -63,8 +64,9 @@ def _rasa_tracker_with_old_and_new_events(path: Path) -> object:
     store = SQLTrackerStore(Domain.empty(), dialect="sqlite", db=str(path))
     now = time.time()
     tracker = DialogueStateTracker.from_events(
-        "resident-1", [UserUttered("四十天前的消息", timestamp=now - 40 * DAY),
-                       UserUttered("昨天的消息", timestamp=now - DAY)])
+        "resident-1",
+        [UserUttered("四十天前的消息", timestamp=now - 40 * DAY), UserUttered("昨天的消息", timestamp=now - DAY)],
+    )
     asyncio.run(store.save(tracker))
     return store
 
@@ -81,8 +83,9 @@ def test_purge_tracker_deletes_only_old_rasa_events(tmp_path: Path, capsys: pyte
         cli_db.purge_tracker_events(url, 0)
 
 
-def test_purge_tracker_refuses_a_database_without_events_table(store_url: str,
-                                                              capsys: pytest.CaptureFixture[str]) -> None:
+def test_purge_tracker_refuses_a_database_without_events_table(
+    store_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert cli_db.main(["purge-tracker", "--days", "30", "--url", store_url]) == 2
     assert "没有 events 表" in capsys.readouterr().err
 

@@ -1,4 +1,5 @@
 """Help requests on a migrated SQLite file: transactions, reference numbers, privacy, workflow."""
+
 from __future__ import annotations
 
 import re
@@ -8,6 +9,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 import yaml
+from test_store_support import count, request_data, store_url  # noqa: F401
 
 from bot.store import requests as help_requests
 from bot.store.categories import CATEGORIES
@@ -15,7 +17,6 @@ from bot.store.common import local_now
 from bot.store.db import REPO_ROOT, session_scope
 from bot.store.models import AuditEntry, HelpRequest, RequestNote
 from bot.store.references import check_symbol, new_reference
-from test_store_support import count, request_data, store_url  # noqa: F401
 
 CHINESE = re.compile(r"[\u4e00-\u9fff]")
 
@@ -68,7 +69,8 @@ def test_reference_numbers_unique_under_concurrent_threads(store_url: str) -> No
         try:
             barrier.wait()
             record = help_requests.create_request(
-                request_data(phone=f"1390000{i:04d}", sender_id=f"s{i}"), actor="resident", url=store_url)
+                request_data(phone=f"1390000{i:04d}", sender_id=f"s{i}"), actor="resident", url=store_url
+            )
             results.append(record["reference_no"])
         except BaseException as error:  # collected and asserted below
             errors.append(error)
@@ -85,8 +87,9 @@ def test_reference_numbers_unique_under_concurrent_threads(store_url: str) -> No
 
 def test_idempotency_key_returns_first_record(store_url: str) -> None:
     first = help_requests.create_request(request_data(), actor="resident", idempotency_key="turn-42", url=store_url)
-    again = help_requests.create_request(request_data(description="重复提交的另一段文字"), actor="resident",
-                                         idempotency_key="turn-42", url=store_url)
+    again = help_requests.create_request(
+        request_data(description="重复提交的另一段文字"), actor="resident", idempotency_key="turn-42", url=store_url
+    )
     other = help_requests.create_request(request_data(), actor="resident", idempotency_key="turn-43", url=store_url)
     assert again["reference_no"] == first["reference_no"] and again["description"] == first["description"]
     assert other["reference_no"] != first["reference_no"]
@@ -94,18 +97,21 @@ def test_idempotency_key_returns_first_record(store_url: str) -> None:
     assert count(store_url, AuditEntry, AuditEntry.action == "create") == 2
 
 
-@pytest.mark.parametrize("overrides", [
-    {"phone": "12345"},
-    {"phone": "3012345"},  # landline without area code
-    {"category": "ask_weather"},
-    {"description": "   "},
-    {"name": ""},
-    {"urgency": "asap"},
-    {"district": "北京市朝阳区"},
-    {"entered_by": "hacker"},
-    {"description": "长" * 2001},
-    {"consent": False},  # a resident's own request needs the recorded consent
-])
+@pytest.mark.parametrize(
+    "overrides",
+    [
+        {"phone": "12345"},
+        {"phone": "3012345"},  # landline without area code
+        {"category": "ask_weather"},
+        {"description": "   "},
+        {"name": ""},
+        {"urgency": "asap"},
+        {"district": "北京市朝阳区"},
+        {"entered_by": "hacker"},
+        {"description": "长" * 2001},
+        {"consent": False},  # a resident's own request needs the recorded consent
+    ],
+)
 def test_invalid_data_is_refused_in_chinese_and_nothing_is_written(store_url: str, overrides: dict) -> None:
     with pytest.raises(ValueError) as error:
         help_requests.create_request(request_data(**overrides), actor="resident", url=store_url)
@@ -124,8 +130,10 @@ def test_duplicate_detection_same_conversation_phone_and_category_within_seven_d
     assert help_requests.find_duplicate("13912345678", "ask_dibao_eligibility", "sender-1", url=store_url) is None
     _backdate(store_url, record["reference_no"], days=8)
     assert help_requests.find_duplicate("13812345678", "ask_dibao_eligibility", "sender-1", url=store_url) is None
-    assert help_requests.find_duplicate("13812345678", "ask_dibao_eligibility", "sender-1", within_days=10,
-                                        url=store_url) is not None
+    assert (
+        help_requests.find_duplicate("13812345678", "ask_dibao_eligibility", "sender-1", within_days=10, url=store_url)
+        is not None
+    )
     with pytest.raises(ValueError):
         help_requests.find_duplicate("not a phone", "ask_dibao_eligibility", "sender-1", url=store_url)
 
@@ -166,7 +174,9 @@ def test_wrong_guesses_are_limited_per_conversation_and_address_not_against_the_
         help_requests.status_for_resident(ref, "5678", "someone-new", url=store_url)
     status = help_requests.status_for_resident(ref, "5678", "sender-1", url=store_url)
     assert status is not None and status["reference_no"] == ref
-    failed = [a for a in help_requests.get_request(ref, url=store_url)["audit"] if a["action"] == "status_lookup_failed"]
+    failed = [
+        a for a in help_requests.get_request(ref, url=store_url)["audit"] if a["action"] == "status_lookup_failed"
+    ]
     assert len(failed) == limits["reference"]
 
 
@@ -190,8 +200,13 @@ def test_workflow_transitions_and_audit(store_url: str) -> None:
     with pytest.raises(ValueError, match="不能从"):
         help_requests.update_status(ref, "in_progress", "staff:li", url=store_url)
     actions = [(a["action"], (a["detail"] or {}).get("to")) for a in done["audit"]]
-    assert actions == [("create", None), ("status", "in_progress"), ("assign", "li"),
-                       ("status", "referred"), ("note", None)]
+    assert actions == [
+        ("create", None),
+        ("status", "in_progress"),
+        ("assign", "li"),
+        ("status", "referred"),
+        ("note", None),
+    ]
     with pytest.raises(help_requests.RequestNotFound):
         help_requests.update_status("QHD-2000-000001", "in_progress", "staff:li", url=store_url)
 
@@ -213,8 +228,13 @@ def test_notes_are_added_with_author_and_audit(store_url: str) -> None:
 def test_list_filters_search_and_paging(store_url: str) -> None:
     make = help_requests.create_request
     a = make(request_data(name="王五", phone="13900001111"), actor="resident", url=store_url)
-    b = make(request_data(name="赵六", phone="0335-3012345", district="青龙满族自治县",
-                          category="ask_job_subsidy", urgency="urgent"), actor="operator:zhang", url=store_url)
+    b = make(
+        request_data(
+            name="赵六", phone="0335-3012345", district="青龙满族自治县", category="ask_job_subsidy", urgency="urgent"
+        ),
+        actor="operator:zhang",
+        url=store_url,
+    )
     c = make(request_data(name="钱七", phone="13700002222", description="医药费太多"), actor="resident", url=store_url)
     help_requests.update_status(c["reference_no"], "in_progress", "staff:li", url=store_url)
 

@@ -3,10 +3,12 @@
 Each test gets its own SQLite file, migrated with Alembic exactly as production databases are. District
 names are checked by the real rulebook (bot.rulebook), which owns the list.
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 import sqlalchemy as sa

@@ -5,6 +5,7 @@ restarts) compares a windowed tracker, rebuilt the way the store does it turn af
 full one; a store test runs a long conversation through SQLite and checks every event is stored
 exactly once and the loaded tracker stays bounded.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -36,7 +37,6 @@ from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot.production.tracker_store import WindowedResilientSQLTrackerStore
 from bot.tracker_window import (
-
     WindowedSQLTrackerStore,
     WindowSnapshot,
     plan_cut,
@@ -74,9 +74,10 @@ class Conversation:
         rng, d = self.rng, domain()
         actions = [a for a in d.action_names_or_texts if a != ACTION_LISTEN_NAME and a not in d.form_names]
         self.turn += 1
-        events: list[Event] = [ActionExecuted(ACTION_LISTEN_NAME),
-                               UserUttered(f"第{self.turn}句", intent={"name": rng.choice(sorted(d.intents)),
-                                                                     "confidence": 0.9})]
+        events: list[Event] = [
+            ActionExecuted(ACTION_LISTEN_NAME),
+            UserUttered(f"第{self.turn}句", intent={"name": rng.choice(sorted(d.intents)), "confidence": 0.9}),
+        ]
         if rng.random() < 0.05:
             return [*events, UserUtteranceReverted()]  # a message Rasa undoes (e.g. a two-stage fallback)
         for _ in range(rng.randint(0, 2)):
@@ -84,14 +85,17 @@ class Conversation:
             events.append(SlotSet(slot.name, random_value(rng, slot.type_name)))
         roll = rng.random()
         if self.loop:
-            if roll < 0.6:    # happy path: the form asks its next question
+            if roll < 0.6:  # happy path: the form asks its next question
                 events += [ActionExecuted(self.loop), SlotSet("requested_slot", rng.choice(["a", "b"]))]
             elif roll < 0.8:  # the form is done
                 events += [ActionExecuted(self.loop), ActiveLoop(None), SlotSet("requested_slot", None)]
                 self.loop = None
-            else:             # another answer interrupts it
-                events += [ActionExecutionRejected(self.loop), ActionExecuted(rng.choice(actions)),
-                           LoopInterrupted(True)]
+            else:  # another answer interrupts it
+                events += [
+                    ActionExecutionRejected(self.loop),
+                    ActionExecuted(rng.choice(actions)),
+                    LoopInterrupted(True),
+                ]
         elif roll < 0.2:
             self.loop = rng.choice(sorted(d.form_names))
             events += [ActionExecuted(self.loop), ActiveLoop(self.loop), SlotSet("requested_slot", "a")]
@@ -123,13 +127,12 @@ def assert_same_state(windowed: DialogueStateTracker, full: DialogueStateTracker
     # Every state but the window's first (which has no previous action) is the full tracker's latest:
     # MemoizationPolicy (max_history 5) and the rules' "..." snippets look at the latest states only.
     window_states, full_states = windowed.past_states(domain()), full.past_states(domain())
-    assert window_states[1:] == full_states[len(full_states) - len(window_states) + 1:]
+    assert window_states[1:] == full_states[len(full_states) - len(window_states) + 1 :]
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 10**6), window_turns=st.integers(3, 6), slack=st.integers(0, 3))
-def test_a_window_moved_turn_after_turn_keeps_the_full_trackers_state(seed: int, window_turns: int,
-                                                                         slack: int) -> None:
+def test_a_window_moved_turn_after_turn_keeps_the_full_trackers_state(seed: int, window_turns: int, slack: int) -> None:
     conversation = Conversation(random.Random(seed))
     slots = domain().slots
     every_event: list[Event] = []
@@ -152,8 +155,14 @@ def test_a_window_moved_turn_after_turn_keeps_the_full_trackers_state(seed: int,
 
 
 def test_the_window_starts_at_the_listen_before_a_user_message() -> None:
-    events = [ActionExecuted(ACTION_LISTEN_NAME), UserUttered("一"), ActionExecuted("utter_a"),
-              ActionExecuted(ACTION_LISTEN_NAME), UserUttered("二"), ActionExecuted("utter_b")]
+    events = [
+        ActionExecuted(ACTION_LISTEN_NAME),
+        UserUttered("一"),
+        ActionExecuted("utter_a"),
+        ActionExecuted(ACTION_LISTEN_NAME),
+        UserUttered("二"),
+        ActionExecuted("utter_b"),
+    ]
     assert window_start(events, 1) == 3
     assert window_start(events, 2) == 0
     assert window_start(events, 5) == 0
@@ -174,11 +183,18 @@ class Broker:
 
 
 @pytest.mark.parametrize("store_class", [WindowedSQLTrackerStore, WindowedResilientSQLTrackerStore])
-def test_a_long_conversation_through_sqlite_is_stored_once_and_loaded_bounded(tmp_path: Path,
-                                                                              store_class: type) -> None:
+def test_a_long_conversation_through_sqlite_is_stored_once_and_loaded_bounded(
+    tmp_path: Path, store_class: type
+) -> None:
     broker = Broker()
-    store = store_class(domain=domain(), dialect="sqlite", db=str(tmp_path / "t.db"), event_broker=broker,
-                        window_turns=4, window_slack=2)
+    store = store_class(
+        domain=domain(),
+        dialect="sqlite",
+        db=str(tmp_path / "t.db"),
+        event_broker=broker,
+        window_turns=4,
+        window_slack=2,
+    )
     conversation = Conversation(random.Random(5))
     appended: list[Event] = []
     for turn in range(60):
@@ -206,8 +222,9 @@ def test_a_long_conversation_through_sqlite_is_stored_once_and_loaded_bounded(tm
 
 
 def test_a_tracker_the_store_did_not_load_drops_the_snapshot(tmp_path: Path) -> None:
-    store = WindowedSQLTrackerStore(domain=domain(), dialect="sqlite", db=str(tmp_path / "t.db"),
-                                    window_turns=2, window_slack=0)
+    store = WindowedSQLTrackerStore(
+        domain=domain(), dialect="sqlite", db=str(tmp_path / "t.db"), window_turns=2, window_slack=0
+    )
     conversation = Conversation(random.Random(1))
     for _turn in range(6):
         tracker = run(store.get_or_create_tracker("s"))
@@ -233,8 +250,7 @@ class MaskingStore(WindowedSQLTrackerStore):
 
 
 def test_the_snapshot_is_written_in_the_stores_stored_form(tmp_path: Path) -> None:
-    store = MaskingStore(domain=domain(), dialect="sqlite", db=str(tmp_path / "t.db"), window_turns=1,
-                         window_slack=0)
+    store = MaskingStore(domain=domain(), dialect="sqlite", db=str(tmp_path / "t.db"), window_turns=1, window_slack=0)
     for turn in range(3):
         tracker = run(store.get_or_create_tracker("p"))
         tracker.update(ActionExecuted(ACTION_LISTEN_NAME))

@@ -1,4 +1,5 @@
 """One vocabulary: the topic intents named in bot.vocabulary are the domain's and the answers' topics."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,5 +1,6 @@
 """Operator console and staff desk behaviour: takeover rules, operator replies, help requests on a caller's
 behalf, the eligibility door, filters, the status workflow with audit, exports, and changed decisions."""
+
 from __future__ import annotations
 
 import csv
@@ -9,7 +10,6 @@ import types
 
 import pytest
 from starlette.testclient import TestClient
-
 from test_web_support import bot_event, login, user_event, web  # noqa: F401
 
 SENDER = "web-00112233445566778899"
@@ -24,9 +24,17 @@ def districts() -> list[str]:
 def make_request(**over) -> dict:
     from bot.store import requests as help_requests
 
-    data = {"sender_id": SENDER, "name": "张三", "phone": "13812345678", "district": districts()[0],
-            "category": "ask_temporary_assistance", "description": "家里老人住院，想问临时救助",
-            "urgency": "normal", "entered_by": "resident", "consent": True}
+    data = {
+        "sender_id": SENDER,
+        "name": "张三",
+        "phone": "13812345678",
+        "district": districts()[0],
+        "category": "ask_temporary_assistance",
+        "description": "家里老人住院，想问临时救助",
+        "urgency": "normal",
+        "entered_by": "resident",
+        "consent": True,
+    }
     data.update(over)
     return help_requests.create_request(data, actor="resident")
 
@@ -76,8 +84,16 @@ def test_operator_records_help_request_once_per_idempotency_key(web):
     app, _ = web
     client = TestClient(app)
     h = {"X-CSRF-Token": login(client, "op1")}
-    body = {"name": "李四", "phone": "13900001111", "district": districts()[1], "category": "ask_medical_assistance",
-            "description": "住院费用太高", "urgency": "urgent", "idempotency_key": "op-key-1", "sender_id": SENDER}
+    body = {
+        "name": "李四",
+        "phone": "13900001111",
+        "district": districts()[1],
+        "category": "ask_medical_assistance",
+        "description": "住院费用太高",
+        "urgency": "urgent",
+        "idempotency_key": "op-key-1",
+        "sender_id": SENDER,
+    }
     first = client.post("/api/operator/requests", json=body, headers=h)
     again = client.post("/api/operator/requests", json=body, headers=h)
     assert first.status_code == 200 and first.json()["reference_no"] == again.json()["reference_no"]
@@ -122,8 +138,12 @@ def test_eligibility_door_records_operator_checks_only(web, fake_engine):
     from bot.store.checks import check_summary
 
     app, _ = web
-    case = {"program": "dibao", "district": districts()[0], "residence": "urban",
-            "household": [{"relation": "self", "age": 50, "monthly_income": 300}]}
+    case = {
+        "program": "dibao",
+        "district": districts()[0],
+        "residence": "urban",
+        "household": [{"relation": "self", "age": 50, "monthly_income": 300}],
+    }
     op = TestClient(app)
     h = {"X-CSRF-Token": login(op, "op1")}
     ok = op.post(f"/api/eligibility?sender_id={SENDER}", json=case, headers=h)
@@ -166,8 +186,11 @@ def test_status_workflow_with_note_assignee_and_audit(web):
     assert no_csrf.status_code == 403
     skip = client.post(url, data={"status": "resolved", "csrf_token": csrf})
     assert skip.status_code == 400 and "不能从" in skip.text
-    moved = client.post(url, data={"status": "in_progress", "note": "已电话联系", "assignee": "st1",
-                                   "csrf_token": csrf}, follow_redirects=False)
+    moved = client.post(
+        url,
+        data={"status": "in_progress", "note": "已电话联系", "assignee": "st1", "csrf_token": csrf},
+        follow_redirects=False,
+    )
     assert moved.status_code == 303
     from bot.store import requests as help_requests
 
@@ -196,7 +219,7 @@ def test_csv_and_xlsx_exports_parse_back(web):
     from openpyxl import load_workbook
 
     app, _ = web
-    make_request(name="=HYPERLINK(\"http://x\")", district=districts()[0])
+    make_request(name='=HYPERLINK("http://x")', district=districts()[0])
     make_request(name="钱七", district=districts()[1], phone="13600003333")
     client = TestClient(app)
     login(client, "st1")
@@ -206,12 +229,12 @@ def test_csv_and_xlsx_exports_parse_back(web):
     assert rows[0][:4] == ["编号", "登记时间", "姓名", "电话"]
     assert [r[2] for r in rows[1:]] == ["钱七"] and rows[1][3] != "13600003333" and rows[1][3].endswith("3333")
     every = list(csv.reader(io.StringIO(client.get("/staff/export.csv").content.decode("utf-8-sig"))))
-    assert "'=HYPERLINK(\"http://x\")" in [r[2] for r in every[1:]]  # formula defused
+    assert '\'=HYPERLINK("http://x")' in [r[2] for r in every[1:]]  # formula defused
     book = load_workbook(io.BytesIO(client.get("/staff/export.xlsx").content))
     sheet = book.active
     values = [[c.value for c in row] for row in sheet.iter_rows()]
     assert values[0][0] == "编号" and len(values) == 3
-    assert {v[2] for v in values[1:]} == {"钱七", "'=HYPERLINK(\"http://x\")"}
+    assert {v[2] for v in values[1:]} == {"钱七", '\'=HYPERLINK("http://x")'}
 
 
 def test_charts_count_requests(web):
@@ -237,8 +260,10 @@ def test_changed_decisions_lists_open_requests_whose_outcome_differs(web, fake_e
 
     help_requests.update_status(closed, "in_progress", "staff:st1")
     help_requests.update_status(closed, "resolved", "staff:st1")
-    still_yes = make_request(phone="13300007777", decision_snapshot={
-        "case": {**case, "household": [{"monthly_income": 100}]}, "result": {"eligible": True}})["reference_no"]
+    still_yes = make_request(
+        phone="13300007777",
+        decision_snapshot={"case": {**case, "household": [{"monthly_income": 100}]}, "result": {"eligible": True}},
+    )["reference_no"]
     client = TestClient(app)
     login(client, "st1")
     html = client.get("/staff/review").text

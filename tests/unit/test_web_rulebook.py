@@ -1,21 +1,36 @@
 """The rulebook page through the real app (TestClient): filters, a refused proposal keeps its input, four
 eyes on approval, the approval page's list of flipped decisions, and the new figure on the page."""
+
 from __future__ import annotations
 
 import re
 
 import pytest
 from starlette.testclient import TestClient
-
 from test_web_support import login, web  # noqa: F401
 
 PARAM = "dibao.standard.urban_monthly"
 DOC_NO = "秦民字〔2025〕12号"
-FORM = {"parameter_id": PARAM, "value": "900", "unit": "元/人/月", "kind": "exact", "effective_from": "2026-01-01",
-        "district": "海港区", "residence": "", "doc_no": DOC_NO, "doc_title": "关于调整城市低保标准的通知",
-        "doc_date": "2025-12-10", "doc_url": "", "note": ""}
-HOUSEHOLD = {"program": "dibao", "district": "海港区", "residence": "urban",
-             "household": [{"monthly_income": 1000, "income_type": "wage", "age": 40}] * 3}
+FORM = {
+    "parameter_id": PARAM,
+    "value": "900",
+    "unit": "元/人/月",
+    "kind": "exact",
+    "effective_from": "2026-01-01",
+    "district": "海港区",
+    "residence": "",
+    "doc_no": DOC_NO,
+    "doc_title": "关于调整城市低保标准的通知",
+    "doc_date": "2025-12-10",
+    "doc_url": "",
+    "note": "",
+}
+HOUSEHOLD = {
+    "program": "dibao",
+    "district": "海港区",
+    "residence": "urban",
+    "household": [{"monthly_income": 1000, "income_type": "wage", "age": 40}] * 3,
+}
 
 
 @pytest.fixture()
@@ -35,11 +50,19 @@ def _seed_open_request() -> str:
     from bot.eligibility import evaluate
     from bot.store import requests as help_requests
 
-    record = help_requests.create_request({
-        "sender_id": "flip-1", "name": "周桂兰", "phone": "13812340099", "district": "海港区",
-        "category": "ask_dibao_eligibility", "description": "一家三口每月三千",
-        "decision_snapshot": {"case": HOUSEHOLD, "result": evaluate(dict(HOUSEHOLD))}, "consent": True},
-        actor="resident")
+    record = help_requests.create_request(
+        {
+            "sender_id": "flip-1",
+            "name": "周桂兰",
+            "phone": "13812340099",
+            "district": "海港区",
+            "category": "ask_dibao_eligibility",
+            "description": "一家三口每月三千",
+            "decision_snapshot": {"case": HOUSEHOLD, "result": evaluate(dict(HOUSEHOLD))},
+            "consent": True,
+        },
+        actor="resident",
+    )
     return record["reference_no"]
 
 
@@ -106,10 +129,12 @@ def test_reject_needs_a_reason_and_withdraw_is_the_proposers(layered):
     csrf_ad = login(approver, "ad1")
     blank = approver.post(f"/staff/rulebook/proposals/{number}/reject", data={"csrf_token": csrf_ad, "reason": " "})
     assert blank.status_code == 400 and "请填写退回理由" in blank.text
-    assert approver.post(f"/staff/rulebook/proposals/{number}/withdraw",
-                         data={"csrf_token": csrf_ad}).status_code == 400  # not the proposer
-    back = editor.post(f"/staff/rulebook/proposals/{number}/withdraw", data={"csrf_token": csrf},
-                       follow_redirects=False)
+    assert (
+        approver.post(f"/staff/rulebook/proposals/{number}/withdraw", data={"csrf_token": csrf_ad}).status_code == 400
+    )  # not the proposer
+    back = editor.post(
+        f"/staff/rulebook/proposals/{number}/withdraw", data={"csrf_token": csrf}, follow_redirects=False
+    )
     assert back.status_code == 303 and rulelayer.get_proposal(number)["status"] == "withdrawn"
 
 

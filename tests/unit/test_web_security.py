@@ -1,5 +1,6 @@
 """Web app security: every route's role guard, CSRF, login rate limit, cookies, production refusal,
 and the resident widget's server-minted, cookie-bound conversation id."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -9,11 +10,15 @@ import jwt
 import pytest
 from starlette.routing import Route
 from starlette.testclient import TestClient
-
 from test_web_support import FakeRasa, bot_event, csrf_of, login, user_event, web  # noqa: F401
 
-SAMPLE_PARAMS = {"sender": "web-0123456789abcdef", "ref": "QHD-2026-000001", "fmt": "csv", "id": "1",
-                 "pid": "dibao.standard.urban_monthly"}
+SAMPLE_PARAMS = {
+    "sender": "web-0123456789abcdef",
+    "ref": "QHD-2026-000001",
+    "fmt": "csv",
+    "id": "1",
+    "pid": "dibao.standard.urban_monthly",
+}
 
 
 def guarded_routes(app):
@@ -104,13 +109,19 @@ def test_wrong_passwords_slow_the_caller_down_but_never_lock_the_account(web):
     for _ in range(limiter.free + 1):
         resp = client.post("/login", data={"username": "st1", "password": "wrong", "csrf_token": csrf_of(client)})
         assert resp.status_code == 401 and "不正确" in resp.text
-    slowed = client.post("/login", data={"username": "st1", "password": "staff-pass-1",
-                                         "csrf_token": csrf_of(client)}, follow_redirects=False)
+    slowed = client.post(
+        "/login",
+        data={"username": "st1", "password": "staff-pass-1", "csrf_token": csrf_of(client)},
+        follow_redirects=False,
+    )
     assert slowed.status_code == 429 and "秒后再试" in slowed.text
     # the account itself is not locked: once the wait is over the right password works
     limiter._state.clear()
-    ok = client.post("/login", data={"username": "st1", "password": "staff-pass-1",
-                                     "csrf_token": csrf_of(client)}, follow_redirects=False)
+    ok = client.post(
+        "/login",
+        data={"username": "st1", "password": "staff-pass-1", "csrf_token": csrf_of(client)},
+        follow_redirects=False,
+    )
     assert ok.status_code == 303
 
 
@@ -118,8 +129,9 @@ def test_throttle_grows_exponentially_caps_per_kind_and_forgets():
     from bot.web.security import LoginThrottle
 
     now = [0.0]
-    throttle = LoginThrottle(free=2, base=1.0, max_wait_address=100.0, max_wait_account=8.0,
-                             forget_after=1000.0, clock=lambda: now[0])
+    throttle = LoginThrottle(
+        free=2, base=1.0, max_wait_address=100.0, max_wait_account=8.0, forget_after=1000.0, clock=lambda: now[0]
+    )
     waits = []
     for _ in range(10):
         throttle.failed("a", "1.1.1.1")
@@ -177,8 +189,16 @@ def test_session_cookie_is_httponly_and_samesite(web):
 def test_login_ignores_offsite_next(web):
     app, _ = web
     client = TestClient(app)
-    resp = client.post("/login", data={"username": "op1", "password": "operator-pass-1", "next": "//evil.example/x",
-                                       "csrf_token": csrf_of(client)}, follow_redirects=False)
+    resp = client.post(
+        "/login",
+        data={
+            "username": "op1",
+            "password": "operator-pass-1",
+            "next": "//evil.example/x",
+            "csrf_token": csrf_of(client),
+        },
+        follow_redirects=False,
+    )
     assert resp.headers["location"] == "/operator"
 
 
@@ -227,8 +247,10 @@ def test_widget_history_hides_operator_names(web):
     app, fake = web
     client = TestClient(app)
     sid = client.get("/widget/session").json()["session_id"]
-    fake.trackers[sid] = {"events": [user_event("转人工"), bot_event("我来帮您", metadata={"operator": "op1"})],
-                          "paused": True}
+    fake.trackers[sid] = {
+        "events": [user_event("转人工"), bot_event("我来帮您", metadata={"operator": "op1"})],
+        "paused": True,
+    }
     data = client.get("/widget/history").json()
     assert data["state"] == "operator"
     assert data["messages"][1]["role"] == "operator" and "op1" not in str(data)
@@ -238,11 +260,20 @@ def test_widget_history_restores_an_answer_card_masked(web):
     app, fake = web
     client = TestClient(app)
     sid = client.get("/widget/session").json()["session_id"]
-    card = {"summary": "初步判断：可能符合低保条件。", "figures": [{"label": "家庭人均月收入", "value": "800元"}],
-            "next_step": "留下电话13812345678，工作人员回电。", "details": ["收入低于标准（依据：某文件）"]}
-    fake.trackers[sid] = {"events": [user_event("能吃低保吗"),
-                                     bot_event("初步判断：可能符合低保条件。……", data={"custom": {"card": card}}),
-                                     bot_event("还有别的问题吗？")], "paused": False}
+    card = {
+        "summary": "初步判断：可能符合低保条件。",
+        "figures": [{"label": "家庭人均月收入", "value": "800元"}],
+        "next_step": "留下电话13812345678，工作人员回电。",
+        "details": ["收入低于标准（依据：某文件）"],
+    }
+    fake.trackers[sid] = {
+        "events": [
+            user_event("能吃低保吗"),
+            bot_event("初步判断：可能符合低保条件。……", data={"custom": {"card": card}}),
+            bot_event("还有别的问题吗？"),
+        ],
+        "paused": False,
+    }
     messages = client.get("/widget/history").json()["messages"]
     restored = messages[1]["card"]
     assert restored["summary"] == "初步判断：可能符合低保条件。"

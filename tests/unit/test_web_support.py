@@ -1,10 +1,11 @@
 """Helpers shared by the web app's unit tests (no tests here): a migrated temporary database with one
 account per role, the app on it with a fake Rasa client, and logging in through the real login form."""
+
 from __future__ import annotations
 
 import dataclasses
 import re
-from typing import Any, Optional
+from typing import Any
 
 import pytest
 
@@ -31,7 +32,7 @@ class FakeRasa:
         self.calls.append(("resume", sender_id))
         self.trackers.setdefault(sender_id, {"events": []})["paused"] = False
 
-    def operator_message(self, sender_id: str, text: str, operator: str, mode: Optional[str] = None) -> bool:
+    def operator_message(self, sender_id: str, text: str, operator: str, mode: str | None = None) -> bool:
         self.calls.append(("operator_message", sender_id, text, operator, mode))
         return sender_id in self.trackers
 
@@ -70,7 +71,10 @@ def csrf_of(client) -> str:
 
 def login(client, username: str) -> str:
     """Log in through the form; returns the session's CSRF token (rotated at login) for later POSTs."""
-    resp = client.post("/login", data={"username": username, "password": PASSWORDS[username],
-                                       "csrf_token": csrf_of(client)}, follow_redirects=False)
+    resp = client.post(
+        "/login",
+        data={"username": username, "password": PASSWORDS[username], "csrf_token": csrf_of(client)},
+        follow_redirects=False,
+    )
     assert resp.status_code == 303, resp.text
     return csrf_of(client)

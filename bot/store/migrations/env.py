@@ -5,6 +5,7 @@ Why the details: SQLite cannot ALTER most things, so migrations run in batch mod
 transaction-scoped advisory lock makes concurrent starters (web app and action server) migrate one after
 the other instead of both trying to create the same tables.
 """
+
 from __future__ import annotations
 
 from logging.config import fileConfig

@@ -25,7 +25,10 @@ TRAIN_TIMEOUT_S = 3600
 
 def parse(stack: Stack, text: str) -> dict:
     resp = requests.post(
-        f"{stack.rasa_url}/model/parse", params={"token": stack.env["RASA_TOKEN"]}, json={"text": text}, timeout=60
+        f"{stack.rasa_url}/model/parse",
+        headers={"Authorization": f"Bearer {stack.env['RASA_TOKEN']}"},
+        json={"text": text},
+        timeout=60,
     )
     resp.raise_for_status()
     return resp.json()

@@ -69,6 +69,7 @@ def _open_request_with_snapshot() -> str:
             "urgency": "normal",
             "entered_by": "resident",
             "decision_snapshot": {"case": HOUSEHOLD, "result": result},
+            "consent": True,
         },
         actor="resident",
     )

@@ -21,6 +21,7 @@ REQUEST = {
     "category": "ask_dibao_eligibility",
     "description": "家里老人生病，想问低保",
     "urgency": "normal",
+    "consent": True,
 }
 
 

@@ -96,7 +96,7 @@ class RasaProxy:
         await upstream.close()
         try:
             await client.close()
-        except RuntimeError:
+        except (RuntimeError, WebSocketDisconnect):
             pass  # the browser has already gone
 
     def routes(self) -> list:

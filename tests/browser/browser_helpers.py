@@ -73,6 +73,12 @@ class Widget:
     def log_text(self) -> str:
         return self.page.locator(".qhdw-log").inner_text()
 
+    def open_details(self) -> None:
+        """Expand every collapsed 「查看依据和说明」, so the reasons and sources are in the page's text."""
+        self.page.evaluate(
+            "() => document.querySelectorAll('details.qhdw-card-details').forEach(d => { d.open = true; })"
+        )
+
 
 def axe_violations(page) -> list[str]:
     """WCAG 2 A/AA violations axe-core finds on the page as it is now, one line per rule with its nodes."""

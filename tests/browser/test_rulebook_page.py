@@ -123,7 +123,9 @@ def test_a_figure_proposed_and_approved_reaches_the_answers(policy_staff, bot_st
 
     page = widget.page
     page.wait_for_timeout(1500)  # the action server re-reads the layer version at most once a second
-    answer = widget.say("海港区城市低保标准是多少")
+    widget.say("海港区城市低保标准是多少")
+    widget.open_details()  # the document number is among the card's sources
+    answer = widget.last_reply()
     assert NEW_STANDARD in answer and DOC_NO in answer and "2026-01-01" in answer
 
     reply = widget.say("我家三口人住在海港区城镇 一个月收入三千 能吃低保吗")
@@ -136,6 +138,7 @@ def test_a_figure_proposed_and_approved_reaches_the_answers(policy_staff, bot_st
             reply = widget.say("没有")
         else:
             reply = widget.say("不知道")
+    widget.open_details()
     decision = widget.log_text().split("我家三口人住在海港区城镇")[-1]
     assert "不符合" in decision, decision
     assert NEW_STANDARD in decision and DOC_NO in decision

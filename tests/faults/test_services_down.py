@@ -39,8 +39,10 @@ def listening(port: int) -> bool:
 ENDPOINTS = """
 action_endpoint:
   url: {action_url}
+  headers:
+    X-Action-Token: ${{ACTION_TOKEN}}
 tracker_store:
-  type: bot.tracker_privacy.MaskingSQLTrackerStore
+  type: bot.tracker_privacy.MaskingWindowedSQLTrackerStore
   dialect: "sqlite"
   db: {tracker}
 lock_store:

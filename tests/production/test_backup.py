@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from bot.settings import REPO_ROOT
 from tests.production.conftest import require_service
+from tests.support.servers import random_secrets
 
 REQUEST = {
     "name": "王秀英",
@@ -118,9 +119,8 @@ def test_postgresql_profile_round_trip(tmp_path: Path) -> None:
         PROFILE="production",
         DATABASE_URL=app_url,
         TRACKER_DB_URL=tracker_url,
-        RASA_TOKEN="t",
-        JWT_SECRET="j",
-        WEB_SECRET="w",
+        **random_secrets(),
+        REDIS_PASSWORD=uuid.uuid4().hex,  # production refuses a Redis without one; a backup never uses it
         PYTHONPATH=str(REPO_ROOT),
     )
     try:

@@ -37,6 +37,7 @@ GREETING = "你好"
 TOPIC_QUESTION = "农村低保标准是多少"
 HELP_REQUEST = "我想登记个求助，让工作人员联系我"
 NAME = "王秀英"
+CONSENT = "同意"  # the privacy notice comes before name and phone
 THANKS = "谢谢"  # answered without a form or a handoff, so every turn ends in action_listen
 
 
@@ -125,7 +126,8 @@ def test_turns_alternating_between_instances_keep_state(cluster: Cluster) -> Non
     who = sender()
     assert say(a, who, GREETING)
     assert say(b, who, HELP_REQUEST)
-    form = tracker(a, who)
+    assert say(a, who, CONSENT)
+    form = tracker(b, who)
     assert (form.get("active_loop") or {}).get("name") == "help_request_form"
     assert form["slots"].get("requested_slot") == "person_name"
     say(a, who, NAME)  # the form started on b continues on a
@@ -134,7 +136,7 @@ def test_turns_alternating_between_instances_keep_state(cluster: Cluster) -> Non
     assert name and name in NAME  # (how much of the name NLU keeps is NLU's business)
     assert (state.get("active_loop") or {}).get("name") == "help_request_form"
     assert state["slots"].get("requested_slot") == "phone"
-    assert user_texts(state) == [GREETING, HELP_REQUEST, NAME]
+    assert user_texts(state) == [GREETING, HELP_REQUEST, CONSENT, NAME]
     starts = [e for e in state["events"] if e["event"] == "session_started"]
     assert len(starts) == 1, "an instance did not see the conversation and started a new session"
 
@@ -261,7 +263,7 @@ def test_operator_message_reaches_a_widget_connected_to_another_instance(cluster
 def test_killing_an_instance_mid_conversation_loses_nothing(cluster: Cluster) -> None:
     """Runs last: instance 1 is killed (SIGKILL, no clean shutdown) between two turns."""
     who = sender()
-    before = [GREETING, HELP_REQUEST]
+    before = [GREETING, HELP_REQUEST, CONSENT]
     for text in before:
         assert say(cluster.public_url, who, text)
     cluster.kill("rasa-1")

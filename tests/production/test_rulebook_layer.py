@@ -17,7 +17,7 @@ import requests
 from bot.production.cluster import PYTHON, Cluster, build
 from bot.production.config import ProductionConfig
 from tests.production.conftest import consecutive_free_ports, require_service
-from tests.production.test_cluster import JWT_SECRET, TOKEN, _clean_up, say, sender
+from tests.production.test_cluster import SECRETS, _clean_up, say, sender
 from tests.support.servers import free_port, require_model
 
 DOC_NO = "秦民字〔2025〕12号"
@@ -50,7 +50,7 @@ def two_of_everything(base_config: ProductionConfig, tmp_path_factory) -> Iterat
         config,
         model,
         tmp_path_factory.mktemp("rulebook-cluster"),
-        {"RASA_TOKEN": TOKEN, "JWT_SECRET": JWT_SECRET, "WEB_SECRET": "prod-test-web"},
+        SECRETS,
     )
     try:
         stack.prepare_databases()

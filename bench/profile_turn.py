@@ -26,21 +26,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench.latency import MESSAGES  # noqa: E402 - the same mix of turns as the latency bench
 from bench.rest import send_turn  # noqa: E402
 from bot.runner import model_path, rasa_command  # noqa: E402
 from tests.support.servers import Stack  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
-MESSAGES = [
-    "你好",
-    "农村低保标准是多少",
-    "办低保要带啥材料",
-    "去外省打工有路费补贴吗",
-    "护林员咋报名",
-    "家里着火了有临时救助吗",
-    "谢谢",
-    "防返贫监测线是多少",
-]
 # (label, file suffix, function name) -> the cumulative time of the first match is the part's cost
 PARTS = [
     ("whole turn (processor)", "rasa/core/processor.py", "handle_message"),

@@ -12,7 +12,9 @@ import re
 import pytest
 from browser_helpers import ANSWER_WAIT_MS, Widget, login, shot
 
-REF_RE = re.compile(r"QHD-\d{4}-(?:\d{6}|[0-9A-Z]{7})")
+from tests.support.data_stack import REFERENCE
+
+REF_RE = REFERENCE
 XSS = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>'
 PHONE = "13912345678"
 

@@ -6,13 +6,13 @@ Districts are typed by hand from the gazetteer's source (NBS 2022 codes): 驻操
 
 from __future__ import annotations
 
-import re
 import uuid
 
 import pytest
 from sqlalchemy import create_engine, text
 
 from tests.conversations.test_rest_flows import DIBAO_ANSWERS, HELP_ANSWERS, converse, joined
+from tests.support.data_stack import REFERENCE
 
 pytestmark = pytest.mark.timeout(600)
 
@@ -38,7 +38,7 @@ def test_help_request_keeps_the_township_and_records_its_district(stack):
     sender = f"t-{uuid.uuid4().hex[:8]}"
     answers = dict(HELP_ANSWERS, 哪个区县="石门寨镇", 手机号="13812345679")
     result = converse(stack, sender, "我想登记一下求助", answers)
-    reference = re.search(r"QHD-\d{4}-(?:\d{6}|[0-9A-Z]{7})", result)
+    reference = REFERENCE.search(result)
     assert reference, result
     with create_engine(stack.env["DATABASE_URL"], future=True).connect() as conn:
         row = (

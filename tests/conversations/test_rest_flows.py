@@ -6,7 +6,6 @@ number), so a changed question order still passes while a wrong or missing quest
 
 from __future__ import annotations
 
-import re
 import uuid
 from datetime import date
 
@@ -15,13 +14,10 @@ from sqlalchemy import create_engine, text
 
 from bot.rulebook import default_rulebook
 from bot.store.categories import STATUSES
+from tests.support.data_stack import HELP_ANSWERS, REFERENCE, joined
 from tests.support.data_stack import converse as scripted_resident
 
 pytestmark = pytest.mark.timeout(600)
-
-
-def joined(replies: list[dict]) -> str:
-    return "\n".join(r.get("text", "") for r in replies)
 
 
 # Replies that end a flow: a decision, a saved request, a status.
@@ -144,18 +140,6 @@ def test_stop_leaves_the_check(stack):
     assert "几口人" not in reply and "区县" not in reply.split("。")[-1]
 
 
-HELP_ANSWERS = {
-    "同意这样登记吗": "同意",
-    "确认登记": "确认",
-    "怎么称呼": "王秀兰",
-    "手机号": "13812345678",
-    "哪个区县": "青龙木头凳镇",
-    "哪方面": "低保",
-    "什么困难": "老伴瘫痪在床，一个月收入一千多，想申请低保不知道怎么办",
-    "急不急": "比较急",
-}
-
-
 def _app_db(stack):
     return create_engine(stack.env["DATABASE_URL"], future=True)
 
@@ -163,7 +147,7 @@ def _app_db(stack):
 def test_help_request_is_saved_with_all_fields_and_status_is_queryable(stack):
     sender = f"t-{uuid.uuid4().hex[:8]}"
     result = converse(stack, sender, "我想登记一下求助", HELP_ANSWERS)
-    match = re.search(r"QHD-\d{4}-(?:\d{6}|[0-9A-Z]{7})", result)
+    match = REFERENCE.search(result)
     assert match, result
     reference = match.group(0)
     with _app_db(stack).connect() as conn:
@@ -194,7 +178,7 @@ def test_no_request_lost_when_action_server_restarts_before_save(stack):
         stack.start_actions()
     assert "重新提交" in reply  # the resident is told how to finish, nothing silently dropped
     reply = joined(stack.say(sender, "重新提交"))
-    reference = re.search(r"QHD-\d{4}-(?:\d{6}|[0-9A-Z]{7})", reply)
+    reference = REFERENCE.search(reply)
     assert reference, reply
     with _app_db(stack).connect() as conn:
         count = conn.execute(text("select count(*) from qhd_help_requests where phone = '13912345670'")).scalar_one()

@@ -186,7 +186,12 @@ class WindowedSQLMixin(SQLTrackerStore):
         # The environment wins, so the conversation tests can run every flow through a tiny window.
         self.window_turns = max(1, int(os.environ.get("TRACKER_WINDOW_TURNS", window_turns)))
         self.window_slack = max(0, int(os.environ.get("TRACKER_WINDOW_SLACK", window_slack)))
-        _Base.metadata.create_all(self.engine)  # type: ignore[attr-defined]
+        try:
+            _Base.metadata.create_all(self.engine)  # type: ignore[attr-defined]
+        except sa.exc.DBAPIError:
+            # Several instances starting at once race on PostgreSQL's catalog; the loser finds it there.
+            if not sa.inspect(self.engine).has_table(WindowSnapshot.__tablename__):  # type: ignore[attr-defined]
+                raise
 
     async def _retrieve(self, sender_id: str, fetch_events_from_all_sessions: bool) -> DialogueStateTracker | None:
         if fetch_events_from_all_sessions:

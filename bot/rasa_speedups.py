@@ -17,6 +17,13 @@ changes once imported, so it is remembered; an unknown name still goes through R
 a new TCP connection, for every action call. Each endpoint now keeps one session per event loop; its
 idle connections are dropped after 2 s, before the action server's (Sanic's) 5 s keep-alive timeout,
 so a request never goes out on a connection the server is closing.
+
+4. Rule lookup: RulePolicy tests every learned rule against the conversation's states, newest state
+first, on every prediction (two to four per turn): ~800 `_does_rule_match_state` calls a turn with our
+~300 rules, although a rule whose newest state names another previous action can never match. The rules
+are now grouped once by the previous action and user intent their newest state requires, and only the
+groups that can match (and any rule we do not group) go through Rasa's own check. The set of applicable rules is exactly what Rasa computes
+(tests/unit/test_rasa_speedups.py compares both on every rule of the trained model).
 """
 
 from __future__ import annotations
@@ -28,8 +35,11 @@ from typing import Any
 import aiohttp
 from jsonschema import ValidationError, validators
 from rasa.core.actions.action import RemoteAction
+from rasa.core.policies.rule_policy import RulePolicy
 from rasa.shared.constants import DOCS_BASE_URL
+from rasa.shared.core.constants import PREVIOUS_ACTION, SHOULD_NOT_BE_SET, USER
 from rasa.shared.core.events import Event
+from rasa.shared.nlu.constants import ACTION_NAME, ACTION_TEXT, INTENT
 from rasa.utils.endpoints import EndpointConfig
 
 
@@ -107,7 +117,75 @@ def _kept_session(self: EndpointConfig) -> Any:
     return _KeptSession(kept)
 
 
+_rasa_get_possible_keys = RulePolicy._get_possible_keys
+_UNGROUPED = ("ungrouped",)  # rules we do not group: always checked
+_STARTERS = ("starter",)  # rules whose newest state has no previous action (conversation start)
+
+
+def _required(sub_state: Any, key: str) -> str | None:
+    """The value a rule state requires for `key` (None: it requires nothing we group by)."""
+    value = sub_state.get(key) if isinstance(sub_state, dict) else None
+    return value if isinstance(value, str) and value and value != SHOULD_NOT_BE_SET else None
+
+
+def _group_of(rule_key: str) -> tuple[str | None, ...]:
+    """The group of a rule: the previous action and user intent its newest state requires."""
+    states = RulePolicy._rule_key_to_state(rule_key)
+    if not states:
+        return _UNGROUPED
+    newest = states[-1]
+    previous = newest.get(PREVIOUS_ACTION)
+    if not previous:
+        return _STARTERS  # Rasa matches these on the previous action alone
+    for kind in (ACTION_NAME, ACTION_TEXT):
+        value = _required(previous, kind)
+        if value is not None:
+            return (kind, value, _required(newest.get(USER), INTENT))
+    return _UNGROUPED
+
+
+def _rule_groups(policy: RulePolicy, lookup: dict[str, str]) -> dict[tuple[str | None, ...], dict[str, str]]:
+    """The rules of `lookup` by group, built once per lookup table of a loaded policy."""
+    cache: dict[int, tuple[int, dict]] = policy.__dict__.setdefault("_qhd_rule_groups", {})
+    cached = cache.get(id(lookup))
+    if cached is not None and cached[0] == len(lookup):
+        return cached[1]
+    groups: dict[tuple[str | None, ...], dict[str, str]] = {}
+    for key, action in lookup.items():
+        groups.setdefault(_group_of(key), {})[key] = action
+    cache[id(lookup)] = (len(lookup), groups)
+    return groups
+
+
+def _candidate_rules(policy: RulePolicy, lookup: dict[str, str], newest: dict) -> dict[str, str]:
+    """The rules that can pass Rasa's check of the newest state: those requiring this previous action
+    and this intent (or no intent), or the conversation starters, and the ungrouped."""
+    groups = _rule_groups(policy, lookup)
+    previous = newest.get(PREVIOUS_ACTION)
+    if previous:
+        intent = (newest.get(USER) or {}).get(INTENT)
+        wanted = [
+            (kind, previous.get(kind), required)
+            for kind in (ACTION_NAME, ACTION_TEXT)
+            if previous.get(kind)
+            for required in {intent, None}
+        ]
+    else:
+        wanted = [_STARTERS]
+    candidates: dict[str, str] = {}
+    for group in (*wanted, _UNGROUPED):
+        candidates.update(groups.get(group, {}))
+    return candidates
+
+
+def _get_possible_keys(self: RulePolicy, lookup: dict[str, str], states: list[dict]) -> set[str]:
+    if not states:
+        return _rasa_get_possible_keys(self, lookup, states)
+    return _rasa_get_possible_keys(self, _candidate_rules(self, lookup, states[-1]), states)
+
+
 def install() -> None:
     RemoteAction._validate_action_result = _validate_action_result  # type: ignore[method-assign]
     Event.resolve_by_type = staticmethod(_resolve_by_type)  # type: ignore[method-assign, assignment]
     EndpointConfig.session = _kept_session  # type: ignore[method-assign]
+    RulePolicy._get_possible_keys = _get_possible_keys  # type: ignore[method-assign]

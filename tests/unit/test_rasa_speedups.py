@@ -1,6 +1,8 @@
-"""The cached response validator accepts and refuses exactly what Rasa's own check does."""
+"""The speed-ups of bot.rasa_speedups give exactly what Rasa's own code gives."""
 
 from __future__ import annotations
+
+import json
 
 import pytest
 from jsonschema import ValidationError
@@ -23,6 +25,9 @@ async def _no_reply(message):
 def test_installed_in_rasa():
     GuardedRestInput().blueprint(_no_reply)  # what Rasa does when it starts serving the channel
     assert RemoteAction._validate_action_result is rasa_speedups._validate_action_result
+    from rasa.core.policies.rule_policy import RulePolicy
+
+    assert RulePolicy._get_possible_keys is rasa_speedups._get_possible_keys
 
 
 def test_valid_response_passes():
@@ -84,3 +89,117 @@ def test_action_calls_reuse_one_connection_and_keep_rasas_errors():
     assert answers == [{"echo": 0}, {"echo": 1}, {"echo": 2}]
     assert len(set(ports)) == 1  # one kept-alive connection, not one per call
     assert status == 404
+
+
+# --- rule lookup (speed-up 4): the grouped check finds exactly the rules Rasa's full check finds -----
+
+HAND_RULES = {
+    # a conversation starter, two rules for one intent, one with a slot that must not be set,
+    # a follow-up on an action, one on a bot text, and one that requires no intent at all
+    json.dumps([{"user": {"intent": "greet"}}]): "utter_greet",
+    json.dumps([{"prev_action": {"action_name": "action_listen"}, "user": {"intent": "greet"}}]): "utter_greet",
+    json.dumps(
+        [
+            {"prev_action": {"action_name": "utter_greet"}},
+            {"prev_action": {"action_name": "action_listen"}, "user": {"intent": "greet"}},
+        ]
+    ): "utter_again",
+    json.dumps(
+        [
+            {
+                "prev_action": {"action_name": "action_listen"},
+                "user": {"intent": "ask"},
+                "slots": {"district": "should_not_be_set"},
+            }
+        ]
+    ): "utter_ask_district",
+    json.dumps([{"prev_action": {"action_name": "action_check"}}]): "action_listen",
+    json.dumps([{"prev_action": {"action_text": "好的"}}]): "action_listen",
+    json.dumps([{"prev_action": {"action_name": "action_listen"}, "active_loop": {"name": "help_form"}}]): "help_form",
+}
+
+CONVERSATIONS = [
+    [{"user": {"intent": "greet"}}],
+    [{}, {"prev_action": {"action_name": "action_listen"}, "user": {"intent": "greet"}}],
+    [
+        {"prev_action": {"action_name": "utter_greet"}},
+        {"prev_action": {"action_name": "action_listen"}, "user": {"intent": "greet"}},
+    ],
+    [{"prev_action": {"action_name": "action_listen"}, "user": {"intent": "ask"}}],
+    [{"prev_action": {"action_name": "action_listen"}, "user": {"intent": "ask"}, "slots": {"district": (1.0,)}}],
+    [{"prev_action": {"action_name": "action_listen"}, "user": {"text": "你好"}}],
+    [{"prev_action": {"action_name": "action_check"}, "user": {"intent": "greet"}}],
+    [{"prev_action": {"action_text": "好的"}}],
+    [
+        {
+            "prev_action": {"action_name": "action_listen"},
+            "user": {"intent": "inform"},
+            "active_loop": {"name": "help_form"},
+        }
+    ],
+    [{"prev_action": {"action_name": "utter_greet"}}],
+]
+
+
+def _rasa_and_ours(lookup: dict[str, str], states: list[dict]) -> tuple[set[str], set[str]]:
+    from rasa.core.policies.rule_policy import RulePolicy
+
+    policy = RulePolicy.__new__(RulePolicy)  # the lookup is all the check reads
+    return rasa_speedups._rasa_get_possible_keys(policy, lookup, states), rasa_speedups._get_possible_keys(
+        policy, lookup, states
+    )
+
+
+@pytest.mark.parametrize("states", CONVERSATIONS)
+def test_grouped_rule_check_finds_what_rasa_finds(states):
+    rasa_found, ours = _rasa_and_ours(HAND_RULES, states)
+    assert ours == rasa_found
+
+
+def test_grouped_rule_check_on_hand_cases_finds_the_expected_rules():
+    # typed by hand: which rules apply, independent of Rasa's code
+    greet_after_greet = _rasa_and_ours(HAND_RULES, CONVERSATIONS[2])[1]
+    assert {HAND_RULES[k] for k in greet_after_greet} == {"utter_greet", "utter_again"}
+    assert {HAND_RULES[k] for k in _rasa_and_ours(HAND_RULES, CONVERSATIONS[3])[1]} == {"utter_ask_district"}
+    assert _rasa_and_ours(HAND_RULES, CONVERSATIONS[4])[1] == set()
+    assert {HAND_RULES[k] for k in _rasa_and_ours(HAND_RULES, CONVERSATIONS[7])[1]} == {"action_listen"}
+    assert {HAND_RULES[k] for k in _rasa_and_ours(HAND_RULES, CONVERSATIONS[8])[1]} == {"help_form"}
+
+
+def test_grouped_rule_check_on_every_rule_of_the_trained_model():
+    """Each learned rule's own states, and copies with another previous action or intent, give the same
+    applicable rules both ways (rules and the loops' unhappy-path rules of the current model)."""
+    import random
+    import tarfile
+
+    from bot.runner import model_path
+
+    model = model_path()
+    if not model.exists():
+        pytest.skip("no trained model (make train)")
+    with tarfile.open(model) as archive:
+        member = next(m for m in archive.getmembers() if m.name.endswith("RulePolicy1/rule_policy.json"))
+        lookup = json.load(archive.extractfile(member))["lookup"]  # type: ignore[arg-type]
+    tables = [lookup["rules"], lookup["rules_for_loop_unhappy_path"]]
+    rule_states = [json.loads(key) for table in tables for key in table]
+    actions = sorted(
+        {s["prev_action"]["action_name"] for st in rule_states for s in st if "action_name" in s.get("prev_action", {})}
+    )
+    intents = sorted({s["user"]["intent"] for st in rule_states for s in st if "intent" in s.get("user", {})})
+    rnd = random.Random(7)
+    cases = []
+    for states in rule_states:
+        cases.append(states)
+        for _ in range(2):
+            changed = json.loads(json.dumps(states))
+            if changed[-1].get("prev_action"):
+                changed[-1]["prev_action"] = {"action_name": rnd.choice(actions)}
+            changed[-1]["user"] = {"intent": rnd.choice(intents)} if rnd.random() < 0.8 else {"text": "嗯"}
+            cases.append(changed)
+    matched = 0
+    for table in tables:
+        for states in cases:
+            rasa_found, ours = _rasa_and_ours(table, states)
+            assert ours == rasa_found, states
+            matched += bool(rasa_found)
+    assert matched >= len(rule_states)  # every rule matches at least its own states

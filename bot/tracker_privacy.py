@@ -23,6 +23,7 @@ from typing import Any
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.events import Event, SlotSet
 
+from bot.learning.capture import remember_saved
 from bot.privacy_events import FORM_SLOTS_KEPT, for_tracker, mask_slot
 from bot.tracker_window import WindowedSQLTrackerStore
 
@@ -41,6 +42,7 @@ class MaskingMixin:
 
     async def save(self, tracker: Any) -> None:
         await super().save(tracker)  # type: ignore[misc]
+        remember_saved(tracker.sender_id, tracker.events)  # the learning capture reads this turn from here
         recent = list(tracker.events)[-RECENT_EVENTS:]  # a deque: no slicing
         released = {e.key for e in recent if isinstance(e, SlotSet) and e.key in FORM_SLOTS_KEPT and e.value is None}
         released = {name for name in released if tracker.get_slot(name) is None}

@@ -382,3 +382,103 @@ def test_capture_runs_after_the_turn_and_never_breaks_it(monkeypatch, caplog):
     assert stored == [("web-sender-0001", 2)]
     assert "learning capture failed" in caplog.text
     capture.schedule_capture("outside any event loop")  # no loop: logged, not raised
+
+
+# ------------------------------------------------------------------ the turn handed over by the store
+def _long_conversation() -> list:
+    """Event objects as a tracker holds them: earlier turns, a form with a phone number, a bot text."""
+    from rasa.shared.core.events import ActionExecuted, ActiveLoop, BotUttered, SlotSet, UserUttered
+
+    def said(text: str, intent: str, confidence: float, ts: float) -> UserUttered:
+        ranking = [
+            {"name": intent, "confidence": confidence},
+            {"name": "ask_dibao_apply", "confidence": 1 - confidence},
+        ]
+        return UserUttered(
+            text,
+            intent={"name": intent, "confidence": confidence},
+            parse_data={"intent_ranking": ranking},
+            timestamp=ts,
+        )
+
+    events: list = [ActionExecuted("action_listen")]
+    for turn in range(8):  # more earlier texts than the capture keeps as context
+        events += [said(f"第{turn}句 低保咋办", "ask_dibao_apply", 0.9, 10.0 + turn), ActionExecuted("utter_apply")]
+        events += [BotUttered(f"第{turn}个回答"), ActionExecuted("action_listen")]
+    events += [said("我要登记求助", "request_help", 0.95, 30.0), ActionExecuted("help_form"), ActiveLoop("help_form")]
+    events += [BotUttered("请问怎么称呼您？"), ActionExecuted("action_listen")]
+    events += [said("王秀英", "inform", 0.51, 31.0), SlotSet("contact_name", "王秀英"), ActionExecuted("help_form")]
+    events += [BotUttered("请留一个电话"), ActionExecuted("action_listen")]
+    events += [said("电话13812345678 嗯那个钱咋整", "ask_job_subsidy", 0.41, 32.0), ActionExecuted("action_clarify")]
+    events += [BotUttered("您是想问……？13812345678")]
+    return events
+
+
+def test_the_turn_handed_over_by_the_store_is_the_turn_read_back_from_it():
+    from bot.learning import capture, rules
+    from bot.privacy_events import for_tracker
+
+    events = _long_conversation()
+    stored = [for_tracker(event.as_dict()) for event in events]  # what the masking store writes and reads
+    handed = capture.turn_events(events)
+    assert len(handed) < len(stored)
+    assert rules.last_turn(handed) == rules.last_turn(stored)
+    turn = rules.last_turn(handed)
+    assert turn.in_form and turn.intent == "ask_job_subsidy" and "13812345678" not in turn.text + turn.bot_reply
+    assert len(turn.context) == rules.CONTEXT_TURNS
+
+
+def test_a_saved_turn_is_captured_without_reading_the_store_and_only_once(monkeypatch):
+    import asyncio
+
+    from bot.learning import capture
+
+    capture.remember_saved("web-sender-0002", _long_conversation())
+    first = asyncio.run(capture._tracker_events("web-sender-0002"))
+    assert first and first[-1]["text"] == "您是想问……？13812345678"
+
+    class NoAgent:  # the fallback (a store that hands nothing over) would read the store via Sanic
+        @staticmethod
+        def get_app():
+            raise LookupError("no Rasa app here")
+
+    monkeypatch.setattr("sanic.Sanic", NoAgent)
+    with pytest.raises(LookupError):
+        asyncio.run(capture._tracker_events("web-sender-0002"))  # handed over once, then gone
+
+
+def test_handed_over_turns_are_bounded(monkeypatch):
+    from bot.learning import capture
+
+    monkeypatch.setattr(capture, "MAX_REMEMBERED", 3)
+    monkeypatch.setattr(capture, "_saved", type(capture._saved)())
+    for n in range(5):
+        capture.remember_saved(f"s{n}", _long_conversation())
+    assert list(capture._saved) == ["s2", "s3", "s4"]
+
+
+def test_the_masking_store_hands_over_the_turn_it_stored(tmp_path):
+    import asyncio
+
+    from rasa.shared.core.domain import Domain
+    from rasa.shared.core.trackers import DialogueStateTracker, EventVerbosity
+
+    from bot.learning import capture, rules
+    from bot.tracker_privacy import MaskingWindowedSQLTrackerStore
+
+    domain = Domain.from_dict(
+        {
+            "intents": ["ask_dibao_apply", "request_help", "inform", "ask_job_subsidy"],
+            "slots": {"contact_name": {"type": "text", "mappings": [{"type": "custom"}]}},
+            "forms": {"help_form": {"required_slots": ["contact_name"]}},
+            "actions": ["action_clarify"],
+            "responses": {"utter_apply": [{"text": "x"}]},
+        }
+    )
+    store = MaskingWindowedSQLTrackerStore(domain=domain, dialect="sqlite", db=str(tmp_path / "t.db"))
+    tracker = DialogueStateTracker.from_events("web-sender-0003", _long_conversation(), domain.slots)
+    asyncio.run(store.save(tracker))
+    handed = capture._saved.pop("web-sender-0003")
+    read_back = asyncio.run(store.retrieve("web-sender-0003")).current_state(EventVerbosity.AFTER_RESTART)["events"]
+    assert rules.last_turn(handed) == rules.last_turn(read_back)
+    assert rules.last_turn(handed).margin is not None

@@ -77,3 +77,14 @@ def test_a_longer_message_keeps_the_classifiers_ranking():
     ranking = [{"name": "ask_rigid_expenditure", "confidence": 0.7}, {"name": "deny", "confidence": 0.3}]
     [message] = ShortReplyClassifier().process([_message("不中的话药费能扣吗", ranking)])
     assert message.get(INTENT) == ranking[0]
+
+
+def test_loaded_weights_are_feature_major_and_score_as_the_fitted_ones(trained):
+    import numpy as np
+
+    pipeline = trained._pipeline
+    texts = ["闺女上学的学费能扣吗", "你好", "打工路费"]
+    assert pipeline[-1].coef_.flags["F_CONTIGUOUS"]  # scored in place, without a copy per message
+    feature_major = pipeline.predict_proba(texts)
+    pipeline[-1].coef_ = np.ascontiguousarray(pipeline[-1].coef_)  # the layout a fit leaves
+    assert np.array_equal(pipeline.predict_proba(texts), feature_major)

@@ -23,9 +23,13 @@ reads this turn's events, the latest slot change and up to MAX_CLARIFICATIONS us
 A new session (SessionStarted after the cut) drops the snapshot's state, as Rasa would. A save of a
 tracker this store did not load (e.g. PUT /tracker/events) deletes the snapshot and uses Rasa's save.
 
-Composition: `WindowedSQLMixin` only overrides Rasa's internal `_retrieve`, `_additional_events` and
-`stream_events` hooks, so a class that wraps `retrieve`/`save`/`stream_events` (retries, masking) can be
-put before it: `WindowedResilientSQLTrackerStore` is the production store with retries. A store that
+Off the event loop: with a database server (PostgreSQL), the mixin's reads and writes run in a worker
+thread (`_in_db_thread`), so one conversation's wait for the database no longer stalls every other
+conversation of the process; SQLite stays on the loop.
+
+Composition: `WindowedSQLMixin` overrides Rasa's internal `_retrieve`, `_additional_events` and
+`stream_events` hooks and `save` (Rasa's two steps, publish then store, with the store in the thread),
+so a class that wraps `retrieve`/`save`/`stream_events` (retries, masking) can be put before it: `WindowedResilientSQLTrackerStore` is the production store with retries. A store that
 masks events on their way to the table must also override `_stored_form`, which writes the snapshot.
 
     tracker_store:
@@ -35,13 +39,14 @@ masks events on their way to the table must also override `_stored_form`, which 
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import json
 import logging
 import os
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore
@@ -67,6 +72,7 @@ logger = logging.getLogger(__name__)
 DEFAULT_WINDOW_TURNS = 10
 DEFAULT_WINDOW_SLACK = 4
 MARK_ATTRIBUTE = "_qhd_window"
+T = TypeVar("T")
 
 _Base = declarative_base()
 
@@ -193,26 +199,24 @@ class WindowedSQLMixin(SQLTrackerStore):
             if not sa.inspect(self.engine).has_table(WindowSnapshot.__tablename__):  # type: ignore[attr-defined]
                 raise
 
+    async def _in_db_thread(self, work: Callable[..., T], *args: Any) -> T:
+        """Run blocking database work off the event loop where the database is a server.
+
+        Rasa's SQL store talks to the database synchronously inside its coroutines, so while PostgreSQL
+        answers, the whole Rasa process waits: no other conversation's NLU or policies run. In a worker
+        thread the wait overlaps with other turns (the driver releases the GIL while it waits). SQLite
+        is a file in this process: its calls stay on the loop (one pooled connection, WAL)."""
+        store: SQLTrackerStore = self  # type: ignore[assignment]
+        if store.engine.dialect.name == "sqlite":
+            return work(*args)
+        return await asyncio.to_thread(work, *args)
+
     async def _retrieve(self, sender_id: str, fetch_events_from_all_sessions: bool) -> DialogueStateTracker | None:
         if fetch_events_from_all_sessions:
             return await super()._retrieve(sender_id, True)  # type: ignore[misc]
         store: SQLTrackerStore = self  # type: ignore[assignment]
-        with store.session_scope() as session:
-            snapshot = session.get(WindowSnapshot, sender_id)
-            if snapshot is None:
-                rows = store._event_query(session, sender_id, fetch_events_from_all_sessions=False).all()
-                prefix: list[dict] = []
-            else:
-                rows = (
-                    session.query(store.SQLEvent)
-                    .filter(store.SQLEvent.sender_id == sender_id, store.SQLEvent.id > snapshot.cut_id)
-                    .order_by(store.SQLEvent.id)
-                    .all()
-                )
-                prefix = json.loads(snapshot.prefix)
-            ids = [row.id for row in rows]
-            data = [json.loads(row.data) for row in rows]
-        if snapshot is not None:
+        snapshot_cut, prefix, ids, data = await self._in_db_thread(self._read_window, sender_id)
+        if snapshot_cut is not None:
             started = [i for i, d in enumerate(data) if d.get("event") == SessionStarted.type_name]
             if started:  # a new session began after the cut: its state starts afresh, as in Rasa
                 prefix, data, ids = [], data[started[-1] :], ids[started[-1] :]
@@ -225,11 +229,51 @@ class WindowedSQLMixin(SQLTrackerStore):
             WindowMark(
                 loaded=len(prefix) + len(data),
                 prefix_len=len(prefix),
-                last_id=ids[-1] if ids else (snapshot.cut_id if snapshot else 0),
+                last_id=ids[-1] if ids else (snapshot_cut or 0),
                 ids=ids,
             ),
         )
         return tracker
+
+    def _read_window(self, sender_id: str) -> tuple[int | None, list[dict], list[int], list[dict]]:
+        """The snapshot's cut and prefix (None, [] without one), then the ids and data of the events after it."""
+        store: SQLTrackerStore = self  # type: ignore[assignment]
+        with store.session_scope() as session:
+            snapshot = session.get(WindowSnapshot, sender_id)
+            if snapshot is None:
+                rows = store._event_query(session, sender_id, fetch_events_from_all_sessions=False).all()
+                cut, prefix = None, []
+            else:
+                rows = (
+                    session.query(store.SQLEvent)
+                    .filter(store.SQLEvent.sender_id == sender_id, store.SQLEvent.id > snapshot.cut_id)
+                    .order_by(store.SQLEvent.id)
+                    .all()
+                )
+                cut, prefix = snapshot.cut_id, json.loads(snapshot.prefix)
+            return cut, prefix, [row.id for row in rows], [json.loads(row.data) for row in rows]
+
+    async def save(self, tracker: DialogueStateTracker) -> None:
+        """Rasa's save (publish the new events, then store them), with the storing in `_in_db_thread`."""
+        await self.stream_events(tracker)
+        await self._in_db_thread(self._store_new_events, tracker)
+
+    def _store_new_events(self, tracker: DialogueStateTracker) -> None:
+        store: SQLTrackerStore = self  # type: ignore[assignment]
+        with store.session_scope() as session:
+            for event in self._additional_events(session, tracker):
+                data = event.as_dict()
+                session.add(
+                    store.SQLEvent(
+                        sender_id=tracker.sender_id,
+                        type_name=event.type_name,
+                        timestamp=data.get("timestamp"),
+                        intent_name=((data.get("parse_data") or {}).get("intent") or {}).get("name"),
+                        action_name=data.get("name"),
+                        data=json.dumps(data),
+                    )
+                )
+            session.commit()
 
     def _additional_events(self, session: Any, tracker: DialogueStateTracker) -> Iterator[Event]:
         mark: WindowMark | None = getattr(tracker, MARK_ATTRIBUTE, None)
@@ -239,6 +283,10 @@ class WindowedSQLMixin(SQLTrackerStore):
         unsaved = self._unsaved_from(session, tracker, mark)
         self._move_window(session, tracker, mark)
         return itertools.islice(tracker.events, unsaved, len(tracker.events))
+
+    def _count_unsaved(self, tracker: DialogueStateTracker, mark: WindowMark) -> int:
+        with self.session_scope() as session:  # type: ignore[attr-defined]
+            return self._unsaved_from(session, tracker, mark)
 
     def _unsaved_from(self, session: Any, tracker: DialogueStateTracker, mark: WindowMark) -> int:
         """Index of the first event not stored yet: skips events an earlier (or retried) save stored."""
@@ -256,8 +304,7 @@ class WindowedSQLMixin(SQLTrackerStore):
         store: SQLTrackerStore = self  # type: ignore[assignment]
         if mark is None or store.event_broker is None:
             return await super().stream_events(tracker)  # type: ignore[misc]
-        with store.session_scope() as session:
-            unsaved = self._unsaved_from(session, tracker, mark)
+        unsaved = await self._in_db_thread(self._count_unsaved, tracker, mark)
         await store._stream_new_events(store.event_broker, list(tracker.events)[unsaved:], tracker.sender_id)
 
     def _move_window(self, session: Any, tracker: DialogueStateTracker, mark: WindowMark) -> None:

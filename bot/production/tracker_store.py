@@ -96,7 +96,8 @@ class ResilientSQLTrackerStore(SQLTrackerStore):
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         async def attempt() -> None:
-            await SQLTrackerStore.save(self, tracker)
+            # the next class's save: Rasa's, or bot.tracker_window's (which stores off the event loop)
+            await super(ResilientSQLTrackerStore, self).save(tracker)
 
         token = _streamed.set(False)
         try:

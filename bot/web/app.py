@@ -31,7 +31,8 @@ from bot.web import analytics, metrics_route, operator, review, rulebook_pages, 
 from bot.web.body_limit import BodySizeLimit
 from bot.web.rasa_api import RasaClient
 from bot.web.rasa_proxy import RasaProxy
-from bot.web.security import LoginThrottle, end_session, login_session, public
+from bot.web.security import LoginThrottle, end_session, public
+from bot.web.session import login_session
 from bot.web.templating import render
 
 logger = logging.getLogger(__name__)

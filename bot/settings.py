@@ -15,9 +15,9 @@ Two views:
   in the source). Built once per process, like the servers that use it; `settings.cache_clear()` reads
   again.
 
-An empty value counts as unset: the default applies. Three timings are tolerant, as they always were: a
-value that is not a number falls back to the default with a warning (LEARN_MARGIN,
-OUTBOX_RETRY_SECONDS, TRACKER_DB_RETRY_SECONDS). A few variables override a default that belongs to the
+An empty value counts as unset: the default applies. Three numbers stay tolerant, as they always were: a
+value that is not a number falls back to the default with a warning (LEARN_MARGIN, OUTBOX_RETRY_SECONDS,
+TRACKER_DB_RETRY_SECONDS). A few variables override a default that belongs to the
 component using them (the tracker window's size, the rulebook folder); unset, they are None here.
 
 Handing a copy of the environment to a child process (`child_environment()`) is not reading a setting:
@@ -134,7 +134,7 @@ class EnvSettings(BaseModel):
         extra = "ignore"
 
     @validator("*", pre=True)
-    def _as_given(cls, value: Any, field: ModelField) -> Any:  # noqa: N805 - pydantic passes the class
+    def _as_given(cls, value: Any, field: ModelField) -> Any:
         """Spaces around a value are dropped (not around a password: they could be part of it); a tolerant
         number that is not a number falls back to its default, as the code reading it always did."""
         if not isinstance(value, str):

@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import hmac
 import logging
-import os
 
 from sanic import Sanic, response
 from sanic.request import Request
@@ -27,6 +26,7 @@ from sanic.response import HTTPResponse
 
 from bot.local_secrets import SecretError
 from bot.metrics import instrument_action_server, observe_process
+from bot.settings import SettingsError, env_settings, settings
 
 ACTION_TOKEN_HEADER = "X-Action-Token"
 OPEN_PATHS = frozenset({"/health"})
@@ -72,19 +72,17 @@ def prepare(args: argparse.Namespace | None = None) -> None:
 def main(argv: list[str] | None = None) -> int:
     from rasa_sdk import utils
 
-    from bot.settings import settings
-
     parser = argparse.ArgumentParser(prog="python -m bot.action_server", description="动作服务器（只接受 Rasa 的调用）")
     parser.add_argument("--port", type=int)
     parser.add_argument("--actions", default="actions")
     args = parser.parse_args(argv)
     try:
         cfg = settings()
-    except SecretError as error:
+    except (SettingsError, SecretError) as error:
         print(str(error))
         return 2
     prepare(args)
-    host = os.environ.get("SANIC_HOST", "").strip() or cfg.action_host
+    host = env_settings().sanic_host or cfg.action_host
     app = create_app(cfg.action_token, args.actions)
     app.run(host, args.port or cfg.action_port, workers=utils.number_of_sanic_workers(), access_log=False)
     return 0

@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-import os
 import sqlite3
 import subprocess
 import sys
@@ -23,6 +22,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import unquote, urlsplit, urlunsplit
+
+from bot.settings import child_environment, settings
 
 MANIFEST = "manifest.json"
 
@@ -50,8 +51,6 @@ class Database:
 
 def profile_databases() -> tuple[str, list[Database]]:
     """The profile's two databases, as the running services see them."""
-    from bot.settings import settings
-
     s = settings()
     if s.production:
         from bot.production.config import ProductionConfig
@@ -68,7 +67,7 @@ def sqlite_path(url: str) -> Path:
 def libpq(url: str) -> tuple[str, dict[str, str]]:
     """SQLAlchemy URL -> (libpq URI without the password, environment carrying it)."""
     parts = urlsplit(url)
-    env = dict(os.environ)
+    env = child_environment()
     netloc = parts.netloc
     if "@" in netloc:
         credentials, host = netloc.rsplit("@", 1)

@@ -40,10 +40,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"未知命令: {name}\n\n{usage()}", file=sys.stderr)
         return 2
     from bot.local_secrets import SecretError
+    from bot.settings import SettingsError
 
     module = importlib.import_module(COMMANDS[name][0])
     try:
         return int(module.main(rest) or 0)
-    except SecretError as error:
+    except (SecretError, SettingsError) as error:
         print(str(error), file=sys.stderr)
         return 2

@@ -11,10 +11,10 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from datetime import datetime, timezone
 
 from bot.privacy import MaskingLogFilter, mask_text
+from bot.settings import env_settings
 
 PLAIN_FORMAT = "%(asctime)s %(levelname)s %(name)s  %(message)s"
 
@@ -42,10 +42,11 @@ def setup_logging(level: str | int | None = None, log_format: str | None = None)
     Keeps handlers that a framework already installed (Rasa, rasa_sdk, uvicorn) and gives each the
     chosen formatter and the masking filter; installs a stderr handler when there is none.
     """
-    chosen = (log_format or os.environ.get("LOG_FORMAT", "plain")).strip().lower()
+    env = env_settings()
+    chosen = (log_format or env.log_format).strip().lower()
     root = logging.getLogger()
     if level is not None or not root.handlers:
-        root.setLevel(level or os.environ.get("LOG_LEVEL", "INFO"))
+        root.setLevel(level or env.log_level)
     if not root.handlers:
         root.addHandler(logging.StreamHandler())
     formatter = JsonFormatter() if chosen == "json" else logging.Formatter(PLAIN_FORMAT)

@@ -20,7 +20,6 @@ metrics are created on first use and the port is opened only by `serve_from_env(
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -29,6 +28,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from prometheus_client import REGISTRY, Counter, Gauge, Histogram, start_http_server
+
+from bot.settings import env_settings
 
 log = logging.getLogger(__name__)
 
@@ -145,19 +146,19 @@ def instrument_action_server() -> None:
 def serve_from_env() -> int | None:
     """Open the metrics port named by METRICS_PORT (once per process); None when it is not set."""
     global _served_port
-    raw = os.environ.get("METRICS_PORT", "").strip()
-    if not raw:
+    env = env_settings()
+    port, host = env.metrics_port, env.metrics_host
+    if port is None:
         return None
     with _serve_lock:
         if _served_port is None:
             metrics()
-            host = os.environ.get("METRICS_HOST", "127.0.0.1")
             try:
-                start_http_server(int(raw), addr=host, registry=REGISTRY)
+                start_http_server(port, addr=host, registry=REGISTRY)
             except OSError as error:  # a taken port must not stop the chat
-                log.error("metrics port %s:%s not opened: %s", host, raw, error)
+                log.error("metrics port %s:%s not opened: %s", host, port, error)
                 return None
-            _served_port = int(raw)
+            _served_port = port
     return _served_port
 
 

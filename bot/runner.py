@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import os
 import signal
 import subprocess
 import sys
@@ -20,7 +19,7 @@ from pathlib import Path
 import requests
 
 from bot.restarts import Restarter
-from bot.settings import REPO_ROOT, settings
+from bot.settings import REPO_ROOT, child_environment, settings
 
 MODEL_DIR = REPO_ROOT / "models"
 # Everything that changes what `rasa train` produces.
@@ -50,7 +49,7 @@ def model_path(root: Path = REPO_ROOT) -> Path:
 def rasa_env() -> dict[str, str]:
     """Environment for Rasa processes: endpoints.yml reads these; telemetry stays off."""
     s = settings()
-    env = dict(os.environ)
+    env = child_environment()
     env.setdefault("RASA_TELEMETRY_ENABLED", "false")
     env.setdefault("ACTION_ENDPOINT_URL", s.action_url)
     env.setdefault("TRACKER_SQLITE_PATH", s.tracker_db_url.removeprefix("sqlite:///"))

@@ -43,7 +43,6 @@ import asyncio
 import itertools
 import json
 import logging
-import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -66,6 +65,8 @@ from rasa.shared.core.events import (
 from rasa.shared.core.slots import Slot
 from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy.orm import declarative_base
+
+from bot.settings import env_settings
 
 logger = logging.getLogger(__name__)
 
@@ -189,9 +190,11 @@ class WindowedSQLMixin(SQLTrackerStore):
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)  # type: ignore[call-arg]
-        # The environment wins, so the conversation tests can run every flow through a tiny window.
-        self.window_turns = max(1, int(os.environ.get("TRACKER_WINDOW_TURNS", window_turns)))
-        self.window_slack = max(0, int(os.environ.get("TRACKER_WINDOW_SLACK", window_slack)))
+        # The settings win, so the conversation tests can run every flow through a tiny window.
+        env = env_settings()
+        turns, slack = env.tracker_window_turns, env.tracker_window_slack
+        self.window_turns = max(1, int(window_turns if turns is None else turns))
+        self.window_slack = max(0, int(window_slack if slack is None else slack))
         try:
             _Base.metadata.create_all(self.engine)  # type: ignore[attr-defined]
         except sa.exc.DBAPIError:

@@ -21,7 +21,6 @@ from __future__ import annotations
 import hmac
 import inspect
 import logging
-import os
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -38,7 +37,7 @@ from bot.channels.cards import card_message
 from bot.channels.guard import never_silent
 from bot.channels.startup import prepare_rasa_process
 from bot.limits import MAX_BODY_BYTES, MAX_MESSAGE_CHARS, TOO_LONG_ZH
-from bot.settings import settings
+from bot.settings import env_settings, settings
 from bot.widget_token import verify_widget_token
 
 logger = logging.getLogger(__name__)
@@ -127,7 +126,7 @@ class BoundSocketIOInput(InputChannel):
         on_new_message = never_silent(on_new_message)
         # Several Rasa instances (production profile): rooms live in Redis, so an emit on one instance
         # reaches a widget connected to another. One instance: rooms in memory.
-        redis_url = os.environ.get("SOCKETIO_REDIS_URL", "").strip()
+        redis_url = env_settings().socketio_redis_url
         sio = AsyncServer(
             async_mode="sanic",
             cors_allowed_origins=self.cors_allowed_origins if self.cors_allowed_origins else [],

@@ -6,7 +6,6 @@ tested without a running Rasa and the capture hook stays a thin door.
 
 from __future__ import annotations
 
-import os
 import re
 import unicodedata
 from collections.abc import Iterable, Sequence
@@ -14,12 +13,13 @@ from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 
 from bot.privacy import mask_text
+from bot.settings import DEFAULTS, env_settings
 
 FALLBACK_INTENT = "nlu_fallback"
 CLARIFY_ACTION = "action_clarify"
 HANDOFF_ACTION = "action_handoff"
 # A parse whose top-1 minus top-2 confidence is below this is captured even when no fallback fired.
-DEFAULT_MARGIN = 0.2
+DEFAULT_MARGIN = DEFAULTS.learn_margin
 CONTEXT_TURNS = 6
 # Sources: why a row exists. Only 'thumbs_up' is not something to review.
 SOURCES_ZH = {
@@ -35,12 +35,8 @@ REVIEW_SOURCES = tuple(s for s in SOURCES_ZH if s != "thumbs_up")
 
 
 def margin_setting() -> float:
-    """LEARN_MARGIN from the environment (0..1), DEFAULT_MARGIN when unset or not a number."""
-    try:
-        value = float(os.environ.get("LEARN_MARGIN", "") or DEFAULT_MARGIN)
-    except ValueError:
-        return DEFAULT_MARGIN
-    return min(max(value, 0.0), 1.0)
+    """LEARN_MARGIN (bot.settings) within 0..1, DEFAULT_MARGIN when unset or not a number."""
+    return min(max(env_settings().learn_margin, 0.0), 1.0)
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """Settings of the production profile (PostgreSQL, Redis, RabbitMQ, N Rasa instances behind nginx).
 
 The embedded profile needs none of these; `bot.settings` holds what both profiles share. Everything
-here is read from the environment (and `.env`, loaded by `bot.settings`) with defaults that match the
+here comes from `bot.settings` (which reads the environment and `.env`) with defaults that match the
 services on 127.0.0.1, so `PROFILE=production` alone is enough on a single machine. On several
 machines only the host names change (see docs/production.md).
 
@@ -12,12 +12,11 @@ drift apart.
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass, field, replace
 from urllib.parse import urlsplit, urlunsplit
 
-from bot.settings import REPO_ROOT, settings
+from bot.settings import REPO_ROOT, SettingsError, child_environment, env_settings, settings
 
 ENDPOINTS_FILE = REPO_ROOT / "deploy" / "endpoints.production.yml"
 NGINX_TEMPLATE = REPO_ROOT / "deploy" / "nginx.conf.template"
@@ -25,21 +24,8 @@ _ALNUM = re.compile(r"^[A-Za-z0-9]+$")
 _DB_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
 
-class ConfigError(ValueError):
+class ConfigError(SettingsError):
     """A production setting that would make a service misbehave silently (message in Chinese)."""
-
-
-def _env(name: str, default: str) -> str:
-    value = os.environ.get(name, "").strip()
-    return value or default
-
-
-def _int(name: str, default: int) -> int:
-    raw = _env(name, str(default))
-    try:
-        return int(raw)
-    except ValueError as exc:
-        raise ConfigError(f"环境变量 {name} 应为整数，当前为「{raw}」") from exc
 
 
 def database_name(url: str) -> str:
@@ -89,36 +75,37 @@ class ProductionConfig:
     @classmethod
     def from_env(cls) -> ProductionConfig:
         s = settings()
-        pg = _env("PG_SERVER_URL", "postgresql://postgres@127.0.0.1:5432")
+        env = env_settings()
+        pg = env.pg_server_url
         app_db = s.database_url if s.database_url.startswith("postgresql") else f"{pg}/qhd_app"
         tracker_db = s.tracker_db_url if s.tracker_db_url.startswith("postgresql") else f"{pg}/qhd_tracker"
         config = cls(
             app_db_url=app_db,
             tracker_db_url=tracker_db,
-            redis_host=_env("REDIS_HOST", "127.0.0.1"),
-            redis_port=_int("REDIS_PORT", 6379),
-            redis_db=_int("REDIS_DB", 1),
-            redis_password=os.environ.get("REDIS_PASSWORD", ""),
-            lock_key_prefix=_env("LOCK_KEY_PREFIX", "qhdlock"),
-            lock_lifetime_s=_int("TICKET_LOCK_LIFETIME", 60),
-            rabbitmq_host=_env("RABBITMQ_HOST", "127.0.0.1"),
-            rabbitmq_port=_int("RABBITMQ_PORT", 5672),
-            rabbitmq_user=_env("RABBITMQ_USER", "guest"),
-            rabbitmq_password=_env("RABBITMQ_PASSWORD", "guest"),
-            events_queue=_env("EVENTS_QUEUE", "qhd_events"),
-            events_exchange=_env("EVENTS_EXCHANGE", "qhd-exchange"),
-            sql_pool_size=_int("SQL_POOL_SIZE", 5),
-            sql_max_overflow=_int("SQL_MAX_OVERFLOW", 5),
-            instances=_int("RASA_INSTANCES", 2),
+            redis_host=env.redis_host,
+            redis_port=env.redis_port,
+            redis_db=env.redis_db,
+            redis_password=env.redis_password.get_secret_value(),
+            lock_key_prefix=env.lock_key_prefix,
+            lock_lifetime_s=env.ticket_lock_lifetime,
+            rabbitmq_host=env.rabbitmq_host,
+            rabbitmq_port=env.rabbitmq_port,
+            rabbitmq_user=env.rabbitmq_user,
+            rabbitmq_password=env.rabbitmq_password.get_secret_value(),
+            events_queue=env.events_queue,
+            events_exchange=env.events_exchange,
+            sql_pool_size=env.sql_pool_size,
+            sql_max_overflow=env.sql_max_overflow,
+            instances=env.rasa_instances,
             public_host=s.rasa_host,
             public_port=s.rasa_port,
-            first_rasa_port=_int("RASA_FIRST_PORT", 5006),
+            first_rasa_port=env.rasa_first_port,
             action_port=s.action_port,
-            action_endpoint_url=_env("ACTION_ENDPOINT_URL", s.action_url),
+            action_endpoint_url=env.action_endpoint_url or s.action_url,
             web_port=s.web_port,
-            retention_days=_int("TRACKER_RETENTION_DAYS", 180),
-            retention_every_hours=float(_env("RETENTION_EVERY_HOURS", "24")),
-            metrics_first_port=_int("METRICS_FIRST_PORT", 9100),
+            retention_days=env.tracker_retention_days,
+            retention_every_hours=env.retention_every_hours,
+            metrics_first_port=env.metrics_first_port,
         )
         config.validate()
         return config
@@ -182,7 +169,7 @@ class ProductionConfig:
 
     def child_env(self, base: dict | None = None) -> dict[str, str]:
         """Environment for every child process (Rasa, action server, web app, consumer)."""
-        env = dict(os.environ if base is None else base)
+        env = child_environment() if base is None else dict(base)
         env.update(
             {
                 "PROFILE": "production",

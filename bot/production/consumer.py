@@ -23,7 +23,6 @@ import asyncio
 import hashlib
 import json
 import logging
-import os
 import signal
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -32,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.metrics import metrics
+from bot.settings import env_settings
 
 logger = logging.getLogger(__name__)
 
@@ -324,13 +324,12 @@ def build_from_env() -> AnalyticsConsumer:
     from bot.production.config import ProductionConfig
 
     config = ProductionConfig.from_env()
-    heartbeat = os.environ.get("CONSUMER_HEARTBEAT_FILE")
     return AnalyticsConsumer(
         config.rabbitmq_url,
         config.events_queue,
         config.events_exchange,
         StoreWriter(config.app_db_url),
-        heartbeat=Path(heartbeat) if heartbeat else None,
+        heartbeat=env_settings().consumer_heartbeat_file,
     )
 
 

@@ -1,12 +1,12 @@
 """`python -m bot.production.healthcheck ROLE`: exit 0 when this container's process can do its job.
 
-The container image's HEALTHCHECK and the Kubernetes probes run this inside the container (standard
-library only, so a probe costs a fraction of a second of CPU). What each role must prove:
+The container image's HEALTHCHECK and the Kubernetes probes run this inside the container (the standard
+library and bot.settings only, so a probe costs a fraction of a second of CPU). What each role must prove:
 
 - rasa: the model is loaded, not just the port open. Rasa answers `GET /` ("Hello from Rasa") before
   its model is loaded, so that would route residents to an instance that can only answer 409.
   `GET /status` answers 200 with the model file only once an agent is ready; it needs the API token,
-  which the probe reads from RASA_TOKEN in its own environment (never written into a manifest).
+  which the probe reads from RASA_TOKEN as set in its own environment (never written into a manifest).
 - actions: rasa_sdk's `/health`; web: the web app's `/healthz`.
 - consumer: its heartbeat file was touched within the last minute (the consumer loop touches it
   every flush interval, also while waiting for events).
@@ -16,12 +16,13 @@ library only, so a probe costs a fraction of a second of CPU). What each role mu
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
+
+from bot.settings import env_settings
 
 DEFAULT_HEARTBEAT = "/tmp/qhd-consumer.heartbeat"
 HEARTBEAT_MAX_AGE_S = 60
@@ -56,15 +57,15 @@ def heartbeat_fresh(path: Path, max_age_s: float = HEARTBEAT_MAX_AGE_S) -> bool:
 
 
 def check(role: str) -> bool:
-    env = os.environ
+    env = env_settings()
     if role == "rasa":
-        return rasa_model_loaded(int(env.get("RASA_LISTEN_PORT", "5005")), env.get("RASA_TOKEN", ""))
+        return rasa_model_loaded(env.rasa_listen_port, env.rasa_token.get_secret_value())
     if role == "actions":
-        return _get(f"http://127.0.0.1:{env.get('ACTION_PORT', '5055')}/health")[0] == 200
+        return _get(f"http://127.0.0.1:{env.action_port}/health")[0] == 200
     if role == "web":
-        return _get(f"http://127.0.0.1:{env.get('WEB_PORT', '8000')}/healthz")[0] == 200
+        return _get(f"http://127.0.0.1:{env.web_port}/healthz")[0] == 200
     if role == "consumer":
-        return heartbeat_fresh(Path(env.get("CONSUMER_HEARTBEAT_FILE", DEFAULT_HEARTBEAT)))
+        return heartbeat_fresh(env.consumer_heartbeat_file or Path(DEFAULT_HEARTBEAT))
     if role == "migrate":
         from bot.production.config import ProductionConfig
         from bot.production.pg import database_exists
@@ -102,7 +103,7 @@ def detect_role() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    role = args[0] if args else (os.environ.get("QHD_ROLE") or detect_role())
+    role = args[0] if args else (env_settings().qhd_role or detect_role())
     return 0 if check(role) else 1
 
 

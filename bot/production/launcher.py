@@ -17,9 +17,9 @@ from pathlib import Path
 
 from bot.local_secrets import SecretError
 from bot.production.cluster import StartError, build
-from bot.production.config import ConfigError, ProductionConfig
+from bot.production.config import ProductionConfig
 from bot.production.supervisor import Supervised
-from bot.settings import REPO_ROOT, settings
+from bot.settings import REPO_ROOT, SettingsError, settings
 
 
 def secrets_from_settings() -> dict[str, str]:
@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.instances is not None:
             config = config.with_(instances=args.instances)
         secrets = secrets_from_settings()
-    except (ConfigError, SecretError) as error:
+    except (SettingsError, SecretError) as error:
         print(str(error), file=sys.stderr)
         return 2
 

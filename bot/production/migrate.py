@@ -10,7 +10,8 @@ from __future__ import annotations
 import sys
 
 from bot.production import pg
-from bot.production.config import ConfigError, ProductionConfig
+from bot.production.config import ProductionConfig
+from bot.settings import SettingsError
 
 
 def prepare_databases(config: ProductionConfig, wait_s: float = 30) -> None:
@@ -25,7 +26,7 @@ def prepare_databases(config: ProductionConfig, wait_s: float = 30) -> None:
 def main() -> int:
     try:
         config = ProductionConfig.from_env()
-    except ConfigError as error:
+    except SettingsError as error:  # ConfigError is one
         print(str(error), file=sys.stderr)
         return 2
     prepare_databases(config, wait_s=120)

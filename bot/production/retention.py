@@ -14,7 +14,7 @@ import sys
 import threading
 from collections.abc import Callable
 
-from bot.settings import REPO_ROOT
+from bot.settings import REPO_ROOT, child_environment
 
 logger = logging.getLogger(__name__)
 
@@ -90,7 +90,6 @@ def main() -> int:
 
     supervisord runs this as its own program, so a purge that fails or hangs never touches the chat.
     """
-    import os
     import signal
 
     from bot.logs import setup_logging
@@ -101,7 +100,7 @@ def main() -> int:
     scheduler = RetentionScheduler(
         config.retention_days,
         config.retention_every_hours,
-        dict(os.environ),
+        child_environment(),
         config.tracker_db_url,
         report=lambda line: print(line, flush=True),
     )

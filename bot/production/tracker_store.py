@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
-import os
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
@@ -32,6 +31,7 @@ from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import sessionmaker
 
 from bot.privacy_events import for_tracker
+from bot.settings import env_settings
 from bot.tracker_privacy import MaskingMixin
 from bot.tracker_window import WindowedSQLMixin
 
@@ -41,10 +41,8 @@ _streamed: contextvars.ContextVar[bool] = contextvars.ContextVar("qhd_tracker_st
 
 
 def retry_window_s() -> float:
-    try:
-        return max(0.0, float(os.environ.get("TRACKER_DB_RETRY_SECONDS", "20")))
-    except ValueError:
-        return 20.0
+    """TRACKER_DB_RETRY_SECONDS (bot.settings, default 20): how long a tracker call waits for PostgreSQL."""
+    return max(0.0, env_settings().tracker_db_retry_seconds)
 
 
 def is_connection_error(error: BaseException) -> bool:

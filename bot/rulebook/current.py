@@ -14,7 +14,6 @@ the database cannot be read the last good rulebook stays in use and the failure 
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable
@@ -25,6 +24,7 @@ from bot.rulebook.layer import LayerValue, compose
 from bot.rulebook.load import load_rulebook
 from bot.rulebook.lookup import Rulebook
 from bot.rulebook.model import DEFAULT_POLICIES_DIR
+from bot.settings import env_settings
 
 logger = logging.getLogger(__name__)
 REFRESH_SECONDS = 1.0  # how stale an approval may be in another process: a turn takes longer than this
@@ -66,11 +66,12 @@ def _cached(folder: str) -> Rulebook:
 
 def baseline_rulebook() -> Rulebook:
     """The files of POLICIES_DIR (default: the repository's policies/) alone, loaded once per process."""
-    return _cached(os.environ.get("POLICIES_DIR", "").strip() or str(DEFAULT_POLICIES_DIR))
+    return _cached(env_settings().policies_dir or str(DEFAULT_POLICIES_DIR))
 
 
 def layer_enabled() -> bool:
-    return os.environ.get("POLICY_LAYER", "on").strip().lower() not in ("off", "0", "false", "no")
+    """POLICY_LAYER (bot.settings): off uses the files alone."""
+    return env_settings().policy_layer_on
 
 
 def default_rulebook() -> Rulebook:

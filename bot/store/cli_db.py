@@ -13,13 +13,13 @@ decision, so it is a required argument rather than a default.
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
+from bot.settings import env_settings
 from bot.store.db import absolute_sqlite_url, database_url, upgrade_database
 
 WINDOW_TABLE = "qhd_tracker_window"  # bot.tracker_window.WindowSnapshot: state before a conversation's window
@@ -32,10 +32,8 @@ class _Parser(argparse.ArgumentParser):
 
 
 def tracker_db_url() -> str:
-    """Rasa's tracker-store database: env TRACKER_DB_URL (or .env), as bot.settings reads it."""
-    from bot.settings import settings
-
-    return os.environ.get("TRACKER_DB_URL", "").strip() or settings().tracker_db_url
+    """Rasa's tracker-store database: TRACKER_DB_URL (bot.settings)."""
+    return env_settings().tracker_db_url
 
 
 def purge_tracker_events(url: str, days: int, now: float | None = None) -> int:

@@ -8,7 +8,6 @@ counter, then write) takes the write lock up front rather than failing half-way 
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -18,7 +17,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-REPO_ROOT = Path(__file__).resolve().parent.parent.parent
+from bot.settings import REPO_ROOT, env_settings
+
 ALEMBIC_INI = REPO_ROOT / "alembic.ini"
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 SQLITE_BUSY_TIMEOUT_S = 30
@@ -26,17 +26,6 @@ SQLITE_BUSY_TIMEOUT_S = 30
 _engines: dict[str, Engine] = {}
 _sessionmakers: dict[str, sessionmaker] = {}
 _lock = threading.Lock()
-_dotenv_loaded = False
-
-
-def _load_dotenv_once() -> None:
-    """Read `.env` (without overriding the real environment) the first time a URL is needed."""
-    global _dotenv_loaded
-    if not _dotenv_loaded:
-        from dotenv import load_dotenv
-
-        load_dotenv(REPO_ROOT / ".env", override=False)
-        _dotenv_loaded = True
 
 
 def absolute_sqlite_url(url: str) -> str:
@@ -53,10 +42,8 @@ def absolute_sqlite_url(url: str) -> str:
 
 
 def database_url() -> str:
-    """The database URL: env DATABASE_URL (also read from .env), default sqlite:///<repo>/var/app.db."""
-    _load_dotenv_once()
-    url = os.environ.get("DATABASE_URL", "").strip() or f"sqlite:///{REPO_ROOT / 'var' / 'app.db'}"
-    return absolute_sqlite_url(url)
+    """The database URL: DATABASE_URL (bot.settings), default sqlite:///<repo>/var/app.db."""
+    return absolute_sqlite_url(env_settings().database_url)
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -96,12 +83,13 @@ def engine_for(url: str | None = None) -> Engine:
             )
             _configure_sqlite(engine)
         else:
+            env = env_settings()
             engine = sa.create_engine(
                 url,
                 future=True,
                 pool_pre_ping=True,
-                pool_size=int(os.environ.get("DB_POOL_SIZE", "5")),
-                max_overflow=int(os.environ.get("DB_MAX_OVERFLOW", "10")),
+                pool_size=env.db_pool_size,
+                max_overflow=env.db_max_overflow,
             )
         _engines[url] = engine
         _sessionmakers[url] = sessionmaker(bind=engine, future=True, expire_on_commit=False)

@@ -14,12 +14,12 @@ Both operations are audited (the audit entry names the staff member, never the f
 from __future__ import annotations
 
 import json
-import os
 from typing import Any
 
 import sqlalchemy as sa
 
 from bot.privacy import mask_phone, normalise_phone
+from bot.settings import env_settings
 from bot.store.common import iso, write_audit
 from bot.store.db import absolute_sqlite_url, session_scope
 from bot.store.models import AnalyticsEvent, AuditEntry, ConversationState, EligibilityCheck, HelpRequest, RateLimit
@@ -29,12 +29,8 @@ TRACKER_TABLE = "events"
 WINDOW_TABLE = "qhd_tracker_window"  # bot.tracker_window.WindowSnapshot
 
 
-def _tracker_url(url: str | None) -> str | None:
-    if url:
-        return url
-    from bot.settings import settings
-
-    return os.environ.get("TRACKER_DB_URL", "").strip() or settings().tracker_db_url
+def _tracker_url(url: str | None) -> str:
+    return url or env_settings().tracker_db_url
 
 
 def _who(phone: str | None, reference_no: str | None) -> tuple[str | None, str | None]:

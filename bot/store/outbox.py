@@ -25,26 +25,20 @@ from pathlib import Path
 from typing import Any
 
 from bot.privacy import mask_phone
-from bot.store.db import REPO_ROOT
+from bot.settings import REPO_ROOT, env_settings
 
 log = logging.getLogger(__name__)
 
 
 def retry_seconds() -> float:
-    """OUTBOX_RETRY_SECONDS (default 15): how often the action server tries the database again."""
-    try:
-        return max(0.5, float(os.environ.get("OUTBOX_RETRY_SECONDS", "15")))
-    except ValueError:
-        return 15.0
+    """OUTBOX_RETRY_SECONDS (default 15, at least 0.5): how often the action server tries the database again."""
+    return max(0.5, env_settings().outbox_retry_seconds)
 
 
 def outbox_path() -> Path:
-    """OUTBOX_PATH, default var/outbox.jsonl in the checkout (kept next to the database it stands in for)."""
-    from bot.store.db import _load_dotenv_once
-
-    _load_dotenv_once()
-    configured = os.environ.get("OUTBOX_PATH", "").strip()
-    path = Path(configured) if configured else REPO_ROOT / "var" / "outbox.jsonl"
+    """OUTBOX_PATH, default var/outbox.jsonl in the checkout (kept next to the database it stands in for);
+    a relative path is taken from the checkout, not the current directory."""
+    path = env_settings().outbox_path
     return path if path.is_absolute() else REPO_ROOT / path
 
 

@@ -15,52 +15,41 @@ Look-up counters are dropped a day after their window. Open requests are never p
 
 from __future__ import annotations
 
-import os
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
+from bot.settings import DEFAULTS, env_settings
 from bot.store import limits
 from bot.store.common import utcnow, write_audit
-from bot.store.db import _load_dotenv_once, session_scope
+from bot.store.db import session_scope
 from bot.store.models import AnalyticsEvent, AuditEntry, ConversationState, EligibilityCheck, HelpRequest
 
 CLOSED_STATUSES = ("resolved", "referred")
 
 
-def _days(name: str, default: int) -> int:
-    raw = os.environ.get(name, "").strip()
-    try:
-        value = int(raw) if raw else default
-    except ValueError:
-        raise ValueError(f"{name} 应为天数（正整数），现在是「{raw}」") from None
-    if value < 1:
-        raise ValueError(f"{name} 至少为 1 天")
-    return value
-
-
 @dataclass(frozen=True)
 class RetentionPolicy:
-    closed_request_days: int = 365
-    check_days: int = 365
-    analytics_days: int = 365
-    conversation_state_days: int = 30
-    audit_days: int = 1095
-    tracker_days: int = 180
+    closed_request_days: int = DEFAULTS.request_retention_days
+    check_days: int = DEFAULTS.check_retention_days
+    analytics_days: int = DEFAULTS.analytics_retention_days
+    conversation_state_days: int = DEFAULTS.conversation_state_days
+    audit_days: int = DEFAULTS.audit_retention_days
+    tracker_days: int = DEFAULTS.tracker_retention_days
 
     @classmethod
     def from_env(cls) -> RetentionPolicy:
-        _load_dotenv_once()
-        names = {
-            "closed_request_days": "REQUEST_RETENTION_DAYS",
-            "check_days": "CHECK_RETENTION_DAYS",
-            "analytics_days": "ANALYTICS_RETENTION_DAYS",
-            "conversation_state_days": "CONVERSATION_STATE_DAYS",
-            "audit_days": "AUDIT_RETENTION_DAYS",
-            "tracker_days": "TRACKER_RETENTION_DAYS",
-        }
-        return cls(**{f.name: _days(names[f.name], f.default) for f in fields(cls)})  # type: ignore[arg-type]
+        """The periods the settings give (bot.settings checks that each is at least one day)."""
+        env = env_settings()
+        return cls(
+            closed_request_days=env.request_retention_days,
+            check_days=env.check_retention_days,
+            analytics_days=env.analytics_retention_days,
+            conversation_state_days=env.conversation_state_days,
+            audit_days=env.audit_retention_days,
+            tracker_days=env.tracker_retention_days,
+        )
 
 
 def purge(policy: RetentionPolicy, url: str | None = None, now: datetime | None = None) -> dict[str, int]:

@@ -25,13 +25,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.limits import MAX_BODY_BYTES
 from bot.local_secrets import SecretError
-from bot.settings import Settings
+from bot.settings import Settings, SettingsError
 from bot.settings import settings as load_settings
 from bot.web import analytics, metrics_route, operator, review, rulebook_pages, staff, widget
 from bot.web.body_limit import BodySizeLimit
 from bot.web.rasa_api import RasaClient
 from bot.web.rasa_proxy import RasaProxy
-from bot.web.security import LoginThrottle, end_session, login_session, public
+from bot.web.security import LoginThrottle, end_session, public
+from bot.web.session import login_session
 from bot.web.templating import render
 
 logger = logging.getLogger(__name__)
@@ -221,11 +222,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     from bot.logs import setup_logging
 
-    setup_logging()
     try:
+        setup_logging()
         cfg = load_settings()
         app = create_app(cfg)
-    except (ConfigurationError, SecretError) as exc:
+    except (ConfigurationError, SecretError, SettingsError) as exc:
         print(str(exc))
         return 2
     if not args.no_migrate:

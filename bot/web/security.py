@@ -14,76 +14,34 @@ that every non-public route refuses anonymous and wrong-role callers).
   the table too, so a changed role applies at once.
 - Wrong passwords slow the caller down (`LoginThrottle`), per address and per account, instead of locking
   the account: a stranger cannot take an operator off the hotline by typing five wrong passwords.
+
+Who is logged in (the session cookie's user, roles, CSRF token) is read and written by bot.web.session,
+which the page templates use too.
 """
 
 from __future__ import annotations
 
 import hmac
 import logging
-import secrets
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable
 from functools import wraps
 
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
+from bot.web.session import ROLES, User, current_user, logout_session
+from bot.web.templating import render
+
 Endpoint = Callable[[Request], Awaitable[Response]]
 log = logging.getLogger(__name__)
 
-# Who may do what. admin inherits every role. An account has one main role and may hold the policy roles
-# besides (bot.store.rulelayer grants them; the store re-checks them at each rulebook action).
-ROLES = ("operator", "staff", "admin", "policy_editor", "policy_approver")
-LOGIN_TTL_SECONDS = 8 * 60 * 60
 UNSAFE_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
-
-
-@dataclass(frozen=True)
-class User:
-    username: str
-    role: str
-    extra_roles: frozenset[str] = frozenset()
-
-    def has_any(self, roles: Iterable[str]) -> bool:
-        return self.role == "admin" or bool({self.role, *self.extra_roles} & set(roles))
-
-
-def current_user(request: Request) -> User | None:
-    """The logged-in user from the signed session cookie, None when absent or expired."""
-    data = request.session.get("user")
-    if not isinstance(data, dict):
-        return None
-    if float(data.get("exp", 0)) < time.time():
-        request.session.pop("user", None)
-        return None
-    if data.get("role") not in ROLES or not data.get("username"):
-        return None
-    extra = frozenset(r for r in data.get("roles") or () if r in ROLES)
-    return User(str(data["username"]), str(data["role"]), extra)
-
-
-def login_session(request: Request, username: str, role: str, extra_roles: Iterable[str] = ()) -> None:
-    """Start a login session; a fresh CSRF token is issued so one from before login cannot be replayed."""
-    now = time.time()
-    request.session["user"] = {
-        "username": username,
-        "role": role,
-        "roles": sorted(set(extra_roles) - {role}),
-        "exp": now + LOGIN_TTL_SECONDS,
-        "iat": now,
-    }
-    request.session["csrf"] = secrets.token_urlsafe(32)
-
-
-def logout_session(request: Request) -> None:
-    request.session.pop("user", None)
-    request.session["csrf"] = secrets.token_urlsafe(32)
 
 
 async def end_session(request: Request) -> None:
@@ -113,14 +71,6 @@ async def _checked_user(request: Request) -> User | None:
     return User(user.username, role, user.extra_roles)  # the policy roles: the store re-checks them per action
 
 
-def csrf_token(request: Request) -> str:
-    token = request.session.get("csrf")
-    if not token:
-        token = secrets.token_urlsafe(32)
-        request.session["csrf"] = token
-    return str(token)
-
-
 async def csrf_ok(request: Request) -> bool:
     expected = request.session.get("csrf")
     if not expected:
@@ -135,8 +85,6 @@ async def csrf_ok(request: Request) -> bool:
 
 
 def _forbidden_page(request: Request, message_zh: str, status: int) -> Response:
-    from bot.web.templating import render  # late import: templating imports this module
-
     return render(request, "error.html", {"message": message_zh}, status_code=status)
 
 

@@ -21,7 +21,7 @@ from bot.web.labels import (
     eligible_zh,
     local_time,
 )
-from bot.web.security import csrf_token, current_user
+from bot.web.session import csrf_token, current_user
 
 TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 

@@ -14,7 +14,8 @@ from starlette.routing import Route
 
 from bot.conversation_ids import new_widget_id
 from bot.web.rasa_api import RasaUnavailable, transcript
-from bot.web.security import csrf_token, public
+from bot.web.security import public
+from bot.web.session import csrf_token
 from bot.widget_token import TOKEN_TTL_SECONDS, mint_token
 
 SESSION_KEY = "widget_sid"

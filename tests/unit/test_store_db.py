@@ -44,7 +44,7 @@ def test_sqlite_connections_use_wal_foreign_keys_and_busy_timeout(store_url: str
 
 
 def test_database_url_default_and_relative_sqlite_paths(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr("bot.store.db._dotenv_loaded", True)  # a developer's .env must not leak in
+    monkeypatch.setattr("bot.settings._dotenv_loaded", True)  # a developer's .env must not leak in
     monkeypatch.delenv("DATABASE_URL", raising=False)
     assert database_url() == f"sqlite:///{REPO_ROOT / 'var' / 'app.db'}"
     assert (REPO_ROOT / "var").is_dir()

@@ -13,6 +13,11 @@ SET or DEL/EXEC, retry when another process changed the key meanwhile). Releasin
 the lock when nobody else waits are one transaction too, so a ticket issued in between is never
 deleted with the lock. The storage format is Rasa's, so both classes can share a Redis during an update.
 
+Off the event loop: a transaction is four round trips to Redis, two per turn (issue, clean up), and
+Rasa runs them synchronously inside its event loop, so every other conversation of the process waited
+for them (17 % of the loop's time at saturation, bench/results/profile_turn.md). `lock` runs both in a
+worker thread; waiting for one's turn (`_acquire_lock`) stays Rasa's.
+
     lock_store:
       type: bot.production.lock_store.AtomicRedisLockStore
       url: ..., port: ..., db: ..., password: ..., key_prefix: ...   (as for `type: redis`)
@@ -20,9 +25,11 @@ deleted with the lock. The storage format is Rasa's, so both classes can share a
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 import redis
@@ -43,6 +50,18 @@ class AtomicRedisLockStore(RedisLockStore):
         if endpoint_config is not None:  # how Rasa builds a lock store named by module path
             kwargs = {"host": endpoint_config.url or "localhost", **endpoint_config.kwargs, **kwargs}
         super().__init__(**kwargs)
+
+    @asynccontextmanager
+    async def lock(
+        self, conversation_id: str, lock_lifetime: float = LOCK_LIFETIME, wait_time_in_seconds: float = 1
+    ) -> AsyncIterator[TicketLock]:
+        """Rasa's lock protocol (take a ticket, wait for it, always give it back), Redis work in a thread."""
+        ticket = await asyncio.to_thread(self.issue_ticket, conversation_id, lock_lifetime)
+        try:
+            yield await self._acquire_lock(conversation_id, ticket, wait_time_in_seconds)
+        finally:
+            # a cancelled turn still gives its ticket back: the thread runs to its end either way
+            await asyncio.to_thread(self.cleanup, conversation_id, ticket)
 
     def _atomically(self, conversation_id: str, change: Change) -> T:
         key = self.key_prefix + conversation_id

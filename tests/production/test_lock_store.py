@@ -108,3 +108,40 @@ def test_rasa_builds_it_from_the_endpoint_config(base_config: ProductionConfig, 
     store = LockStore.create(config)
     assert isinstance(store, AtomicRedisLockStore)
     assert store.key_prefix.startswith(prefix + ":")
+
+
+def test_turns_of_one_conversation_take_turns_and_redis_is_called_off_the_event_loop(
+    base_config: ProductionConfig, prefix: str
+) -> None:
+    import asyncio
+
+    store = _store(AtomicRedisLockStore, base_config, prefix)
+    calling_threads: set[int] = set()  # where a ticket is taken and given back (waiting stays Rasa's)
+    issue, cleanup = store.issue_ticket, store.cleanup
+
+    def recording(operation):
+        def run(*args, **kwargs):
+            calling_threads.add(threading.get_ident())
+            return operation(*args, **kwargs)
+
+        return run
+
+    store.issue_ticket, store.cleanup = recording(issue), recording(cleanup)  # type: ignore[method-assign]
+    order: list[str] = []
+
+    async def turn(name: str, hold_s: float) -> None:
+        async with store.lock("c-turns", wait_time_in_seconds=0.01):
+            order.append(f"{name} in")
+            await asyncio.sleep(hold_s)
+            order.append(f"{name} out")
+
+    async def both() -> int:
+        first = asyncio.create_task(turn("first", 0.2))
+        await asyncio.sleep(0.05)  # the second message arrives while the first is being answered
+        await asyncio.gather(first, turn("second", 0.0))
+        return threading.get_ident()
+
+    loop_thread = asyncio.run(both())
+    assert order == ["first in", "first out", "second in", "second out"]
+    assert calling_threads and loop_thread not in calling_threads
+    assert store.get_lock("c-turns") is None  # both tickets given back, the lock deleted

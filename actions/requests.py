@@ -19,8 +19,7 @@ from bot.metrics import saved_request
 from bot.nlu.places import district_of
 from bot.privacy import mask_phone, normalise_phone
 from bot.rulebook import default_rulebook
-from bot.store import outbox
-from bot.store import requests as help_requests
+from bot.store import help_requests, outbox
 from bot.topics import category_for_text
 from bot.vocabulary import CATEGORIES, RESIDENT_URGENCIES
 

@@ -4,7 +4,7 @@ conversation's first action_handoff to the first message an operator sent in it)
 SVG charts as on /staff/charts (bot.web.charts) and a CSV export.
 
 Sources: Rasa's tracker store `events` table (read-only, as bot.web.tracker_db), our 👍/👎 rows
-(bot.learning.store) and help requests (bot.store.requests). `weekly_figures` is pure, so it is tested
+(bot.learning.store) and help requests (bot.store.help_requests). `weekly_figures` is pure, so it is tested
 without databases.
 """
 

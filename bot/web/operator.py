@@ -272,7 +272,7 @@ async def create_help_request(request: Request) -> Response:
         "entered_by": f"operator:{me}",
     }
     key = body.get("idempotency_key")
-    from bot.store import requests as help_requests
+    from bot.store import help_requests
 
     try:
         record = await run_in_threadpool(

@@ -76,14 +76,14 @@ def _query(filters: dict) -> str:
 
 
 def _list(filters: dict, limit: int) -> list[dict]:
-    from bot.store import requests as help_requests
+    from bot.store import help_requests
 
     return help_requests.list_requests(limit=limit, **filters)
 
 
 def _list_all(filters: dict) -> list[dict]:
     """Every matching request (paged through the store's per-call maximum), for exports and charts."""
-    from bot.store.requests import MAX_LIST_LIMIT, list_requests
+    from bot.store.help_requests import MAX_LIST_LIMIT, list_requests
 
     out: list[dict] = []
     while len(out) < EXPORT_MAX_ROWS:
@@ -134,7 +134,7 @@ def _detail_context(record: dict, rasa: Any) -> dict:
 
 @page("staff")
 async def detail(request: Request) -> Response:
-    from bot.store import requests as help_requests
+    from bot.store import help_requests
 
     ref = request.path_params["ref"]
     record = await run_in_threadpool(help_requests.get_request, ref)
@@ -148,7 +148,7 @@ async def detail(request: Request) -> Response:
 @page("staff")
 async def reveal_phone(request: Request) -> Response:
     """The detail page with the full phone number, once, with an audit entry naming who looked."""
-    from bot.store import requests as help_requests
+    from bot.store import help_requests
 
     ref = request.path_params["ref"]
     record = await run_in_threadpool(help_requests.get_request, ref, None, f"staff:{request.state.user.username}")
@@ -204,7 +204,7 @@ async def privacy_action(request: Request) -> Response:
 
 @page("staff")
 async def change_status(request: Request) -> Response:
-    from bot.store import requests as help_requests
+    from bot.store import help_requests
 
     ref = request.path_params["ref"]
     form = await request.form()

@@ -13,7 +13,11 @@ import asyncio
 import logging
 from typing import Any
 
+from rasa.shared.core.trackers import EventVerbosity
+from sanic import Sanic
+
 from bot.learning import rules
+from bot.learning.store import record_turn
 
 log = logging.getLogger(__name__)
 _pending: set[asyncio.Task] = set()  # keep references so running tasks are not garbage-collected
@@ -26,16 +30,11 @@ def store_turn(sender_id: str, events: list[dict], margin: float | None = None, 
         return []
     reasons = rules.capture_reasons(turn, rules.margin_setting() if margin is None else margin)
     if reasons:
-        from bot.learning.store import record_turn
-
         record_turn(sender_id, turn, reasons, url)
     return reasons
 
 
 async def _tracker_events(sender_id: str) -> list[dict[str, Any]]:
-    from rasa.shared.core.trackers import EventVerbosity
-    from sanic import Sanic
-
     agent = Sanic.get_app().ctx.agent
     tracker = await agent.tracker_store.retrieve(sender_id)
     if tracker is None:

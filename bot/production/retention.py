@@ -9,11 +9,15 @@ next interval and never takes the assistant down.
 from __future__ import annotations
 
 import logging
+import os
+import signal
 import subprocess
 import sys
 import threading
 from collections.abc import Callable
 
+from bot.logs import setup_logging
+from bot.production.config import ProductionConfig
 from bot.settings import REPO_ROOT
 
 logger = logging.getLogger(__name__)
@@ -90,12 +94,6 @@ def main() -> int:
 
     supervisord runs this as its own program, so a purge that fails or hangs never touches the chat.
     """
-    import os
-    import signal
-
-    from bot.logs import setup_logging
-    from bot.production.config import ProductionConfig
-
     setup_logging()
     config = ProductionConfig.from_env()
     scheduler = RetentionScheduler(

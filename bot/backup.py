@@ -24,6 +24,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import unquote, urlsplit, urlunsplit
 
+from bot.production.config import ProductionConfig
+from bot.settings import settings
+
 MANIFEST = "manifest.json"
 
 
@@ -50,12 +53,8 @@ class Database:
 
 def profile_databases() -> tuple[str, list[Database]]:
     """The profile's two databases, as the running services see them."""
-    from bot.settings import settings
-
     s = settings()
     if s.production:
-        from bot.production.config import ProductionConfig
-
         config = ProductionConfig.from_env()
         return s.profile, [Database("app", config.app_db_url), Database("tracker", config.tracker_db_url)]
     return s.profile, [Database("app", s.database_url), Database("tracker", s.tracker_db_url)]

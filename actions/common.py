@@ -6,6 +6,7 @@ from typing import Any
 
 from rasa_sdk import Tracker
 
+from actions.parsing import says_yes
 from bot.vocabulary import TOPIC_INTENTS
 
 # Topic intents whose answer starts (or offers) an eligibility check, and the programme it runs.
@@ -83,8 +84,6 @@ def read_back_answer(
     slot: str, value: Any, tracker: Tracker, corrected: bool, dispatcher: Any, hint: str
 ) -> dict[str, Any]:
     """The answer to a read-back: yes confirms; a correction re-asks with the new facts; else ask what is wrong."""
-    from actions.parsing import says_yes
-
     if value is True or says_yes(latest_text(tracker)):
         return {slot: True}
     if not corrected:

@@ -8,6 +8,7 @@ into the engine's case and bot.eligibility.present words the outcome, the same a
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import date
 from typing import Any
 
@@ -35,7 +36,9 @@ from bot.eligibility.illness import match_illness
 from bot.eligibility.intake import check
 from bot.nlu.places import district_of
 from bot.rulebook import default_rulebook
+from bot.store import checks
 
+log = logging.getLogger(__name__)
 PROGRAM_SLOTS: dict[str, list[str]] = {
     "dibao": [
         "district",
@@ -447,13 +450,9 @@ class ActionCheckEligibility(Action):
 def _record(sender_id: str, program: str, case: dict, result: dict) -> None:
     """Keep the outcome for the staff charts; a database hiccup must not cost the resident the answer."""
     try:
-        from bot.store import checks
-
         checks.record_check(sender_id, program, case, result, entered_by="resident")
     except Exception:  # noqa: BLE001 - logged, the answer was already given
-        import logging
-
-        logging.getLogger(__name__).exception("could not record eligibility check for charts")
+        log.exception("could not record eligibility check for charts")
 
 
 def decline_offer(dispatcher: CollectingDispatcher) -> list:

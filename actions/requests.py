@@ -16,11 +16,12 @@ from actions import parsing
 from actions.common import closed_choice, latest_entities, latest_intent, latest_text, read_back_answer
 from actions.texts import message
 from bot.metrics import saved_request
+from bot.nlu.entity_rules import find_reference_numbers
 from bot.nlu.places import district_of
 from bot.privacy import mask_phone, normalise_phone
 from bot.rulebook import default_rulebook
-from bot.store import outbox
-from bot.store import requests as help_requests
+from bot.store import help_requests, outbox
+from bot.store.retention import RetentionPolicy
 from bot.topics import category_for_text
 from bot.vocabulary import CATEGORIES, RESIDENT_URGENCIES
 
@@ -59,8 +60,6 @@ class ActionAskHrConsent(Action):
         return "action_ask_hr_consent"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list:
-        from bot.store.retention import RetentionPolicy
-
         notice = message("hr_consent_notice")
         dispatcher.utter_message(
             text=notice["text"].format(days=RetentionPolicy.from_env().closed_request_days), buttons=notice["buttons"]
@@ -383,8 +382,6 @@ class ValidateStatusForm(FormValidationAction):
 def find_reference(text: str) -> str | None:
     """The reference number in what the resident said (any case or spacing), None if there is none or its
     check symbol is wrong."""
-    from bot.nlu.entity_rules import find_reference_numbers
-
     found = find_reference_numbers(text)
     return help_requests.normalise_reference(found[0].value) if found else None
 

@@ -23,6 +23,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import unquote, urlsplit, urlunsplit
 
+from bot.production.config import ProductionConfig
 from bot.settings import child_environment, settings
 
 MANIFEST = "manifest.json"
@@ -53,8 +54,6 @@ def profile_databases() -> tuple[str, list[Database]]:
     """The profile's two databases, as the running services see them."""
     s = settings()
     if s.production:
-        from bot.production.config import ProductionConfig
-
         config = ProductionConfig.from_env()
         return s.profile, [Database("app", config.app_db_url), Database("tracker", config.tracker_db_url)]
     return s.profile, [Database("app", s.database_url), Database("tracker", s.tracker_db_url)]

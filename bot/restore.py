@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 from bot.backup import MANIFEST, BackupError, Database, copy_sqlite, libpq, profile_databases, run, sha256, sqlite_path
+from bot.production import pg
 
 
 def read_manifest(source: Path) -> dict:
@@ -36,8 +37,6 @@ def restore_one(db: Database, path: Path) -> None:
         target.parent.mkdir(parents=True, exist_ok=True)
         copy_sqlite(path, target)
         return
-    from bot.production import pg
-
     pg.ensure_database(db.url)
     uri, env = libpq(db.url)
     run(

@@ -16,7 +16,9 @@ import sys
 from datetime import date
 
 from bot.rulebook import DEFAULT_POLICIES_DIR, ParamValue, Rulebook, RulebookError, load_rulebook
+from bot.rulebook.layer import compose, export_layer_yaml
 from bot.rulebook.review import STALE_YEARS, review_flags, stale_horizon
+from bot.store.rulelayer import approved_layer
 
 
 def _date(text: str) -> date:
@@ -63,9 +65,6 @@ def _effective(files: Rulebook, files_only: bool) -> tuple[Rulebook, list[str]]:
     """Files + approved layer from the database (strictly checked: every left-out value is a problem)."""
     if files_only:
         return files, []
-    from bot.rulebook.layer import compose
-    from bot.store.rulelayer import approved_layer
-
     try:
         version, values = approved_layer()
     except Exception as exc:  # no database or not migrated: say so, check the files alone
@@ -156,8 +155,6 @@ def main(argv: list[str]) -> int:
 
 
 def export(rb: Rulebook, out: str | None) -> int:
-    from bot.rulebook.layer import export_layer_yaml
-
     text = export_layer_yaml(rb)
     if out:
         with open(out, "w", encoding="utf-8") as handle:

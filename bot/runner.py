@@ -20,6 +20,7 @@ import requests
 
 from bot.restarts import Restarter
 from bot.settings import REPO_ROOT, child_environment, settings
+from bot.store.db import upgrade_database
 
 MODEL_DIR = REPO_ROOT / "models"
 # Everything that changes what `rasa train` produces.
@@ -172,8 +173,6 @@ def ready_urls() -> dict[str, str]:
 
 def start_all(model: Path, restarter: Restarter) -> None:
     """Start the three children under `restarter`, wait until each answers, then print where they are."""
-    from bot.store.db import upgrade_database
-
     s = settings()
     (REPO_ROOT / "var").mkdir(exist_ok=True)
     upgrade_database()

@@ -20,7 +20,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from rasa.core.channels.channel import OutputChannel, UserMessage
+from sanic import Sanic
 
+from bot import metrics
 from bot.learning.capture import schedule_capture
 
 log = logging.getLogger(__name__)
@@ -51,8 +53,6 @@ class CountingOutputChannel(OutputChannel):
 
 async def _paused(sender_id: str) -> bool:
     try:
-        from sanic import Sanic
-
         agent = Sanic.get_app().ctx.agent
         tracker = await agent.tracker_store.retrieve(sender_id)
         return bool(tracker and tracker.is_paused())
@@ -69,7 +69,9 @@ async def _tell(channel: OutputChannel, sender_id: str) -> None:
 
 
 def never_silent(on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Callable[[UserMessage], Awaitable[Any]]:
-    from bot import metrics, rasa_speedups
+    # lazy: rasa_speedups imports rasa.core.actions, i.e. TensorFlow (+3,400 modules, 4-7 s here). Rasa has
+    # loaded it before it asks for a blueprint; whoever imports this module for its names does not need it.
+    from bot import rasa_speedups
 
     metrics.observe_process()  # Rasa loads the channels once at start: logs set-up, metrics port,
     rasa_speedups.install()  # and the action-call speed-up

@@ -15,6 +15,9 @@ channel for its blueprint (bot.channels.guard.never_silent).
 
 from __future__ import annotations
 
+from bot.channels import api_auth
+from bot.settings import settings
+
 _prepared = False
 
 
@@ -23,9 +26,9 @@ def prepare_rasa_process() -> None:
     global _prepared
     if _prepared:
         return
+    # lazy: rasa_speedups imports rasa.core.actions, i.e. TensorFlow (4-7 s here); Rasa has loaded it by now,
+    # and the channel modules that import this one need only rasa.core.channels
     from bot import rasa_speedups
-    from bot.channels import api_auth
-    from bot.settings import settings
 
     settings()
     api_auth.install()

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from bot.eligibility.illness import match_illness
 from bot.rulebook import Rulebook
 
 PROGRAMS = ("dibao", "single_person", "gradual_exit", "extreme_poverty", "temporary_assistance", "job_subsidy")
@@ -219,8 +220,6 @@ def _text_field(raw: Any, field: str) -> str | None:
 def _illness(raw: dict, field: str, rulebook: Rulebook, on: date) -> tuple[str | None, str | None, bool | None]:
     """(class, name, serious_illness): `illness_name` is classified by the rulebook's lists; an explicit
     `illness` class or the older `serious_illness` flag wins when given."""
-    from bot.eligibility.illness import match_illness
-
     name = _text_field(raw.get("illness_name"), f"{field}.illness_name")
     kind = _choice(raw.get("illness"), f"{field}.illness", ILLNESS_CLASSES)
     flag = _bool(raw.get("serious_illness"), f"{field}.serious_illness")

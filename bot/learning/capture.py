@@ -22,8 +22,11 @@ from collections.abc import Sequence
 from typing import Any
 
 from rasa.shared.core.events import ActiveLoop, BotUttered, Event, UserUttered
+from rasa.shared.core.trackers import EventVerbosity
+from sanic import Sanic
 
 from bot.learning import rules
+from bot.learning.store import record_turn
 
 log = logging.getLogger(__name__)
 _pending: set[asyncio.Task] = set()  # keep references so running tasks are not garbage-collected
@@ -65,8 +68,6 @@ def store_turn(sender_id: str, events: list[dict], margin: float | None = None, 
         return []
     reasons = rules.capture_reasons(turn, rules.margin_setting() if margin is None else margin)
     if reasons:
-        from bot.learning.store import record_turn
-
         record_turn(sender_id, turn, reasons, url)
     return reasons
 
@@ -75,9 +76,6 @@ async def _tracker_events(sender_id: str) -> list[dict[str, Any]]:
     remembered = _saved.pop(sender_id, None)
     if remembered is not None:
         return remembered
-    from rasa.shared.core.trackers import EventVerbosity
-    from sanic import Sanic
-
     agent = Sanic.get_app().ctx.agent
     tracker = await agent.tracker_store.retrieve(sender_id)
     if tracker is None:

@@ -20,27 +20,18 @@ import argparse
 import re
 import sys
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
+from bot.learning import regression
+from bot.learning.reviewed import HARD_FILE, NLU_DIR, REVIEWED_DIR, REVIEWED_FILE, Reviewed, nlu_examples, read_reviewed
+from bot.learning.store import labelled_items
 from bot.settings import REPO_ROOT
 
-NLU_DIR = REPO_ROOT / "data" / "nlu"
-REVIEWED_DIR = NLU_DIR / "reviewed"
 HOLDOUT_DIR = REPO_ROOT / "tests" / "nlu"
-REVIEWED_FILE = "reviewed.yml"
-HARD_FILE = "hard.yml"
 HEADER = (
     "# Written by `python -m bot nlu export-reviewed` from the staff review inbox (/staff/learning).\n"
     "# Real residents' messages (phone and ID numbers masked); entities are not annotated.\n"
 )
-
-
-@dataclass(frozen=True)
-class Reviewed:
-    text: str
-    intent: str
-    hard: bool = False
 
 
 def squash(text: str) -> str:
@@ -55,30 +46,13 @@ def clean_example(text: str) -> str:
     return text.lstrip("-").strip()
 
 
-def _examples(path: Path) -> list[tuple[str, str]]:
-    from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLReader
-
-    data = RasaYAMLReader().read(str(path))
-    return [(m.get("text"), m.get("intent")) for m in data.intent_examples]
-
-
-def read_reviewed(directory: Path = REVIEWED_DIR) -> list[Reviewed]:
-    """What the reviewed files hold now (hard.yml's examples flagged hard)."""
-    out: list[Reviewed] = []
-    for name, hard in ((REVIEWED_FILE, False), (HARD_FILE, True)):
-        path = directory / name
-        if path.is_file():
-            out += [Reviewed(t, i, hard) for t, i in _examples(path)]
-    return out
-
-
 def training_examples(nlu_dir: Path = NLU_DIR, exclude: Path | None = REVIEWED_DIR) -> dict[str, set[str]]:
     """squashed text -> intents it is a training example of, from every NLU file outside `exclude`."""
     index: dict[str, set[str]] = {}
     for path in sorted(nlu_dir.rglob("*.yml")):
         if exclude is not None and exclude in path.parents:
             continue
-        for text, intent in _examples(path):
+        for text, intent in nlu_examples(path):
             if text and intent:
                 index.setdefault(squash(text), set()).add(intent)
     return index
@@ -89,7 +63,7 @@ def holdout_keys(directory: Path = HOLDOUT_DIR) -> set[str]:
     hold-out gate would measure memory."""
     keys: set[str] = set()
     for path in sorted(directory.glob("holdout*.yml")):
-        keys |= {squash(text) for text, _ in _examples(path) if text}
+        keys |= {squash(text) for text, _ in nlu_examples(path) if text}
     return keys
 
 
@@ -138,8 +112,6 @@ def render(examples: Sequence[Reviewed]) -> str:
 def export(
     out_dir: Path = REVIEWED_DIR, nlu_dir: Path = NLU_DIR, url: str | None = None, holdout_dir: Path = HOLDOUT_DIR
 ) -> dict:
-    from bot.learning.store import labelled_items
-
     examples, skipped, conflicts = merge(
         read_reviewed(out_dir), labelled_items(url), training_examples(nlu_dir, out_dir), holdout_keys(holdout_dir)
     )
@@ -168,9 +140,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     check.add_argument("--reviewed", type=Path, default=REVIEWED_DIR)
     args = parser.parse_args(argv)
     if args.command == "check-reviewed":
-        from bot.learning.regression import main as check_main
-
-        return check_main(args.model, args.reviewed)
+        return regression.main(args.model, args.reviewed)
     result = export(args.out, args.nlu_data, args.database_url)
     for name, count in result["written"].items():
         print(f"{args.out / name}: {count} 条")

@@ -9,12 +9,14 @@ check-reviewed` runs it alone.
 from __future__ import annotations
 
 import asyncio
+import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from bot.learning.export import REVIEWED_DIR, REVIEWED_FILE, Reviewed, read_reviewed
+from bot.learning.reviewed import REVIEWED_DIR, REVIEWED_FILE, Reviewed, read_reviewed
+from bot.runner import model_path
 
 
 def must_pass(directory: Path = REVIEWED_DIR) -> list[Reviewed]:
@@ -48,13 +50,11 @@ def reviewed_failures(agent: Any, directory: Path = REVIEWED_DIR) -> list[str]:
 
 
 def main(model: Path | None = None, directory: Path = REVIEWED_DIR) -> int:
-    import logging
-
+    # lazy: loading a model needs rasa.core.agent, i.e. TensorFlow (+5,500 modules, ~7 s here), and Rasa's
+    # logging set-up (~0.3 s); `python -m bot nlu export-reviewed` imports this module and needs neither
     from rasa.core.agent import Agent
     from rasa.utils.common import configure_logging_and_warnings
     from rasa.utils.log_utils import configure_structlog
-
-    from bot.runner import model_path
 
     configure_logging_and_warnings(logging.WARNING)  # rasa logs every parse at debug level otherwise
     configure_structlog(logging.WARNING)

@@ -21,9 +21,9 @@ from pathlib import Path
 
 import requests
 
-from bot.production import nginx
+from bot.production import migrate, nginx
 from bot.production.config import ENDPOINTS_FILE, ProductionConfig
-from bot.runner import actions_command, rasa_command
+from bot.runner import actions_command, rasa_command, rasa_env
 from bot.settings import REPO_ROOT
 
 PYTHON = sys.executable
@@ -79,9 +79,7 @@ class Cluster:
     # --- preparation -------------------------------------------------------------------------
     def prepare_databases(self) -> None:
         """Create both PostgreSQL databases when missing and migrate ours to head."""
-        from bot.production.migrate import prepare_databases
-
-        prepare_databases(self.config)
+        migrate.prepare_databases(self.config)
 
     # --- children ----------------------------------------------------------------------------
     def spawn(self, name: str, cmd: list[str], ready_url: str) -> Child:
@@ -231,8 +229,6 @@ class Cluster:
 
 def build(config: ProductionConfig, model: Path, workdir: Path, secrets: dict[str, str]) -> Cluster:
     """A Cluster whose children get the production environment plus `secrets` (RASA_TOKEN, ...)."""
-    from bot.runner import rasa_env
-
     env = config.child_env(rasa_env())
     env.update(secrets)  # every child reads the same values (ACTION_TOKEN also for endpoints.yml)
     env["RASA_PORT"] = str(config.public_port)  # the web app talks to Rasa through the balancer

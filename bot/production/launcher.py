@@ -19,6 +19,7 @@ from bot.local_secrets import SecretError
 from bot.production.cluster import StartError, build
 from bot.production.config import ProductionConfig
 from bot.production.supervisor import Supervised
+from bot.runner import ensure_model
 from bot.settings import REPO_ROOT, SettingsError, settings
 
 
@@ -56,8 +57,6 @@ def main(argv: list[str] | None = None) -> int:
     except (SettingsError, SecretError) as error:
         print(str(error), file=sys.stderr)
         return 2
-
-    from bot.runner import ensure_model
 
     model = args.model or ensure_model()
     supervised = Supervised(build(config, model, args.workdir, secrets), web=not args.no_web)

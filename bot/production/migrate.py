@@ -12,11 +12,10 @@ import sys
 from bot.production import pg
 from bot.production.config import ProductionConfig
 from bot.settings import SettingsError
+from bot.store.db import upgrade_database
 
 
 def prepare_databases(config: ProductionConfig, wait_s: float = 30) -> None:
-    from bot.store.db import upgrade_database
-
     pg.wait_ready(config.app_db_url, timeout_s=wait_s)
     pg.ensure_database(config.app_db_url)
     pg.ensure_database(config.tracker_db_url)

@@ -9,11 +9,14 @@ next interval and never takes the assistant down.
 from __future__ import annotations
 
 import logging
+import signal
 import subprocess
 import sys
 import threading
 from collections.abc import Callable
 
+from bot.logs import setup_logging
+from bot.production.config import ProductionConfig
 from bot.settings import REPO_ROOT, child_environment
 
 logger = logging.getLogger(__name__)
@@ -90,11 +93,6 @@ def main() -> int:
 
     supervisord runs this as its own program, so a purge that fails or hangs never touches the chat.
     """
-    import signal
-
-    from bot.logs import setup_logging
-    from bot.production.config import ProductionConfig
-
     setup_logging()
     config = ProductionConfig.from_env()
     scheduler = RetentionScheduler(

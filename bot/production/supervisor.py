@@ -27,6 +27,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from jinja2 import Environment, StrictUndefined
+from supervisor.xmlrpc import SupervisorTransport
 
 from bot.production.cluster import PYTHON, Cluster, StartError, answers
 from bot.settings import REPO_ROOT
@@ -106,8 +107,6 @@ def render(cluster: Cluster, found: list[Program], template: Path = SUPERVISOR_T
 
 def rpc(socket_path: Path) -> xmlrpc.client.ServerProxy:
     """supervisord's XML-RPC interface over its UNIX socket."""
-    from supervisor.xmlrpc import SupervisorTransport
-
     return xmlrpc.client.ServerProxy(
         "http://127.0.0.1", transport=SupervisorTransport(None, None, f"unix://{socket_path}")
     )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from bot.vocabulary import CATEGORIES, CONVERSATION_STATES, ROLES, STATUSES, URGENCIES, category_label
 
-# The store's callers (requests, accounts, conversations, the CLI) import the names from here.
+# The store's callers (help_requests, accounts, conversations, the CLI) import the names from here.
 __all__ = ["CATEGORIES", "CONVERSATION_STATES", "ROLES", "STATUSES", "TRANSITIONS", "URGENCIES", "category_label"]
 
 # The request workflow: new -> in_progress -> resolved | referred. Terminal states have no way out.

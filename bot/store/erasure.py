@@ -104,7 +104,7 @@ def export_person(
     tracker_url: str | None = None,
 ) -> dict[str, Any]:
     """Everything held about the person, as JSON-ready data. Audited."""
-    from bot.store.requests import _full_record
+    from bot.store.help_requests import _full_record
 
     normal_phone, normal_ref = _who(phone, reference_no)
     with session_scope(url) as session:

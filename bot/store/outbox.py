@@ -126,7 +126,7 @@ def pending_summary(path: Path | None = None) -> list[dict[str, str]]:
 def flush(url: str | None = None, path: Path | None = None) -> tuple[int, int]:
     """Save every pending entry; returns (saved, still pending). Stops at the first database error (the
     database is still away); an entry the store refuses as invalid stays pending and is logged."""
-    from bot.store import requests as help_requests
+    from bot.store import help_requests
 
     path = path or outbox_path()
     saved = 0

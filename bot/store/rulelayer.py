@@ -19,6 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from bot.rulebook import baseline_rulebook
 from bot.rulebook.layer import LayerValue, ProposalError, compose, parse_form_value, validate_proposal
 from bot.rulebook.lookup import Rulebook
 from bot.store.common import clean_text, iso, local_now, utcnow, write_audit
@@ -192,8 +193,6 @@ def _in_force(session: Session, files: Rulebook | None, lock: bool) -> Rulebook:
     """The files plus the approved values as this transaction sees them (not a process's cached copy, which
     may be a second old). `lock` takes the version row first, so two approvals run one after the other
     and the second is checked against the first (PostgreSQL; SQLite's BEGIN IMMEDIATE already serialises)."""
-    from bot.rulebook import baseline_rulebook
-
     query = sa.select(RulebookLayerVersion.version).where(RulebookLayerVersion.id == 1)
     version = session.execute(query.with_for_update() if lock else query).scalar_one_or_none() or 0
     rows = session.execute(

@@ -4,7 +4,7 @@ conversation's first action_handoff to the first message an operator sent in it)
 SVG charts as on /staff/charts (bot.web.charts) and a CSV export.
 
 Sources: Rasa's tracker store `events` table (read-only, as bot.web.tracker_db), our 👍/👎 rows
-(bot.learning.store) and help requests (bot.store.requests). `weekly_figures` is pure, so it is tested
+(bot.learning.store) and help requests (bot.store.help_requests). `weekly_figures` is pure, so it is tested
 without databases.
 """
 
@@ -28,8 +28,9 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from bot.learning.rules import CLARIFY_ACTION, FALLBACK_INTENT, HANDOFF_ACTION
+from bot.learning.store import votes_since
 from bot.topics import INTENT_LABELS_ZH
-from bot.web import charts
+from bot.web import charts, staff, tracker_db
 from bot.web.security import page
 from bot.web.templating import render
 
@@ -58,12 +59,10 @@ def _pct(part: int, whole: int) -> int:
 
 def read_events(tracker_db_url: str, since_ts: float) -> list[dict[str, Any]]:
     """Rows of Rasa's events table since `since_ts`: {sender_id, type, ts, intent, action, operator}."""
-    from bot.web.tracker_db import _engine
-
     if tracker_db_url.startswith("sqlite:///") and not Path(tracker_db_url[len("sqlite:///") :]).exists():
         return []
     try:
-        with _engine(tracker_db_url).connect() as conn:
+        with tracker_db.engine(tracker_db_url).connect() as conn:
             rows = conn.execute(
                 text(
                     "SELECT sender_id, type_name, timestamp, intent_name, action_name, "
@@ -169,15 +168,12 @@ def weekly_figures(events: Iterable[dict], votes: Iterable[dict], requests: Iter
 
 
 def _figures(tracker_db_url: str, weeks: int = WEEKS) -> dict[str, Any]:
-    from bot.learning.store import votes_since
-    from bot.web.staff import _list_all
-
     start = date.today() - timedelta(weeks=weeks)
     since = datetime.combine(start, datetime.min.time())
     return weekly_figures(
         read_events(tracker_db_url, since.replace(tzinfo=timezone.utc).timestamp()),
         votes_since(since),
-        _list_all({"date_from": start}),
+        staff.list_all({"date_from": start}),
     )
 
 

@@ -12,6 +12,7 @@ import logging
 from pathlib import Path
 from urllib.parse import urlparse
 
+import uvicorn
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import MutableHeaders
@@ -25,8 +26,12 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bot.limits import MAX_BODY_BYTES
 from bot.local_secrets import SecretError
+from bot.logs import setup_logging
 from bot.settings import Settings, SettingsError
 from bot.settings import settings as load_settings
+from bot.store import accounts
+from bot.store.db import upgrade_database
+from bot.store.rulelayer import roles_of
 from bot.web import analytics, metrics_route, operator, review, rulebook_pages, staff, widget
 from bot.web.body_limit import BodySizeLimit
 from bot.web.rasa_api import RasaClient
@@ -119,8 +124,6 @@ async def login_submit(request: Request) -> Response:
         return render(request, "login.html", {**ctx, "error": f"尝试太频繁，请 {int(wait) + 1} 秒后再试。"}, 429)
     if not username or not password:
         return render(request, "login.html", {**ctx, "error": "请输入用户名和密码。"}, 400)
-    from bot.store import accounts
-
     account = await run_in_threadpool(accounts.verify, username, password)
     if not account:
         failures = limiter.failed(username, ip)
@@ -130,8 +133,6 @@ async def login_submit(request: Request) -> Response:
         return render(request, "login.html", {**ctx, "error": "用户名或密码不正确。"}, 401)
     limiter.succeeded(username, ip)
     role = str(account.get("role", ""))
-    from bot.store.rulelayer import roles_of
-
     name = str(account.get("username", username))
     login_session(request, name, role, await run_in_threadpool(roles_of, name))
     return RedirectResponse(next_url if next_url != "/" else _home_for(role), status_code=303)
@@ -213,15 +214,11 @@ def create_app(settings: Settings | None = None, rasa: RasaClient | None = None)
 
 
 def main(argv: list[str] | None = None) -> int:
-    import uvicorn
-
     parser = argparse.ArgumentParser(prog="python -m bot.web", description="秦皇岛热线 网页端（居民咨询、坐席、审核）")
     parser.add_argument("--host")
     parser.add_argument("--port", type=int)
     parser.add_argument("--no-migrate", action="store_true", help="不自动升级数据库")
     args = parser.parse_args(argv)
-    from bot.logs import setup_logging
-
     try:
         setup_logging()
         cfg = load_settings()
@@ -230,8 +227,6 @@ def main(argv: list[str] | None = None) -> int:
         print(str(exc))
         return 2
     if not args.no_migrate:
-        from bot.store.db import upgrade_database
-
         upgrade_database(cfg.database_url)
     uvicorn.run(
         app,

@@ -10,6 +10,7 @@ from collections import Counter
 from collections.abc import Iterable
 from datetime import date, datetime
 
+from bot.store.checks import check_summary
 from bot.web.labels import CATEGORIES, PROGRAM_ZH, eligible_zh
 
 
@@ -43,8 +44,6 @@ def request_counts(records: Iterable[dict]) -> dict[str, list[tuple[str, int]]]:
 
 def eligibility_outcomes() -> list[tuple[str, int]]:
     """Recorded checks per programme and outcome, e.g. ("低保 · 符合", 12)."""
-    from bot.store.checks import check_summary
-
     return sorted(
         (f"{PROGRAM_ZH.get(r['program'], r['program'])} · {eligible_zh(r['eligible'])}", int(r["count"]))
         for r in check_summary()

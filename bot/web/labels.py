@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 
 from bot.eligibility.present import PROGRAM_ZH, verdict_word
 from bot.store.categories import TRANSITIONS
+from bot.store.common import CHINA_TZ
 from bot.vocabulary import CATEGORIES, CONVERSATION_STATES, SPEAKERS, STATUSES, TOPIC_INTENTS, URGENCIES, console_labels
 
 __all__ = [
@@ -37,8 +38,6 @@ def eligible_zh(value: object) -> str:
 
 def local_time(value: object, seconds: bool = False) -> str:
     """An ISO timestamp (stored in UTC) as China local time, 'YYYY-MM-DD HH:MM'."""
-    from bot.store.common import CHINA_TZ
-
     if not value:
         return ""
     try:

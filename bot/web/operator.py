@@ -13,6 +13,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from bot.answers import topic_figures
+from bot.eligibility import CaseError, present
+from bot.eligibility.intake import check
+from bot.privacy import mask_text
+from bot.rulebook import default_rulebook
+from bot.store import checks, conversations, help_requests, outbox
 from bot.web import tracker_db
 from bot.web.labels import CATEGORIES, PROGRAM_ZH, URGENCIES, topic_intents
 from bot.web.rasa_api import RasaUnavailable, latest_user_time, transcript
@@ -43,15 +49,12 @@ def _epoch(value: Any) -> float | None:
 
 
 def _mask(text: str | None) -> str | None:
-    from bot.privacy import mask_text
-
     return mask_text(text) if text else text
 
 
-def _districts() -> list[str]:
+def district_choices() -> list[str]:
+    """The districts offered in the console's and the desk's forms (none if the rulebook cannot load)."""
     try:
-        from bot.rulebook import default_rulebook
-
         return list(default_rulebook().districts)
     except Exception:  # the console still works (without district choices) if the rulebook is broken
         return []
@@ -59,8 +62,6 @@ def _districts() -> list[str]:
 
 def list_conversations(tracker_db_url: str) -> list[dict]:
     """Our conversation-state rows merged with every sender in Rasa's tracker store, most urgent first."""
-    from bot.store import conversations
-
     merged: dict[str, dict] = {}
     for row in tracker_db.recent_senders(tracker_db_url):
         merged[row["sender_id"]] = {
@@ -100,14 +101,12 @@ async def _json_body(request: Request) -> dict | None:
 
 @page("operator")
 async def console(request: Request) -> Response:
-    from bot.store import outbox
-
     return render(
         request,
         "operator.html",
         {
             "outbox": await run_in_threadpool(outbox.pending_summary),
-            "districts": _districts(),
+            "districts": district_choices(),
             "topics": [(t, CATEGORIES[t]) for t in topic_intents()],
             "categories": list(CATEGORIES.items()),
             "urgencies": list(URGENCIES.items()),
@@ -127,8 +126,6 @@ async def transcript_json(request: Request) -> Response:
     sender = _sender(request)
     if not sender:
         return error("bad_sender", "会话编号不正确。", 400)
-    from bot.store import conversations
-
     try:
         tracker = await run_in_threadpool(request.app.state.rasa.tracker, sender)
     except RasaUnavailable as exc:
@@ -157,8 +154,6 @@ async def takeover(request: Request) -> Response:
     if not sender:
         return error("bad_sender", "会话编号不正确。", 400)
     me = request.state.user.username
-    from bot.store import conversations
-
     current = await run_in_threadpool(conversations.get_state, sender) or {}
     if current.get("state") == "operator" and current.get("operator") not in (None, me):
         return error("taken", f"该会话已由 {current.get('operator')} 接管。", 409)
@@ -180,8 +175,6 @@ async def handback(request: Request) -> Response:
     if not sender:
         return error("bad_sender", "会话编号不正确。", 400)
     user = request.state.user
-    from bot.store import conversations
-
     current = await run_in_threadpool(conversations.get_state, sender) or {}
     if (
         current.get("state") == "operator"
@@ -213,8 +206,6 @@ async def send_message(request: Request) -> Response:
     if len(text) > MAX_REPLY_CHARS:
         return error("too_long", f"一次最多发送{MAX_REPLY_CHARS}字。", 400, "text")
     me = request.state.user.username
-    from bot.store import conversations
-
     current = await run_in_threadpool(conversations.get_state, sender) or {}
     if current.get("state") != "operator" or current.get("operator") != me:
         return error("not_taken", "请先接管该会话，再以人工身份回复。", 409)
@@ -230,9 +221,6 @@ async def send_message(request: Request) -> Response:
 @api("operator", "staff")
 async def eligibility(request: Request) -> Response:
     """The engine's HTTP door: body = the case JSON of the contract, answer = its result JSON."""
-    from bot.eligibility import CaseError, present
-    from bot.eligibility.intake import check
-
     body = await _json_body(request)
     if body is None:
         return error("invalid_json", "测算信息格式不正确（需要一个 JSON 对象）。", 400)
@@ -242,8 +230,6 @@ async def eligibility(request: Request) -> Response:
         return JSONResponse(exc.to_json(), 400)
     user = request.state.user
     if user.role in ("operator", "admin"):
-        from bot.store import checks
-
         sender = request.query_params.get("sender_id") or ""
         sender = sender if SENDER_RE.match(sender) else f"operator:{user.username}"
         await run_in_threadpool(
@@ -272,8 +258,6 @@ async def create_help_request(request: Request) -> Response:
         "entered_by": f"operator:{me}",
     }
     key = body.get("idempotency_key")
-    from bot.store import requests as help_requests
-
     try:
         record = await run_in_threadpool(
             help_requests.create_request, data, f"operator:{me}", str(key)[:64] if key else None
@@ -292,8 +276,6 @@ async def canned(request: Request) -> Response:
     residence = request.query_params.get("residence") or None
     if residence not in (None, "urban", "rural"):
         residence = None
-    from bot.answers import topic_figures
-
     parts = await run_in_threadpool(topic_figures, intent, district, residence)
     text = "\n".join(p for p in (parts.get("figures"), parts.get("contact")) if p)
     return JSONResponse(

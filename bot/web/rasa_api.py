@@ -13,6 +13,7 @@ from urllib.parse import quote
 
 import requests
 
+from bot.privacy import mask_text
 from bot.settings import Settings
 
 CHANNEL_NAME = "qhd_socketio"  # bot.channels.socketio.CHANNEL_NAME, without importing Rasa here
@@ -28,8 +29,6 @@ class RasaUnavailable(RuntimeError):
 
 
 def _mask(text: str) -> str:
-    from bot.privacy import mask_text
-
     return mask_text(text)
 
 

@@ -25,6 +25,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from bot.learning.rules import SOURCES_ZH, group_items
+from bot.learning.store import FeedbackRefused, label_group, open_items, record_flag, record_vote
 from bot.settings import REPO_ROOT
 from bot.topics import INTENT_LABELS_ZH
 from bot.web.operator import _sender
@@ -62,8 +63,6 @@ async def _small_json(request: Request) -> dict | None:
 async def _record(request: Request, sender: str, record: Callable[..., dict], *args: Any) -> Any:
     """Run a store function (record_vote / record_flag) against `sender`'s tracker as Rasa has it now;
     the stored row, or the JSON error response."""
-    from bot.learning.store import FeedbackRefused
-
     try:
         tracker = await run_in_threadpool(request.app.state.rasa.tracker, sender)
         return await run_in_threadpool(record, sender, tracker.get("events") or [], *args)
@@ -77,8 +76,6 @@ async def _record(request: Request, sender: str, record: Callable[..., dict], *a
 
 @public(as_api=True)
 async def widget_feedback(request: Request) -> Response:
-    from bot.learning.store import record_vote
-
     sender = request.session.get(SESSION_KEY)
     auth = request.headers.get("authorization", "")
     token_sub = verify_widget_token(
@@ -98,8 +95,6 @@ async def widget_feedback(request: Request) -> Response:
 
 @api("operator")
 async def operator_flag(request: Request) -> Response:
-    from bot.learning.store import record_flag
-
     sender = _sender(request)
     data = await _small_json(request)
     if not sender or data is None:
@@ -116,8 +111,6 @@ async def operator_flag(request: Request) -> Response:
 
 
 def _inbox_context() -> dict[str, Any]:
-    from bot.learning.store import open_items
-
     groups = group_items(open_items())
     return {
         "groups": groups[:INBOX_GROUPS],
@@ -138,8 +131,6 @@ async def inbox(request: Request) -> Response:
 
 @page("staff")
 async def label(request: Request) -> Response:
-    from bot.learning.store import label_group
-
     form = await request.form()
     ids = [int(v) for v in form.getlist("ids") if str(v).isdigit()]
     choice = str(form.get("label") or "")

@@ -22,6 +22,7 @@ from bot.rulebook.layer import ProposalError
 from bot.rulebook.review import FLAGS_ZH, STALE_YEARS, review_flags
 from bot.store import rulelayer
 from bot.web.security import page
+from bot.web.staff import review_data
 from bot.web.templating import render
 
 VIEWERS = ("staff", "policy_editor", "policy_approver")
@@ -168,8 +169,6 @@ async def propose(request: Request) -> Response:
 def _approve(proposal_id: int, user: str) -> dict:
     record = rulelayer.approve(proposal_id, user)
     forget_layer()  # this process answers with the new value at once; the others within a second
-    from bot.web.staff import review_data
-
     return {"record": record, **review_data()}
 
 

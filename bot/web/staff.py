@@ -5,6 +5,7 @@ change under the current rulebook.
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from typing import Any
 from urllib.parse import urlencode
@@ -14,8 +15,12 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from bot.eligibility import CaseError
+from bot.eligibility.intake import check
+from bot.store import erasure, help_requests
 from bot.web import charts, exports
 from bot.web.labels import CATEGORIES, STATUSES, TRANSITIONS, URGENCIES
+from bot.web.operator import district_choices
 from bot.web.rasa_api import RasaUnavailable, transcript
 from bot.web.security import page
 from bot.web.templating import render
@@ -63,12 +68,6 @@ def parse_filters(params: Any, districts: list[str]) -> tuple[dict, list[str]]:
     return out, problems
 
 
-def _districts() -> list[str]:
-    from bot.web.operator import _districts as districts
-
-    return districts()
-
-
 def _query(filters: dict) -> str:
     return urlencode(
         {("q" if k == "search" else k): (v.isoformat() if isinstance(v, date) else v) for k, v in filters.items() if v}
@@ -76,27 +75,23 @@ def _query(filters: dict) -> str:
 
 
 def _list(filters: dict, limit: int) -> list[dict]:
-    from bot.store import requests as help_requests
-
     return help_requests.list_requests(limit=limit, **filters)
 
 
-def _list_all(filters: dict) -> list[dict]:
+def list_all(filters: dict) -> list[dict]:
     """Every matching request (paged through the store's per-call maximum), for exports and charts."""
-    from bot.store.requests import MAX_LIST_LIMIT, list_requests
-
     out: list[dict] = []
     while len(out) < EXPORT_MAX_ROWS:
-        page_ = list_requests(limit=MAX_LIST_LIMIT, offset=len(out), **filters)
+        page_ = help_requests.list_requests(limit=help_requests.MAX_LIST_LIMIT, offset=len(out), **filters)
         out += page_
-        if len(page_) < MAX_LIST_LIMIT:
+        if len(page_) < help_requests.MAX_LIST_LIMIT:
             break
     return out
 
 
 @page("staff")
 async def desk(request: Request) -> Response:
-    districts = _districts()
+    districts = district_choices()
     filters, problems = parse_filters(request.query_params, districts)
     records = await run_in_threadpool(_list, filters, LIST_LIMIT)
     return render(
@@ -134,8 +129,6 @@ def _detail_context(record: dict, rasa: Any) -> dict:
 
 @page("staff")
 async def detail(request: Request) -> Response:
-    from bot.store import requests as help_requests
-
     ref = request.path_params["ref"]
     record = await run_in_threadpool(help_requests.get_request, ref)
     if not record:
@@ -148,8 +141,6 @@ async def detail(request: Request) -> Response:
 @page("staff")
 async def reveal_phone(request: Request) -> Response:
     """The detail page with the full phone number, once, with an audit entry naming who looked."""
-    from bot.store import requests as help_requests
-
     ref = request.path_params["ref"]
     record = await run_in_threadpool(help_requests.get_request, ref, None, f"staff:{request.state.user.username}")
     if not record:
@@ -169,10 +160,6 @@ async def privacy_page(request: Request) -> Response:
 @page("staff")
 async def privacy_action(request: Request) -> Response:
     """Export (JSON download) or erase one person's data, by phone number or reference number. Audited."""
-    import json
-
-    from bot.store import erasure
-
     form = await request.form()
     phone = str(form.get("phone") or "").strip()[:32] or None
     reference = str(form.get("reference_no") or "").strip()[:32] or None
@@ -204,8 +191,6 @@ async def privacy_action(request: Request) -> Response:
 
 @page("staff")
 async def change_status(request: Request) -> Response:
-    from bot.store import requests as help_requests
-
     ref = request.path_params["ref"]
     form = await request.form()
     status = str(form.get("status") or "")
@@ -231,8 +216,8 @@ async def export(request: Request) -> Response:
     fmt = request.path_params["fmt"]
     if fmt not in ("csv", "xlsx"):
         return render(request, "error.html", {"message": "只能导出 CSV 或 Excel。"}, 404)
-    filters, _ = parse_filters(request.query_params, _districts())
-    records = await run_in_threadpool(_list_all, filters)
+    filters, _ = parse_filters(request.query_params, district_choices())
+    records = await run_in_threadpool(list_all, filters)
     stamp = date.today().strftime("%Y%m%d")
     if fmt == "csv":
         body, media = await run_in_threadpool(exports.to_csv, records), "text/csv; charset=utf-8"
@@ -250,7 +235,7 @@ async def export(request: Request) -> Response:
 
 
 def _chart_data() -> dict:
-    records = _list_all({})
+    records = list_all({})
     counts = charts.request_counts(records)
     return {
         "charts": [
@@ -277,9 +262,6 @@ def changed_decisions(records: list[dict]) -> list[dict]:
             candidates.append((record, snapshot["case"], snapshot.get("result") or {}))
     if not candidates:
         return []
-    from bot.eligibility import CaseError
-    from bot.eligibility.intake import check
-
     changed = []
     for record, case, before in candidates:
         current_case = {k: v for k, v in case.items() if k != "as_of"}
@@ -296,7 +278,7 @@ def changed_decisions(records: list[dict]) -> list[dict]:
 def review_data() -> dict:
     records: list[dict] = []
     for status in OPEN_STATUSES:
-        records += _list_all({"status": status})
+        records += list_all({"status": status})
     return {"changed": changed_decisions(records), "checked": len(records)}
 
 

@@ -17,7 +17,8 @@ from sqlalchemy.exc import SQLAlchemyError
 
 
 @lru_cache(maxsize=4)
-def _engine(url: str) -> Engine:
+def engine(url: str) -> Engine:
+    """One pooled engine per tracker-store address, shared by the console and bot.web.analytics."""
     return create_engine(url, future=True, pool_pre_ping=True)
 
 
@@ -26,7 +27,7 @@ def recent_senders(url: str, limit: int = 200) -> list[dict]:
     if url.startswith("sqlite:///") and not Path(url[len("sqlite:///") :]).exists():
         return []  # do not let a read create an empty database file
     try:
-        with _engine(url).connect() as conn:
+        with engine(url).connect() as conn:
             rows = conn.execute(
                 text(
                     "SELECT sender_id, MAX(timestamp) AS last_time FROM events "

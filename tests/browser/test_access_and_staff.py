@@ -18,7 +18,7 @@ XSS = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>'
 
 def seed_requests() -> list[str]:
     from bot.rulebook import default_rulebook
-    from bot.store import requests as help_requests
+    from bot.store import help_requests
 
     districts = list(default_rulebook().districts)
     rows = [

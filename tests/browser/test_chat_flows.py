@@ -65,7 +65,7 @@ def test_resident_chat_to_help_request_reload_and_escaping(bot_stack, browser):
     match = REF_RE.search(w.log_text())
     assert match, f"no reference number in the chat:\n{w.log_text()}"
     reference = match.group(0)
-    from bot.store import requests as help_requests
+    from bot.store import help_requests
 
     stored = help_requests.get_request(reference)
     assert stored and stored["phone"] == PHONE and stored["entered_by"] == "resident"
@@ -132,7 +132,7 @@ def test_operator_takeover_and_reply_reach_the_widget(bot_stack, browser):
 
 def test_staff_status_change_is_what_the_resident_status_query_reports(bot_stack, browser):
     from bot.rulebook import default_rulebook
-    from bot.store import requests as help_requests
+    from bot.store import help_requests
     from bot.store.categories import STATUSES
 
     record = help_requests.create_request(

@@ -55,7 +55,7 @@ def _login(browser, base: str, username: str):
 def _open_request_with_snapshot() -> str:
     """An open help request whose stored decision was made under the files alone."""
     from bot.eligibility import evaluate
-    from bot.store import requests as help_requests
+    from bot.store import help_requests
 
     result = evaluate(dict(HOUSEHOLD))
     record = help_requests.create_request(

@@ -15,8 +15,7 @@ from collections.abc import Iterator
 import pytest
 import sqlalchemy as sa
 
-from bot.store import accounts, checks, cli_db, conversations
-from bot.store import requests as help_requests
+from bot.store import accounts, checks, cli_db, conversations, help_requests
 from bot.store.db import current_revision, dispose_engine, engine_for, session_scope, upgrade_database
 from bot.store.models import AuditEntry, HelpRequest
 from tests.unit.test_store_support import request_data

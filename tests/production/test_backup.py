@@ -39,7 +39,7 @@ def cli(env: dict[str, str], *args: str) -> subprocess.CompletedProcess:
 
 
 def save_request(url: str) -> str:
-    from bot.store import requests as help_requests
+    from bot.store import help_requests
     from bot.store.db import upgrade_database
 
     upgrade_database(url)
@@ -58,7 +58,7 @@ def tracker_rows(url: str, statement: str) -> list:
 
 def round_trip(env: dict[str, str], app_url: str, tracker_url: str, backups: Path) -> None:
     """Data -> backup -> destroy -> restore -> the same data."""
-    from bot.store import requests as help_requests
+    from bot.store import help_requests
     from bot.store.db import dispose_engine
 
     reference = save_request(app_url)
@@ -91,7 +91,7 @@ def round_trip(env: dict[str, str], app_url: str, tracker_url: str, backups: Pat
 
 
 def save_request_like(url: str) -> str:
-    from bot.store import requests as help_requests
+    from bot.store import help_requests
 
     other = dict(REQUEST, phone="13900001111", description="另一件事")
     return help_requests.create_request(other, actor="resident", url=url)["reference_no"]

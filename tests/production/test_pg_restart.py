@@ -53,7 +53,7 @@ def _request(i: int) -> dict:
 
 
 def test_help_requests_during_a_restart_are_saved_or_refused(app_db: str) -> None:
-    from bot.store import requests as help_requests
+    from bot.store import help_requests
 
     outcomes: list[tuple[str, str, object]] = []  # (key, "saved"|"refused", record or error)
     stop = threading.Event()

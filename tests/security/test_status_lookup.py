@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from bot.store.categories import STATUSES
+from bot.store.help_requests import FAILED_LOOKUP_LIMITS
 from bot.store.references import ALPHABET, check_symbol, normalise_reference
-from bot.store.requests import FAILED_LOOKUP_LIMITS
 from tests.support.data_stack import converse, joined, new_sender, register, shared_stack
 
 pytestmark = pytest.mark.timeout(900)

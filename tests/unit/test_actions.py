@@ -254,10 +254,10 @@ HR_SLOTS = {
 
 
 def test_submit_saves_once_and_offers_to_add_to_a_duplicate(app_db):
-    from bot.store import requests as store
+    from bot.store import help_requests
 
     events, messages = run(request_actions.ActionSubmitHelpRequest(), make_tracker(HR_SLOTS, sender="r1"))
-    reference = store.list_requests()[0]["reference_no"]
+    reference = help_requests.list_requests()[0]["reference_no"]
     assert reference in texts(messages)
     # the same conversation retried (action server restarted): still one record
     run(request_actions.ActionSubmitHelpRequest(), make_tracker(HR_SLOTS, sender="r1"))
@@ -266,18 +266,18 @@ def test_submit_saves_once_and_offers_to_add_to_a_duplicate(app_db):
     events, messages = run(request_actions.ActionSubmitHelpRequest(), make_tracker(again, sender="r1"))
     assert reference in texts(messages)
     assert any(e.get("name") == "hr_duplicate_of" and e.get("value") == reference for e in events)
-    assert len(store.list_requests()) == 1
+    assert len(help_requests.list_requests()) == 1
     # another conversation typing the same phone learns nothing about r1's request: its own is saved
     events, messages = run(request_actions.ActionSubmitHelpRequest(), make_tracker(HR_SLOTS, sender="r2"))
     assert reference not in texts(messages)
     assert not any(e.get("name") == "hr_duplicate_of" and e.get("value") for e in events)
-    assert len(store.list_requests()) == 2
+    assert len(help_requests.list_requests()) == 2
 
 
 def test_status_needs_the_right_last_four_digits(app_db):
-    from bot.store import requests as store
+    from bot.store import help_requests
 
-    record = store.create_request(
+    record = help_requests.create_request(
         {
             "phone": HR_SLOTS["phone"],
             "district": HR_SLOTS["district"],

@@ -442,7 +442,7 @@ def test_a_saved_turn_is_captured_without_reading_the_store_and_only_once(monkey
         def get_app():
             raise LookupError("no Rasa app here")
 
-    monkeypatch.setattr("sanic.Sanic", NoAgent)
+    monkeypatch.setattr(capture, "Sanic", NoAgent)
     with pytest.raises(LookupError):
         asyncio.run(capture._tracker_events("web-sender-0002"))  # handed over once, then gone
 

@@ -11,8 +11,7 @@ import pytest
 import sqlalchemy as sa
 from test_store_support import count, request_data, store_url  # noqa: F401
 
-from bot.store import erasure, outbox
-from bot.store import requests as help_requests
+from bot.store import erasure, help_requests, outbox
 from bot.store.db import session_scope
 from bot.store.models import AuditEntry, ConversationState, EligibilityCheck, HelpRequest
 from bot.store.retention import RetentionPolicy, purge

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 import yaml
 from test_store_support import count, request_data, store_url  # noqa: F401
 
-from bot.store import requests as help_requests
+from bot.store import help_requests
 from bot.store.categories import CATEGORIES
 from bot.store.common import local_now
 from bot.store.db import REPO_ROOT, session_scope

@@ -22,7 +22,7 @@ def districts() -> list[str]:
 
 
 def make_request(**over) -> dict:
-    from bot.store import requests as help_requests
+    from bot.store import help_requests
 
     data = {
         "sender_id": SENDER,
@@ -97,7 +97,7 @@ def test_operator_records_help_request_once_per_idempotency_key(web):
     first = client.post("/api/operator/requests", json=body, headers=h)
     again = client.post("/api/operator/requests", json=body, headers=h)
     assert first.status_code == 200 and first.json()["reference_no"] == again.json()["reference_no"]
-    from bot.store import requests as help_requests
+    from bot.store import help_requests
 
     stored = help_requests.get_request(first.json()["reference_no"])
     assert stored["entered_by"] == "operator:op1" and stored["sender_id"] == SENDER
@@ -131,6 +131,11 @@ def fake_engine(monkeypatch):
     intake.check = lambda facts, rulebook=None: (facts, evaluate(facts))  # the doors' one entry point
     monkeypatch.setitem(sys.modules, "bot.eligibility", module)
     monkeypatch.setitem(sys.modules, "bot.eligibility.intake", intake)
+    from bot.web import operator, staff
+
+    for door in (operator, staff):  # the doors bound the engine's names when they were imported
+        monkeypatch.setattr(door, "check", intake.check)
+        monkeypatch.setattr(door, "CaseError", CaseError)
     return module
 
 
@@ -192,7 +197,7 @@ def test_status_workflow_with_note_assignee_and_audit(web):
         follow_redirects=False,
     )
     assert moved.status_code == 303
-    from bot.store import requests as help_requests
+    from bot.store import help_requests
 
     record = help_requests.get_request(ref)
     assert record["status"] == "in_progress" and record["assignee"] == "st1"
@@ -256,7 +261,7 @@ def test_changed_decisions_lists_open_requests_whose_outcome_differs(web, fake_e
     fake_engine.threshold = 400  # the rule tightened: income 450 no longer qualifies, for every request
     changed = make_request(decision_snapshot=snap_yes, phone="13300005555")["reference_no"]
     closed = make_request(decision_snapshot=snap_yes, phone="13300006666")["reference_no"]
-    from bot.store import requests as help_requests
+    from bot.store import help_requests
 
     help_requests.update_status(closed, "in_progress", "staff:st1")
     help_requests.update_status(closed, "resolved", "staff:st1")

@@ -48,7 +48,7 @@ def layered(web, monkeypatch):  # noqa: F811
 
 def _seed_open_request() -> str:
     from bot.eligibility import evaluate
-    from bot.store import requests as help_requests
+    from bot.store import help_requests
 
     record = help_requests.create_request(
         {

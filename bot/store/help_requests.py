@@ -29,6 +29,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from bot.privacy import mask_phone, normalise_phone, phone_last4
+from bot.rulebook import default_rulebook
 from bot.store import limits
 from bot.store.categories import CATEGORIES, STATUSES, TRANSITIONS, URGENCIES, category_label
 from bot.store.common import clean_text, day_start_utc, ensure_json, iso, local_now, parse_day, utcnow, write_audit
@@ -63,8 +64,6 @@ class RequestNotFound(ValueError):
 
 def _normalise_district(text: str) -> str | None:
     """Canonical district name via the rulebook (which owns the list of districts)."""
-    from bot.rulebook import default_rulebook
-
     return default_rulebook().normalise_district(text)
 
 

@@ -241,14 +241,16 @@ class WindowedSQLMixin(SQLTrackerStore):
     def _read_window(self, sender_id: str) -> tuple[int | None, list[dict], list[int], list[dict]]:
         """The snapshot's cut and prefix (None, [] without one), then the ids and data of the events after it."""
         store: SQLTrackerStore = self  # type: ignore[assignment]
+        columns = (store.SQLEvent.id, store.SQLEvent.data)  # plain rows: no ORM objects to build
         with store.session_scope() as session:
             snapshot = session.get(WindowSnapshot, sender_id)
             if snapshot is None:
-                rows = store._event_query(session, sender_id, fetch_events_from_all_sessions=False).all()
+                query = store._event_query(session, sender_id, fetch_events_from_all_sessions=False)
+                rows = query.with_entities(*columns).all()
                 cut, prefix = None, []
             else:
                 rows = (
-                    session.query(store.SQLEvent)
+                    session.query(*columns)
                     .filter(store.SQLEvent.sender_id == sender_id, store.SQLEvent.id > snapshot.cut_id)
                     .order_by(store.SQLEvent.id)
                     .all()
@@ -264,18 +266,21 @@ class WindowedSQLMixin(SQLTrackerStore):
     def _store_new_events(self, tracker: DialogueStateTracker) -> None:
         store: SQLTrackerStore = self  # type: ignore[assignment]
         with store.session_scope() as session:
+            rows = []
             for event in self._additional_events(session, tracker):
                 data = event.as_dict()
-                session.add(
-                    store.SQLEvent(
-                        sender_id=tracker.sender_id,
-                        type_name=event.type_name,
-                        timestamp=data.get("timestamp"),
-                        intent_name=((data.get("parse_data") or {}).get("intent") or {}).get("name"),
-                        action_name=data.get("name"),
-                        data=json.dumps(data),
-                    )
+                rows.append(
+                    {
+                        "sender_id": tracker.sender_id,
+                        "type_name": event.type_name,
+                        "timestamp": data.get("timestamp"),
+                        "intent_name": ((data.get("parse_data") or {}).get("intent") or {}).get("name"),
+                        "action_name": data.get("name"),
+                        "data": json.dumps(data),
+                    }
                 )
+            if rows:  # one INSERT for the turn's events, in their order (ids ascend as the rows are listed)
+                session.execute(sa.insert(store.SQLEvent.__table__), rows)
             session.commit()
 
     def _additional_events(self, session: Any, tracker: DialogueStateTracker) -> Iterator[Event]:

@@ -126,10 +126,6 @@ class ParamValue:
     confirm_at_zh: str = ""
     precision: str = "day"
 
-    @property
-    def found(self) -> bool:
-        return self.value is not None
-
     def date_zh(self) -> str:
         """The effective date as precise as the source allows ('2018-01-01', '2023年7月', '2020年')."""
         d = self.effective_from

@@ -9,7 +9,7 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import CHECK_PROGRAM_BY_INTENT, latest_intent, topic_intents
-from actions.texts import message, topic_answer
+from actions.texts import message, topic_answer, wording
 from bot.answers import answer_card, topic_figures
 from bot.rulebook import default_rulebook
 
@@ -56,12 +56,8 @@ def out_of_scope_text() -> str:
         hotline = default_rulebook().value(GOVERNMENT_HOTLINE).value
     except KeyError:
         hotline = None
-    errands = (
-        message("out_of_scope_errands_hotline")["text"].format(hotline=hotline)
-        if hotline
-        else message("out_of_scope_errands")["text"]
-    )
-    return message("out_of_scope")["text"].format(errands=errands)
+    errands = wording("out_of_scope_errands_hotline", hotline=hotline) if hotline else wording("out_of_scope_errands")
+    return wording("out_of_scope", errands=errands)
 
 
 class ActionOutOfScope(Action):

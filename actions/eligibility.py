@@ -28,7 +28,7 @@ from actions.common import (
     read_back_answer,
     slots_set_this_turn,
 )
-from actions.texts import message
+from actions.texts import fact, message, reask, say
 from bot.answers import topic_figures
 from bot.eligibility import CaseError, present
 from bot.eligibility.case import DISABILITY_KIND_ZH, INCOME_TYPE_ZH, MAX_MEMBERS, MAX_MONTHLY_AMOUNT, MAX_MONTHS
@@ -101,16 +101,13 @@ EXPENSE_ZH = {"medical": "看病吃药", "disability_rehab": "残疾康复", "ed
 
 def _fmt(value: float | None) -> str:
     if value is None:
-        return "未知"
+        return fact("unknown_number")
     return str(int(value)) if float(value).is_integer() else f"{value:.2f}"
 
 
 def start_check(dispatcher: CollectingDispatcher, program: str) -> list:
     """Announce the check; facts already said (in this message or before an offer) are kept and skipped."""
-    dispatcher.utter_message(
-        text=f"好的，我帮您初步算一算{present.program_name(program)}，先问几个问题。"
-        "您说过的情况我不会再问；说错了随时告诉我，比如「不对，是五口人」；不想算了就说「算了」。"
-    )
+    dispatcher.utter_message(**say("check_start", program=present.program_name(program)))
     return [SlotSet("elig_program", program), SlotSet("offered_check", None)]
 
 
@@ -155,7 +152,7 @@ class ValidateEligibilityForm(FormValidationAction):
     ) -> dict[str, Any]:
         canonical = district_of(str(value)) if value else None  # a district, or a township's district
         if canonical is None:
-            dispatcher.utter_message(text="没听出是哪个区县。请说秦皇岛的区县名，比如「海港区」「青龙」「昌黎」。")
+            dispatcher.utter_message(text=reask("district"))
         return {"district": canonical}
 
     def validate_residence(
@@ -170,7 +167,7 @@ class ValidateEligibilityForm(FormValidationAction):
             value = value[-1]  # the last size said is the corrected one
         number = value if isinstance(value, (int, float)) else parsing.parse_number(str(value))
         if number is None or not float(number).is_integer() or not 1 <= number <= MAX_HOUSEHOLD:
-            dispatcher.utter_message(text=f"家里人数要说一个1到{MAX_HOUSEHOLD}之间的整数，比如「三口人」或「3」。")
+            dispatcher.utter_message(text=reask("household_size", max_household=MAX_HOUSEHOLD))
             return {
                 "household_size": previous_slot_value(tracker, "household_size")
                 if self._requested(tracker) not in (None, "household_size")
@@ -194,8 +191,8 @@ class ValidateEligibilityForm(FormValidationAction):
         else:
             number = parsing.parse_monthly_amount(text)
         if number is None or number < 0 or number > MAX_MONTHLY_AMOUNT:
-            hint = "没关系，说个大概就行" if parsing.says_unknown(text) else "没听明白这个数"
-            dispatcher.utter_message(text=f"{hint}：全家一个月总共收入大约多少元？比如「九百」「一千二」「一年两万」。")
+            unsure = parsing.says_unknown(text)
+            dispatcher.utter_message(text=reask("monthly_income_unsure" if unsure else "monthly_income"))
             return {"monthly_income": None}
         items = parsing.parse_income_items(latest_text(tracker)) if number else []
         if len(items) > 1 and not isinstance(value, list):
@@ -216,11 +213,11 @@ class ValidateEligibilityForm(FormValidationAction):
             return {"rigid_expenses_monthly": 0.0, "rigid_expense_kind": None}
         number = float(amounts[0]) if amounts else parsing.parse_monthly_amount(text)
         if number is None or number < 0 or number > MAX_MONTHLY_AMOUNT:
-            dispatcher.utter_message(text="请说每月大概多少元（比如「药费每月三百」），没有就说「没有」。")
+            dispatcher.utter_message(text=reask("rigid_expenses_monthly"))
             return {"rigid_expenses_monthly": None}
         kind = parsing.parse_expense_kind(latest_text(tracker))
         if kind is None:
-            dispatcher.utter_message(text="是哪一类支出？请连类别一起说，比如「药费每月三百」「康复费每月两百」。")
+            dispatcher.utter_message(text=reask("rigid_expense_kind"))
             return {"rigid_expenses_monthly": None}
         return {"rigid_expenses_monthly": round(number, 2), "rigid_expense_kind": kind}
 
@@ -243,7 +240,7 @@ class ValidateEligibilityForm(FormValidationAction):
                 "member_who": who,
             }
         if level is None or not 1 <= float(level) <= 4:
-            dispatcher.utter_message(text="请说残疾等级（一级到四级）和类别，比如「一级肢体残疾」；患病的请说病名。")
+            dispatcher.utter_message(text=reask("member_disability_level"))
             return {"member_disability_level": None}
         return {"member_disability_level": float(level), "member_disability_kind": kind, "member_who": who}
 
@@ -256,7 +253,7 @@ class ValidateEligibilityForm(FormValidationAction):
             POVERTY_STATUS_ZH,
             parsing.parse_poverty_status,
             dispatcher,
-            "请选一个：脱贫户（建档立卡）、防返贫监测户，或者都不是。",
+            reask("poverty_status"),
         )
 
     def validate_employer_type(
@@ -268,7 +265,7 @@ class ValidateEligibilityForm(FormValidationAction):
             EMPLOYER_ZH,
             parsing.parse_employer_type,
             dispatcher,
-            "请选一个：企业、合作社等经营主体、就业帮扶车间、公益性岗位、自己干，或者其他。",
+            reask("employer_type"),
         )
 
     def validate_months_employed(
@@ -276,7 +273,7 @@ class ValidateEligibilityForm(FormValidationAction):
     ) -> dict[str, Any]:
         months = parsing.parse_months(str(value))
         if months is None or months < 0 or months > MAX_MONTHS:
-            dispatcher.utter_message(text="请说干了几个月，比如「三个月」「半年」「刚开始干」就说「0」。")
+            dispatcher.utter_message(text=reask("months_employed"))
             return {"months_employed": None}
         return {"months_employed": months}
 
@@ -289,71 +286,71 @@ class ValidateEligibilityForm(FormValidationAction):
             LOCATION_ZH,
             parsing.parse_work_location,
             dispatcher,
-            "请选一个：外省、省内外市、市内外县、本县。",
+            reask("work_location"),
         )
 
     def validate_elig_confirm(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
         corrected = bool((slots_set_this_turn(tracker) & set(CASE_SLOTS)) - {"elig_confirm"})
-        return read_back_answer(
-            "elig_confirm",
-            value,
-            tracker,
-            corrected,
-            dispatcher,
-            "哪一项不对？直接说正确的就行，比如「是五口人」「一个月一千二」「是农村的」。",
-        )
+        return read_back_answer("elig_confirm", value, tracker, corrected, dispatcher, reask("elig_confirm"))
 
 
 def summarise_facts(tracker: Tracker) -> list[str]:
-    """The collected facts in plain Chinese, for the confirmation question."""
+    """The collected facts in plain Chinese (actions/texts.yml, section `facts`), for the confirmation question."""
     get = tracker.get_slot
     program = get("elig_program") or "dibao"
     lines = []
     if get("receiving_dibao") is not None:
-        lines.append(f"现在{'在' if get('receiving_dibao') else '没有'}领低保")
+        lines.append(fact("receiving_dibao" if get("receiving_dibao") else "not_receiving_dibao"))
     if get("income_rose_due_to_employment") is not None:
-        lines.append(f"收入增加{'是' if get('income_rose_due_to_employment') else '不是'}因为家里有人就业")
+        rose = get("income_rose_due_to_employment")
+        lines.append(fact("income_rose_due_to_employment" if rose else "income_rose_otherwise"))
     if get("poverty_status"):
-        lines.append(f"户别（就业帮扶）：{POVERTY_STATUS_ZH.get(get('poverty_status'), get('poverty_status'))}")
+        lines.append(fact("poverty_status", value=POVERTY_STATUS_ZH.get(get("poverty_status"), get("poverty_status"))))
     if get("employer_type"):
-        lines.append(f"在哪类单位干：{EMPLOYER_ZH.get(get('employer_type'), get('employer_type'))}")
+        lines.append(fact("employer_type", value=EMPLOYER_ZH.get(get("employer_type"), get("employer_type"))))
     if get("months_employed") is not None:
-        lines.append(f"稳定就业 {_fmt(get('months_employed'))} 个月")
+        lines.append(fact("months_employed", months=_fmt(get("months_employed"))))
     if get("work_location"):
-        lines.append(f"务工地点：{LOCATION_ZH.get(get('work_location'), get('work_location'))}")
+        lines.append(fact("work_location", value=LOCATION_ZH.get(get("work_location"), get("work_location"))))
     if get("district"):
-        lines.append(f"区县：{get('district')}")
+        lines.append(fact("district", value=get("district")))
     if get("residence") and program != "job_subsidy":
-        lines.append(f"户别：{RESIDENCE_ZH.get(get('residence'), get('residence'))}")
+        lines.append(fact("residence", value=RESIDENCE_ZH.get(get("residence"), get("residence"))))
     if get("household_size") is not None and program != "job_subsidy":
-        lines.append(f"家庭人口：{_fmt(get('household_size'))} 人")
+        lines.append(fact("household_size", size=_fmt(get("household_size"))))
     if get("monthly_income") is not None and program != "job_subsidy":
-        items = get("income_items") or []
-        parts = (
-            "；".join(
-                f"{RELATION_ZH.get(i['who'], '家人')}{INCOME_TYPE_ZH.get(i['kind'], '收入')} {_fmt(i['amount'])} 元"
-                for i in items
-                if i.get("kind") != "other"
+        items = "；".join(
+            fact(
+                "income_item",
+                who=RELATION_ZH.get(i["who"], fact("someone")),
+                kind=INCOME_TYPE_ZH.get(i["kind"], fact("some_income")),
+                amount=_fmt(i["amount"]),
             )
-            if items
-            else ""
+            for i in get("income_items") or []
+            if i.get("kind") != "other"
         )
-        lines.append(f"全家月收入：{_fmt(get('monthly_income'))} 元" + (f"（{parts}）" if parts else ""))
+        amount = _fmt(get("monthly_income"))
+        lines.append(
+            fact("monthly_income_by_member", amount=amount, items=items)
+            if items
+            else fact("monthly_income", amount=amount)
+        )
     if get("rigid_expenses_monthly") is not None:
         kind = EXPENSE_ZH.get(get("rigid_expense_kind") or "", "")
-        lines.append(f"每月{kind}必需支出：{_fmt(get('rigid_expenses_monthly'))} 元")
+        lines.append(fact("rigid_expenses_monthly", kind=kind, amount=_fmt(get("rigid_expenses_monthly"))))
     if get("member_disability_level") is not None:
         level = get("member_disability_level")
-        who = RELATION_ZH.get(get("member_who") or "other", "另一位家人")
+        who = RELATION_ZH.get(get("member_who") or "other", RELATION_ZH["other"])
         if level == 0:
-            lines.append(f"需单独纳入的家人（{who}）：患病（{get('member_illness') or '未说明'}）")
+            lines.append(fact("member_ill", who=who, illness=get("member_illness") or fact("illness_unsaid")))
         else:
             kind = DISABILITY_KIND_ZH.get(get("member_disability_kind") or "", "")
-            lines.append(f"需单独纳入的家人（{who}）：{_fmt(level)}级{kind or '（类别未说）'}残疾")
+            disabled = fact("member_disabled", who=who, level=_fmt(level), kind=kind or fact("disability_kind_unsaid"))
+            lines.append(disabled)
     if get("has_disqualifying_assets") is not None:
-        lines.append(f"私家车或多套住房：{'有' if get('has_disqualifying_assets') else '没有'}")
+        lines.append(fact("has_disqualifying_assets" if get("has_disqualifying_assets") else "no_disqualifying_assets"))
     return lines
 
 
@@ -365,10 +362,7 @@ class ActionAskEligConfirm(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list:
         facts = "\n".join(f"· {line}" for line in summarise_facts(tracker))
-        dispatcher.utter_message(
-            text=f"我核对一下您说的情况：\n{facts}\n对吗？不对的话直接说正确的。",
-            buttons=[{"title": "对，帮我算", "payload": "/affirm"}, {"title": "不对", "payload": "/deny"}],
-        )
+        dispatcher.utter_message(**say("check_read_back", facts=facts))
         return []
 
 
@@ -432,7 +426,7 @@ class ActionCheckEligibility(Action):
         try:
             case, result = check(facts_from_slots(tracker))
         except CaseError as error:
-            dispatcher.utter_message(text=f"这些信息还不够算：{error.message_zh}。您可以重新说一下，或者说「转人工」。")
+            dispatcher.utter_message(**say("check_incomplete", error=error.message_zh))
             return [SlotSet("elig_confirm", None)]
         contact = topic_figures(
             NEXT_STEP_TOPIC[program], district=case.get("district"), residence=case.get("residence")

@@ -11,7 +11,7 @@ from rasa_sdk.events import ConversationPaused, FollowupAction
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.common import consecutive_user_intents, latest_intent, latest_text
-from actions.texts import message
+from actions.texts import message, say
 from bot.settings import settings
 from bot.store import conversations
 from bot.topics import INTENT_LABELS_ZH
@@ -27,10 +27,7 @@ async def hand_over(dispatcher: CollectingDispatcher, tracker: Tracker, reason: 
         await asyncio.to_thread(conversations.set_state, tracker.sender_id, "waiting", reason=reason)
     except Exception:  # noqa: BLE001 - still pause: the console also lists paused trackers
         log.exception("could not queue conversation %s for an operator", tracker.sender_id)
-    dispatcher.utter_message(
-        text=f"好的，已为您转人工。工作人员（{settings().handoff_hours_zh}）会在这里直接回复您，请稍等；"
-        "非工作时间请留言，上班后第一时间处理。"
-    )
+    dispatcher.utter_message(**say("handed_over", hours=settings().handoff_hours_zh))
     return [ConversationPaused()]
 
 
@@ -62,9 +59,7 @@ class ActionClarify(Action):
             )
         ranking = (tracker.latest_message or {}).get("intent_ranking") or []
         guesses = [r["name"] for r in ranking if r.get("name") in INTENT_LABELS_ZH][:2]
+        clarify = message("clarify")
         buttons = [{"title": INTENT_LABELS_ZH[name], "payload": f"/{name}"} for name in guesses]
-        buttons.append({"title": "转人工", "payload": "/request_human"})
-        dispatcher.utter_message(
-            text="不好意思，我没太明白。您是想问下面哪个？都不是的话，换个说法再说一遍。", buttons=buttons
-        )
+        dispatcher.utter_message(text=clarify["text"], buttons=buttons + clarify["buttons"])
         return []

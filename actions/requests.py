@@ -14,11 +14,11 @@ from rasa_sdk.types import DomainDict
 
 from actions import parsing
 from actions.common import closed_choice, latest_entities, latest_intent, latest_text, read_back_answer
-from actions.texts import message
+from actions.texts import message, reask, say
 from bot.metrics import saved_request
 from bot.nlu.entity_rules import find_reference_numbers
 from bot.nlu.places import district_of
-from bot.privacy import mask_phone, normalise_phone
+from bot.privacy import MOBILE_DIGITS, mask_phone, normalise_phone
 from bot.rulebook import default_rulebook
 from bot.store import help_requests, outbox
 from bot.store.retention import RetentionPolicy
@@ -60,10 +60,7 @@ class ActionAskHrConsent(Action):
         return "action_ask_hr_consent"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list:
-        notice = message("hr_consent_notice")
-        dispatcher.utter_message(
-            text=notice["text"].format(days=RetentionPolicy.from_env().closed_request_days), buttons=notice["buttons"]
-        )
+        dispatcher.utter_message(**say("hr_consent_notice", days=RetentionPolicy.from_env().closed_request_days))
         return []
 
 
@@ -111,7 +108,7 @@ class ValidateHelpRequestForm(FormValidationAction):
         # 「你好」「对」 or a question said while the name is asked are not names.
         not_a_name = latest_intent(tracker) in NOT_NAME_INTENTS or any(w in name for w in QUESTION_MARKS)
         if not_a_name or not 1 <= len(name) <= 20 or any(ch.isdigit() for ch in name):
-            dispatcher.utter_message(text="请说一下您的姓名（不用带数字），比如「王秀兰」。")
+            dispatcher.utter_message(text=reask("person_name"))
             return {"person_name": None}
         return {"person_name": name}
 
@@ -120,7 +117,7 @@ class ValidateHelpRequestForm(FormValidationAction):
     ) -> dict[str, Any]:
         phone = normalise_phone(str(value or ""))
         if phone is None:
-            dispatcher.utter_message(text="这个号码好像不对。请说11位手机号（比如 13812345678），或带区号的座机。")
+            dispatcher.utter_message(text=reask("phone", mobile_digits=MOBILE_DIGITS))
         return {"phone": phone}
 
     def validate_hr_place(
@@ -132,7 +129,7 @@ class ValidateHelpRequestForm(FormValidationAction):
         # the place is kept as said (「石门寨镇的」); its district comes from the district or township it names
         district = next((d for d in found if d), None) or district_of(text) or tracker.get_slot("district")
         if not district:
-            dispatcher.utter_message(text="请说是哪个区县，比如「青龙木头凳镇」「海港区建设大街街道」。")
+            dispatcher.utter_message(text=reask("hr_place"))
             return {"hr_place": None}
         return {"hr_place": text or district, "district": district}
 
@@ -141,7 +138,7 @@ class ValidateHelpRequestForm(FormValidationAction):
     ) -> dict[str, Any]:
         category = value if value in CATEGORIES else category_for_text(str(value or ""))
         if category is None:
-            dispatcher.utter_message(text="请从下面选一个类别，或者说「其他」。")
+            dispatcher.utter_message(text=reask("hr_category"))
         return {"hr_category": category}
 
     def validate_hr_description(
@@ -149,16 +146,14 @@ class ValidateHelpRequestForm(FormValidationAction):
     ) -> dict[str, Any]:
         text = str(value or "").strip()
         if len(text) < 2:
-            dispatcher.utter_message(text="请多说几句，好让工作人员了解情况。")
+            dispatcher.utter_message(text=reask("hr_description"))
             return {"hr_description": None}
         return {"hr_description": text[:2000]}
 
     def validate_hr_urgency(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> dict[str, Any]:
-        return closed_choice(
-            "hr_urgency", value, URGENCY_ZH, parsing.parse_urgency, dispatcher, "请选：一般、比较急、非常紧急。"
-        )
+        return closed_choice("hr_urgency", value, URGENCY_ZH, parsing.parse_urgency, dispatcher, reask("hr_urgency"))
 
     def validate_hr_confirm(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -167,14 +162,7 @@ class ValidateHelpRequestForm(FormValidationAction):
             {e.get("entity") for e in (tracker.latest_message or {}).get("entities", [])}
             & {"person_name", "phone", "district"}
         )
-        return read_back_answer(
-            "hr_confirm",
-            value,
-            tracker,
-            corrected,
-            dispatcher,
-            "哪一项不对？直接说正确的，比如「电话是13812345678」；不登记了就说「算了」。",
-        )
+        return read_back_answer("hr_confirm", value, tracker, corrected, dispatcher, reask("hr_confirm"))
 
 
 class ActionAskHrConfirm(Action):
@@ -183,17 +171,16 @@ class ActionAskHrConfirm(Action):
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list:
         get = tracker.get_slot
-        lines = [
-            f"· 姓名：{get('person_name')}",
-            f"· 电话：{mask_phone(get('phone') or '')}",
-            f"· 地点：{get('hr_place')}",
-            f"· 类别：{CATEGORIES.get(get('hr_category'), get('hr_category'))}",
-            f"· 情况：{get('hr_description')}",
-            f"· 紧急程度：{URGENCY_ZH.get(get('hr_urgency'), '')}",
-        ]
         dispatcher.utter_message(
-            text="请核对求助信息：\n" + "\n".join(lines) + "\n确认登记吗？",
-            buttons=[{"title": "确认登记", "payload": "/affirm"}, {"title": "不对", "payload": "/deny"}],
+            **say(
+                "hr_read_back",
+                name=get("person_name"),
+                phone=mask_phone(get("phone") or ""),
+                place=get("hr_place"),
+                category=CATEGORIES.get(get("hr_category"), get("hr_category")),
+                description=get("hr_description"),
+                urgency=URGENCY_ZH.get(get("hr_urgency"), ""),
+            )
         )
         return []
 
@@ -263,25 +250,16 @@ class ActionSubmitHelpRequest(Action):
         try:
             duplicate = await _own_duplicate(data, tracker.sender_id)
             if duplicate and not tracker.get_slot("hr_duplicate_of"):
-                dispatcher.utter_message(
-                    text=f"您最近已经登记过同类求助（编号 {duplicate['reference_no']}）。要把这次的情况补充到那条里吗？",
-                    buttons=[
-                        {"title": "补充到原来那条", "payload": "/affirm"},
-                        {"title": "另外新登记", "payload": "/deny"},
-                    ],
-                )
+                dispatcher.utter_message(**say("hr_duplicate_offer", reference=duplicate["reference_no"]))
                 return [SlotSet("hr_duplicate_of", duplicate["reference_no"])]
             return await save_new(dispatcher, tracker, data)
         except ValueError as error:
-            dispatcher.utter_message(text=f"求助没能登记：{error}。请改正后再说「确认」，或者说「转人工」。")
+            dispatcher.utter_message(**say("hr_refused", error=error))
             return [SlotSet("hr_confirm", None)]
         except Exception:  # noqa: BLE001 - the resident must hear that nothing was saved
             log.exception("saving help request failed")
-            dispatcher.utter_message(text=NOT_SAVED)
+            dispatcher.utter_message(**message("hr_not_saved"))
             return []
-
-
-NOT_SAVED = "抱歉，系统暂时没能保存您的求助，您说的内容还在。请过一会儿说「重新提交」，或者说「转人工」。"
 
 
 async def _own_duplicate(data: dict[str, Any], sender_id: str) -> dict[str, Any] | None:
@@ -304,10 +282,7 @@ async def save_new(dispatcher: CollectingDispatcher, tracker: Tracker, data: dic
         record = await asyncio.to_thread(help_requests.create_request, data, actor="resident", idempotency_key=key)
         reference = record["reference_no"]
         saved_request()  # Prometheus: qhd_help_requests_saved_total
-        dispatcher.utter_message(
-            text=f"已登记。您的求助编号是 {reference}，请记好。工作人员会尽快和您联系；"
-            "查进度时说「查一下求助进度」，再报编号和手机号后四位。"
-        )
+        dispatcher.utter_message(**say("hr_saved", reference=reference))
     except ValueError:
         raise
     except Exception:  # noqa: BLE001 - the database is unavailable: the outbox keeps the request
@@ -316,10 +291,7 @@ async def save_new(dispatcher: CollectingDispatcher, tracker: Tracker, data: dic
         reference = _parked_reference(tracker) or help_requests.reserve_reference()
         await asyncio.to_thread(outbox.park, key, reference, data, "resident")
         outbox.ensure_retrier()
-        dispatcher.utter_message(
-            text=f"已记下您的求助，求助编号是 {reference}，请记好。系统正忙，几分钟后会自动存入，"
-            "工作人员会尽快和您联系；想确认时说「转人工」，或稍后说「查一下求助进度」。"
-        )
+        dispatcher.utter_message(**say("hr_parked", reference=reference))
     # The record keeps the phone; the conversation need not (staff screens mask transcripts anyway).
     return _clear_form() + [SlotSet("last_result", None), SlotSet("phone", None)]
 
@@ -343,14 +315,12 @@ async def resolve_duplicate(dispatcher: CollectingDispatcher, tracker: Tracker, 
                 actor="resident",
                 sender_id=tracker.sender_id,
             )
-            dispatcher.utter_message(text=f"已补充到求助 {existing}，工作人员会一并处理。")
+            dispatcher.utter_message(**say("hr_added", reference=existing))
             return _clear_form()
         return await save_new(dispatcher, tracker, data)
     except Exception:  # noqa: BLE001
         log.exception("resolving duplicate help request failed")
-        dispatcher.utter_message(
-            text="抱歉，系统暂时没能保存，您说的内容还在。请过一会儿说「重新提交」，或者说「转人工」。"
-        )
+        dispatcher.utter_message(**message("hr_addition_not_saved"))
         return []
 
 
@@ -363,9 +333,7 @@ class ValidateStatusForm(FormValidationAction):
     ) -> dict[str, Any]:
         reference = find_reference(str(value or ""))
         if reference is None:
-            dispatcher.utter_message(
-                text="这个编号好像不对。编号形如 QHD-2026-7KM4Q9X（登记成功时告诉您的），请核对后再说一遍。"
-            )
+            dispatcher.utter_message(text=reask("reference_no"))
             return {"reference_no": None}
         return {"reference_no": reference}
 
@@ -374,7 +342,7 @@ class ValidateStatusForm(FormValidationAction):
     ) -> dict[str, Any]:
         digits = "".join(ch for ch in str(value or "") if ch.isdigit())
         if len(digits) < 4:
-            dispatcher.utter_message(text="请说手机号的后四位数字。")
+            dispatcher.utter_message(text=reask("phone_last4"))
             return {"phone_last4": None}
         return {"phone_last4": digits[-4:]}
 
@@ -410,12 +378,14 @@ class ActionCheckRequestStatus(Action):
             return [SlotSet("reference_no", None), SlotSet("phone_last4", None)]
         except Exception:  # noqa: BLE001
             log.exception("status lookup failed")
-            dispatcher.utter_message(text="抱歉，暂时查不了，请稍后再试，或者说「转人工」。")
+            dispatcher.utter_message(**message("status_unavailable"))
             return [SlotSet("phone_last4", None)]
         if status is None:
-            dispatcher.utter_message(text="没有查到：编号和手机号后四位对不上。请核对后再试，或者说「转人工」。")
+            dispatcher.utter_message(**message("status_not_found"))
         else:
             updated = str(status.get("updated_at") or "")[:16].replace("T", " ")
-            text = f"求助 {status['reference_no']}：{status.get('status_zh') or status['status']}，最近更新 {updated}（UTC）。"
-            dispatcher.utter_message(text=text)
+            shown = status.get("status_zh") or status["status"]
+            dispatcher.utter_message(
+                **say("status_found", reference=status["reference_no"], status=shown, updated=updated)
+            )
         return [SlotSet("reference_no", None), SlotSet("phone_last4", None)]

@@ -1,4 +1,9 @@
-"""The words actions say, from actions/texts.yml (form questions, topic answers, offers)."""
+"""The words actions say, from actions/texts.yml (form questions, re-asks, read-backs, topic answers, offers).
+
+Every resident-facing sentence an action sends lives in that one file, so wording is reviewed and changed
+without reading code. Placeholders such as {reference} are filled here with str.format; figures never come
+from the file (tests/unit/test_dialogue_data.py), they are passed in by the action.
+"""
 
 from __future__ import annotations
 
@@ -23,6 +28,26 @@ def question(slot: str) -> dict[str, Any]:
 
 def message(name: str) -> dict[str, Any]:
     return texts()["messages"][name]
+
+
+def wording(name: str, /, **values: Any) -> str:
+    """A message's text with its {placeholders} filled in."""
+    return message(name)["text"].format(**values)
+
+
+def say(name: str, /, **values: Any) -> dict[str, Any]:
+    """Keyword arguments for `dispatcher.utter_message`: the message filled in, with its buttons if it has any."""
+    return {**message(name), "text": wording(name, **values)}
+
+
+def reask(slot: str, /, **values: Any) -> str:
+    """What to say when an answer to `slot`'s question was not understood: how to answer it."""
+    return texts()["reasks"][slot].format(**values)
+
+
+def fact(name: str, /, **values: Any) -> str:
+    """One line (or word) of the eligibility read-back, filled in."""
+    return texts()["facts"][name].format(**values)
 
 
 def topic_answer(intent: str, figures: dict[str, str]) -> str:

@@ -14,7 +14,8 @@ import unicodedata
 from stdnum.cn import ric
 from stdnum.exceptions import ValidationError
 
-# Mainland mobile numbers: 1 followed by 3-9 and nine more digits.
+# Mainland mobile numbers: 1 followed by 3-9 and nine more digits, MOBILE_DIGITS in all (residents are told so).
+MOBILE_DIGITS = 11
 _MOBILE = re.compile(r"1[3-9]\d{9}")
 # Area codes: 010 and 020-029 have three digits (followed by an 8-digit local number); all others four
 # digits starting with 03-09 (followed by a 7- or 8-digit local number). Local numbers never start 0/1.

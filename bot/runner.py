@@ -25,15 +25,25 @@ from bot.store.db import upgrade_database
 MODEL_DIR = REPO_ROOT / "models"
 # Everything that changes what `rasa train` produces.
 MODEL_INPUTS = ("config.yml", "domain.yml", "data", "bot/nlu")
+# Files under MODEL_INPUTS that do not: the NLU gate (bench/nlu.py, `make test-nlu`) only measures a
+# trained model, so changing it must not rename the model and force a retrain.
+EVALUATION_ONLY = frozenset({"bot/nlu/gate.py"})
 PYTHON = sys.executable
 
 
 def model_fingerprint(root: Path = REPO_ROOT) -> str:
+    """A short hash of MODEL_INPUTS (paths and bytes, EVALUATION_ONLY left out): the model's name."""
     digest = hashlib.sha256()
     for name in MODEL_INPUTS:
         path = root / name
         files = (
-            sorted(p for p in path.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+            sorted(
+                p
+                for p in path.rglob("*")
+                if p.is_file()
+                and "__pycache__" not in p.parts
+                and p.relative_to(root).as_posix() not in EVALUATION_ONLY
+            )
             if path.is_dir()
             else [path]
         )

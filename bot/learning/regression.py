@@ -1,8 +1,8 @@
 """Regression check of the NLU gate: every reviewed message (data/nlu/reviewed/reviewed.yml; hard.yml is
 exempt) must be classified by the model as staff labelled it.
 
-Why: a message staff corrected once must not slip back in a later model. bench/nlu.py calls
-`reviewed_failures(agent)` next to its hold-out floors (`make test-nlu`); `python -m bot nlu
+Why: a message staff corrected once must not slip back in a later model. The NLU gate (bot.nlu.gate,
+`make test-nlu`) calls `reviewed_failures(agent)` next to its hold-out floors; `python -m bot nlu
 check-reviewed` runs it alone.
 """
 

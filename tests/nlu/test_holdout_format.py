@@ -9,10 +9,8 @@ intent-only, and its shuffled unlabelled copy (given to a second blind labeller)
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import re
-import sys
 from collections import Counter
 from functools import lru_cache
 from pathlib import Path
@@ -23,7 +21,9 @@ import yaml
 
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 
-from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLReader  # noqa: E402
+from rasa.shared.nlu.training_data.formats.rasa_yaml import RasaYAMLReader
+
+from bot.nlu.gate import Example, training_overlap
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 HOLDOUT = Path(__file__).resolve().parent / "holdout.yml"
@@ -217,15 +217,6 @@ def test_annotations_cover_real_text() -> None:
     assert bad == []
 
 
-def _bench_module() -> Any:
-    """bench/nlu.py is a script, not a package: load it by path to share its overlap check."""
-    spec = importlib.util.spec_from_file_location("bench_nlu", REPO_ROOT / "bench" / "nlu.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules.setdefault("bench_nlu", module)
-    spec.loader.exec_module(module)
-    return module
-
-
 @BOTH_HOLDOUTS
 def test_holdout_has_not_leaked_into_training_data(holdout: Path) -> None:
     """A hold-out text also in data/nlu measures memory, not understanding.
@@ -237,15 +228,13 @@ def test_holdout_has_not_leaked_into_training_data(holdout: Path) -> None:
     nlu_dir = REPO_ROOT / "data" / "nlu"
     if not nlu_dir.is_dir() or not any(nlu_dir.rglob("*.yml")):
         pytest.skip("no training data yet")
-    bench = _bench_module()
-    examples = [bench.Example(text, intent, ents) for text, intent, ents in _examples(holdout)]
-    shared = bench.training_overlap(examples, nlu_dir)
+    examples = [Example(text, intent, ents) for text, intent, ents in _examples(holdout)]
+    shared = training_overlap(examples, nlu_dir)
     assert len(shared) <= LEAK_TOLERANCE * len(examples), shared
 
 
 def test_hard_holdout_is_written_apart_from_the_first_one() -> None:
     """Issue 12 wants messages unlike the first hold-out's shape; a verbatim copy of it measures nothing new."""
-    bench = _bench_module()
-    examples = [bench.Example(text, intent, ents) for text, intent, ents in _examples(HARD_HOLDOUT)]
-    shared = bench.training_overlap(examples, HOLDOUT)
+    examples = [Example(text, intent, ents) for text, intent, ents in _examples(HARD_HOLDOUT)]
+    shared = training_overlap(examples, HOLDOUT)
     assert len(shared) <= LEAK_TOLERANCE * len(examples), shared

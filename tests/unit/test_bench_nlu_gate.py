@@ -1,4 +1,5 @@
-"""The NLU gate of `make test` (bench/nlu.py): both hold-outs, their own floors, results outside git."""
+"""The NLU gate of `make test` (bot.nlu.gate, run by bench/nlu.py): both hold-outs, their own floors, results
+outside git."""
 
 from __future__ import annotations
 
@@ -7,6 +8,9 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from bot.nlu import gate
+from bot.runner import model_fingerprint
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -43,11 +47,10 @@ def test_hard_holdout_is_gated_only_when_its_file_exists(tmp_path, monkeypatch):
 
 
 def test_each_holdout_is_held_to_its_own_floors():
-    bench = _bench()
-    first = bench.Holdout("holdout", Path("h.yml"), "nlu_holdout.json", 0.93, 0.03, 0.85)
-    hard = bench.Holdout("hard", Path("x.yml"), "nlu_holdout_hard.json", 0.95, 0.02, None)
-    assert bench.floor_failures(_result(0.94, 0.025), first) == []
-    failures = bench.floor_failures(_result(0.94, 0.025, recall=0.1), hard)
+    first = gate.Holdout("holdout", Path("h.yml"), "nlu_holdout.json", 0.93, 0.03, 0.85)
+    hard = gate.Holdout("hard", Path("x.yml"), "nlu_holdout_hard.json", 0.95, 0.02, None)
+    assert gate.floor_failures(_result(0.94, 0.025), first) == []
+    failures = gate.floor_failures(_result(0.94, 0.025, recall=0.1), hard)
     assert len(failures) == 2 and all(f.startswith("[hard]") for f in failures)  # recall not gated there
 
 
@@ -57,3 +60,15 @@ def test_results_go_to_the_tracked_folder_only_on_request():
     assert bench.results_dir(parser.parse_args([])) == bench.SCRATCH_RESULTS
     assert bench.results_dir(parser.parse_args(["--write-results"])) == bench.TRACKED_RESULTS
     assert bench.SCRATCH_RESULTS.relative_to(REPO_ROOT).parts[0] == "var"  # ignored by .gitignore
+
+
+def test_changing_the_gate_does_not_rename_the_model(tmp_path):
+    """bot/nlu/ is a model input, but the gate only measures a model: editing it must not force a retrain."""
+    for name in ("config.yml", "domain.yml", "data/nlu/x.yml", "bot/nlu/tokenizer.py", "bot/nlu/gate.py"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("a", encoding="utf-8")
+    before = model_fingerprint(tmp_path)
+    (tmp_path / "bot/nlu/gate.py").write_text("b", encoding="utf-8")
+    assert model_fingerprint(tmp_path) == before
+    (tmp_path / "bot/nlu/tokenizer.py").write_text("b", encoding="utf-8")
+    assert model_fingerprint(tmp_path) != before

@@ -445,7 +445,7 @@ def _record(sender_id: str, program: str, case: dict, result: dict) -> None:
     """Keep the outcome for the staff charts; a database hiccup must not cost the resident the answer."""
     try:
         checks.record_check(sender_id, program, case, result, entered_by="resident")
-    except Exception:  # noqa: BLE001 - logged, the answer was already given
+    except Exception:  # logged, the answer was already given
         log.exception("could not record eligibility check for charts")
 
 

@@ -25,7 +25,7 @@ async def hand_over(dispatcher: CollectingDispatcher, tracker: Tracker, reason: 
     """Pause the bot and queue the conversation for an operator."""
     try:
         await asyncio.to_thread(conversations.set_state, tracker.sender_id, "waiting", reason=reason)
-    except Exception:  # noqa: BLE001 - still pause: the console also lists paused trackers
+    except Exception:  # still pause: the console also lists paused trackers
         log.exception("could not queue conversation %s for an operator", tracker.sender_id)
     dispatcher.utter_message(**say("handed_over", hours=settings().handoff_hours_zh))
     return [ConversationPaused()]

@@ -256,7 +256,7 @@ class ActionSubmitHelpRequest(Action):
         except ValueError as error:
             dispatcher.utter_message(**say("hr_refused", error=error))
             return [SlotSet("hr_confirm", None)]
-        except Exception:  # noqa: BLE001 - the resident must hear that nothing was saved
+        except Exception:  # the resident must hear that nothing was saved
             log.exception("saving help request failed")
             dispatcher.utter_message(**message("hr_not_saved"))
             return []
@@ -269,7 +269,7 @@ async def _own_duplicate(data: dict[str, Any], sender_id: str) -> dict[str, Any]
         return await asyncio.to_thread(help_requests.find_duplicate, data["phone"], data["category"], sender_id)
     except ValueError:
         raise
-    except Exception:  # noqa: BLE001
+    except Exception:  # noqa: BLE001 - the database cannot tell: no offer, the save that follows parks the request
         log.warning("duplicate check skipped: database unavailable")
         return None
 
@@ -285,7 +285,7 @@ async def save_new(dispatcher: CollectingDispatcher, tracker: Tracker, data: dic
         dispatcher.utter_message(**say("hr_saved", reference=reference))
     except ValueError:
         raise
-    except Exception:  # noqa: BLE001 - the database is unavailable: the outbox keeps the request
+    except Exception:  # the database is unavailable: the outbox keeps the request
         log.exception("database unavailable while saving a help request: parking it in the outbox")
         help_requests.validate_request(data)
         reference = _parked_reference(tracker) or help_requests.reserve_reference()
@@ -318,7 +318,7 @@ async def resolve_duplicate(dispatcher: CollectingDispatcher, tracker: Tracker, 
             dispatcher.utter_message(**say("hr_added", reference=existing))
             return _clear_form()
         return await save_new(dispatcher, tracker, data)
-    except Exception:  # noqa: BLE001
+    except Exception:
         log.exception("resolving duplicate help request failed")
         dispatcher.utter_message(**message("hr_addition_not_saved"))
         return []
@@ -376,7 +376,7 @@ class ActionCheckRequestStatus(Action):
         except help_requests.LookupThrottled as throttled:
             dispatcher.utter_message(text=f"{throttled}。")
             return [SlotSet("reference_no", None), SlotSet("phone_last4", None)]
-        except Exception:  # noqa: BLE001
+        except Exception:
             log.exception("status lookup failed")
             dispatcher.utter_message(**message("status_unavailable"))
             return [SlotSet("phone_last4", None)]

@@ -28,9 +28,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.rest import send_turn  # noqa: E402
-from bot.runner import model_path, rasa_command, rasa_env  # noqa: E402
-from tests.support.servers import Stack, free_port  # noqa: E402
+from bench.rest import send_turn
+from bot.runner import model_path, rasa_command, rasa_env
+from tests.support.servers import Stack, free_port
 
 # A realistic mix: topic questions, small talk, and a form turn.
 MESSAGES = [
@@ -247,7 +247,7 @@ def main_long(args: argparse.Namespace) -> int:
             result = run_long(targets, args.long_conversations, args.long_turns, args.long_window)
         finally:
             stack.stop_all()
-    result["date"] = datetime.now(timezone.utc).isoformat(timespec="seconds")  # noqa: UP017 (3.10)
+    result["date"] = datetime.now(timezone.utc).isoformat(timespec="seconds")
     out = ROOT / "bench" / "results"
     (out / "long_conversation.json").write_text(
         json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8"

@@ -419,7 +419,7 @@ def main(argv: list[str] | None = None) -> int:
     summaries = [p.summary() for p in phases]
     by = {(s["mode"], s["phase"]): s for s in summaries}
     report = {
-        "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),  # noqa: UP017 (3.10)
+        "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "machine": {"cores": os.cpu_count(), "load_avg_start": round(load_start, 2)},
         "model": model.name,
         "vanilla_train_s": round(train_s, 1),

@@ -26,10 +26,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.latency import MESSAGES  # noqa: E402 - the same mix of turns as the latency bench
-from bench.rest import send_turn  # noqa: E402
-from bot.runner import model_path, rasa_command  # noqa: E402
-from tests.support.servers import Stack  # noqa: E402
+from bench.latency import MESSAGES  # the same mix of turns as the latency bench
+from bench.rest import send_turn
+from bot.runner import model_path, rasa_command
+from tests.support.servers import Stack
 
 RESULTS = ROOT / "bench" / "results"
 # (label, file suffix, function name) -> the cumulative time of the first match is the part's cost
@@ -121,7 +121,7 @@ def main() -> int:
                     break
                 time.sleep(0.2)
             result = {
-                "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),  # noqa: UP017
+                "date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                 "endpoints": args.endpoints,
                 "turns": args.turns,
                 "load_avg_1min": os.getloadavg()[0],

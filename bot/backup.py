@@ -118,7 +118,7 @@ def backup(target: Path, databases: list[Database], profile: str) -> dict:
         out.chmod(0o600)
         files.append({"role": db.role, "kind": db.kind, "file": out.name, "sha256": sha256(out)})
     manifest = {
-        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),  # noqa: UP017
+        "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "profile": profile,
         "files": files,
     }

@@ -155,7 +155,7 @@ class MaskingLogFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         try:
             message = record.getMessage()
-        except Exception:  # a broken format string is the logging module's problem, not ours
+        except Exception:  # noqa: BLE001 - a broken format string is the logging module's problem, not ours
             return True
         masked = mask_text(message)
         if masked != message:

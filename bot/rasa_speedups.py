@@ -104,7 +104,7 @@ def _kept_session(self: EndpointConfig) -> Any:
     except RuntimeError:
         return _rasa_session(self)  # no loop: Rasa's own (closing) session
     kept = getattr(self, "_qhd_session", None)
-    if kept is None or kept.closed or kept._loop is not loop:  # noqa: SLF001 - aiohttp keeps no public loop
+    if kept is None or kept.closed or kept._loop is not loop:  # aiohttp keeps no public loop
         fresh = _rasa_session(self)
         kept = aiohttp.ClientSession(
             headers=fresh.headers,

@@ -67,7 +67,7 @@ def _effective(files: Rulebook, files_only: bool) -> tuple[Rulebook, list[str]]:
         return files, []
     try:
         version, values = approved_layer()
-    except Exception as exc:  # no database or not migrated: say so, check the files alone
+    except Exception as exc:  # noqa: BLE001 - no database or not migrated: say so, check the files alone
         print(f"注意：无法读取数据库中的已批准数值（{type(exc).__name__}），只用规则文件", file=sys.stderr)
         return files, []
     return compose(files, values, f"L{version}")

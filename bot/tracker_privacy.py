@@ -49,7 +49,7 @@ class MaskingMixin:
         if released:
             try:
                 self._mask_stored_slots(tracker.sender_id, released)
-            except Exception:  # noqa: BLE001 - the turn is saved; retention still covers these values
+            except Exception:  # the turn is saved; retention still covers these values
                 logger.exception("could not mask the stored values of %s", sorted(released))
 
     def _mask_stored_slots(self, sender_id: str, names: set[str]) -> None:

@@ -56,7 +56,7 @@ async def _paused(sender_id: str) -> bool:
         agent = Sanic.get_app().ctx.agent
         tracker = await agent.tracker_store.retrieve(sender_id)
         return bool(tracker and tracker.is_paused())
-    except Exception:  # noqa: BLE001 - if we cannot tell, speaking up is the safer mistake
+    except Exception:  # if we cannot tell, speaking up is the safer mistake
         log.exception("could not read the tracker of %s", sender_id)
         return False
 
@@ -64,7 +64,7 @@ async def _paused(sender_id: str) -> bool:
 async def _tell(channel: OutputChannel, sender_id: str) -> None:
     try:
         await channel.send_text_message(sender_id, NOTICE_ZH)
-    except Exception:  # noqa: BLE001 - the channel itself is gone; nothing more we can do here
+    except Exception:  # the channel itself is gone; nothing more we can do here
         log.exception("could not send the notice to %s", sender_id)
 
 
@@ -85,7 +85,7 @@ def never_silent(on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Cal
                 result = await on_new_message(message)
         except asyncio.CancelledError:
             raise
-        except Exception:  # noqa: BLE001 - lock store, tracker store or broker down: still answer
+        except Exception:  # lock store, tracker store or broker down: still answer
             log.exception("handling a message of %s failed", message.sender_id)
             if counting.sent == 0:
                 await _tell(counting.inner, message.sender_id)

@@ -109,7 +109,7 @@ class GuardedRestInput(RestInput):
                 await handle(
                     UserMessage(text, collector, sender, input_channel=self.name(), metadata={"channel": "rest"})
                 )
-            except Exception:  # noqa: BLE001 - as Rasa's RestInput: log, answer what was collected
+            except Exception:  # as Rasa's RestInput: log, answer what was collected
                 logger.exception("REST message of %s failed", sender)
             return response.json(collector.messages)
 

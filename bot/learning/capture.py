@@ -88,7 +88,7 @@ async def _capture(sender_id: str) -> None:
         events = await _tracker_events(sender_id)
         if events:
             await asyncio.get_running_loop().run_in_executor(None, store_turn, sender_id, events)
-    except Exception:  # noqa: BLE001 - learning is best effort; the resident's turn is already answered
+    except Exception:  # learning is best effort; the resident's turn is already answered
         log.exception("learning capture failed for a turn of %s", sender_id)
 
 
@@ -98,5 +98,5 @@ def schedule_capture(sender_id: str) -> None:
         task = asyncio.get_running_loop().create_task(_capture(sender_id))
         _pending.add(task)
         task.add_done_callback(_pending.discard)
-    except Exception:  # noqa: BLE001
+    except Exception:
         log.exception("could not schedule the learning capture")

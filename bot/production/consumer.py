@@ -77,7 +77,7 @@ def event_to_row(event: dict) -> dict[str, Any] | None:
         "intent": None,
         "confidence": None,
         "action_name": None,
-        "timestamp": datetime.fromtimestamp(ts, tz=timezone.utc).replace(tzinfo=None),  # noqa: UP017
+        "timestamp": datetime.fromtimestamp(ts, tz=timezone.utc).replace(tzinfo=None),
         "channel": None,
         "event_key": event_key(event),
     }
@@ -248,7 +248,7 @@ class AnalyticsConsumer:
                 break
             try:
                 batch.append(await asyncio.wait_for(self._inbox.get(), timeout))
-            except asyncio.TimeoutError:  # noqa: UP041 - not the builtin before Python 3.11
+            except asyncio.TimeoutError:  # not the builtin before Python 3.11
                 break
         return batch
 
@@ -281,7 +281,7 @@ class AnalyticsConsumer:
         by one and drop only the ones it refuses, so one poisonous event cannot block the queue forever."""
         try:
             return self.writer(rows)
-        except Exception as error:  # noqa: BLE001 - sorted into transient (raise) and content (below)
+        except Exception as error:  # sorted into transient (raise) and content (below)
             if is_transient(error):
                 raise
             logger.warning("analytics batch refused by the database (%s); writing row by row", type(error).__name__)
@@ -289,7 +289,7 @@ class AnalyticsConsumer:
         for row in rows:
             try:
                 written += self.writer([row])
-            except Exception as error:  # noqa: BLE001
+            except Exception as error:
                 if is_transient(error):
                     raise
                 logger.error("analytics event refused by the database and dropped (%s)", type(error).__name__)

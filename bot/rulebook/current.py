@@ -102,7 +102,7 @@ def _refresh(base: Rulebook, state: _State | None, now: float) -> _State:
         for problem in problems:
             logger.warning("approved rulebook value left out: %s", problem)
         fresh = _State(rulebook, version, now)
-    except Exception as exc:  # the database is down or not migrated: keep answering from what we have
+    except Exception as exc:  # noqa: BLE001 - the database is down or not migrated: keep answering from what we have
         fresh = state or _State(base, None, now)
         if not fresh.warned:
             logger.warning("rulebook layer unavailable, using %s: %s", fresh.rulebook.version, exc)

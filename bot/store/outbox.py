@@ -190,7 +190,7 @@ def ensure_retrier(url: str | None = None, every: float | None = None) -> None:
             while not stop.wait(every):
                 try:
                     saved, left = flush(url)
-                except Exception:  # noqa: BLE001 - a background retry must never die of one bad round
+                except Exception:  # a background retry must never die of one bad round
                     log.exception("outbox retry failed")
                     continue
                 if saved:

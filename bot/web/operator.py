@@ -56,7 +56,7 @@ def district_choices() -> list[str]:
     """The districts offered in the console's and the desk's forms (none if the rulebook cannot load)."""
     try:
         return list(default_rulebook().districts)
-    except Exception:  # the console still works (without district choices) if the rulebook is broken
+    except Exception:  # noqa: BLE001 - the console still works (without district choices) if the rulebook is broken
         return []
 
 

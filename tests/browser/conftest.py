@@ -18,9 +18,9 @@ import pytest
 import requests
 
 sys.path.insert(0, str(Path(__file__).parent))
-from browser_helpers import ACCOUNTS  # noqa: E402
+from browser_helpers import ACCOUNTS
 
-from tests.support.servers import Stack, require_model  # noqa: E402
+from tests.support.servers import Stack, require_model
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]

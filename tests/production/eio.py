@@ -41,7 +41,7 @@ class WebSocketClient:
         self.token = token
         self.ws: Any = None
 
-    async def __aenter__(self) -> WebSocketClient:  # noqa: PYI034
+    async def __aenter__(self) -> WebSocketClient:
         self.ws = await websockets.connect(self.url, open_timeout=20)
         hello = await asyncio.wait_for(self.ws.recv(), 20)
         assert hello.startswith("0"), hello
@@ -78,7 +78,7 @@ class WebSocketClient:
                 return found
             try:
                 event = _event(await self._recv(wait))
-            except asyncio.TimeoutError:  # noqa: UP041 - not the builtin before Python 3.11
+            except asyncio.TimeoutError:  # not the builtin before Python 3.11
                 return found
             if event and event[0] == name:
                 found.append(event[1])

@@ -8,7 +8,7 @@ from pathlib import Path
 from bot.settings import REPO_ROOT
 
 sys.path.insert(0, str(REPO_ROOT / "scripts"))
-import audit_dependencies as audit  # noqa: E402
+import audit_dependencies as audit
 
 
 def test_the_old_socketio_pin_is_caught(tmp_path: Path) -> None:

@@ -86,7 +86,7 @@ def test_the_action_server_counts_errors_fallbacks_handoffs_and_bounds_its_label
     assert REGISTRY.get_sample_value("qhd_action_errors_total", {"action": "action_made_up_by_a_stranger"}) is None
 
 
-def test_the_web_app_serves_metrics_directly_but_never_through_a_proxy(web) -> None:  # noqa: F811
+def test_the_web_app_serves_metrics_directly_but_never_through_a_proxy(web) -> None:
     app, _ = web
     metrics.set_outbox_depth_source(lambda: 3)
     try:

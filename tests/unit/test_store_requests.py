@@ -72,7 +72,7 @@ def test_reference_numbers_unique_under_concurrent_threads(store_url: str) -> No
                 request_data(phone=f"1390000{i:04d}", sender_id=f"s{i}"), actor="resident", url=store_url
             )
             results.append(record["reference_no"])
-        except BaseException as error:  # collected and asserted below
+        except BaseException as error:  # noqa: BLE001 - collected and asserted below
             errors.append(error)
 
     threads = [threading.Thread(target=create, args=(i,)) for i in range(12)]

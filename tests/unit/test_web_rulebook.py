@@ -34,7 +34,7 @@ HOUSEHOLD = {
 
 
 @pytest.fixture()
-def layered(web, monkeypatch):  # noqa: F811
+def layered(web, monkeypatch):
     from bot.rulebook import current
     from bot.store import rulelayer
 

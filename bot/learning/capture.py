@@ -57,7 +57,7 @@ def remember_saved(sender_id: str, events: Sequence[Event]) -> None:
         _saved.move_to_end(sender_id)
         while len(_saved) > MAX_REMEMBERED:
             _saved.popitem(last=False)
-    except Exception:  # noqa: BLE001 - the capture falls back to reading the store
+    except Exception:  # the capture falls back to reading the store
         log.exception("could not keep the saved turn of %s", sender_id)
 
 

@@ -46,7 +46,7 @@ PARTS = [
 
 
 def breakdown(stats_file: Path, turns: int) -> dict[str, float]:
-    stats = pstats.Stats(str(stats_file)).stats  # type: ignore[attr-defined]
+    stats = pstats.Stats(str(stats_file)).stats  # type: ignore[attr-defined]  # set at runtime, not in typeshed
     out: dict[str, float] = {}
     for label, suffix, name in PARTS:
         total = sum(v[3] for (file, _line, func), v in stats.items() if file.endswith(suffix) and func == name)
@@ -56,7 +56,7 @@ def breakdown(stats_file: Path, turns: int) -> dict[str, float]:
 
 
 def top_functions(stats_file: Path, turns: int, n: int = 15) -> list[dict]:
-    stats = pstats.Stats(str(stats_file)).stats  # type: ignore[attr-defined]
+    stats = pstats.Stats(str(stats_file)).stats  # type: ignore[attr-defined]  # set at runtime, not in typeshed
     rows = sorted(stats.items(), key=lambda kv: kv[1][2], reverse=True)[:n]
     return [
         {

@@ -128,7 +128,7 @@ def instrument_action_server() -> None:
     if getattr(original, "_qhd_observed", False):
         return
 
-    async def run(self, action_call):  # type: ignore[no-untyped-def]
+    async def run(self: ActionExecutor, action_call: dict) -> dict | None:
         name = (action_call or {}).get("next_action", "") if isinstance(action_call, dict) else ""
         name = name if name in self.actions else "unknown"  # bounded label values, whatever is sent
         try:
@@ -139,8 +139,8 @@ def instrument_action_server() -> None:
         observe_action(name, (result or {}).get("events") if isinstance(result, dict) else None, None)
         return result
 
-    run._qhd_observed = True  # type: ignore[attr-defined]
-    ActionExecutor.run = run  # type: ignore[method-assign]
+    run._qhd_observed = True  # type: ignore[attr-defined]  # marks the wrapper, so a second call wraps nothing
+    ActionExecutor.run = run  # type: ignore[method-assign]  # rasa_sdk has no hook: the wrapper is the hook
 
 
 def serve_from_env() -> int | None:

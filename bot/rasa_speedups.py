@@ -113,7 +113,7 @@ def _kept_session(self: EndpointConfig) -> Any:
             connector=aiohttp.TCPConnector(keepalive_timeout=IDLE_CONNECTION_S),
         )
         loop.create_task(fresh.close())
-        self._qhd_session = kept  # type: ignore[attr-defined]
+        self._qhd_session = kept  # type: ignore[attr-defined]  # our session, kept on Rasa's endpoint object
     return _KeptSession(kept)
 
 
@@ -185,7 +185,8 @@ def _get_possible_keys(self: RulePolicy, lookup: dict[str, str], states: list[di
 
 
 def install() -> None:
-    RemoteAction._validate_action_result = _validate_action_result  # type: ignore[method-assign]
-    Event.resolve_by_type = staticmethod(_resolve_by_type)  # type: ignore[method-assign, assignment]
-    EndpointConfig.session = _kept_session  # type: ignore[method-assign]
-    RulePolicy._get_possible_keys = _get_possible_keys  # type: ignore[method-assign]
+    """Replace Rasa's methods with the measured ones (speed-ups 1 to 4 of the module docstring)."""
+    RemoteAction._validate_action_result = _validate_action_result  # type: ignore[method-assign]  # speed-up 1
+    Event.resolve_by_type = staticmethod(_resolve_by_type)  # type: ignore[method-assign, assignment]  # speed-up 2
+    EndpointConfig.session = _kept_session  # type: ignore[method-assign]  # speed-up 3
+    RulePolicy._get_possible_keys = _get_possible_keys  # type: ignore[method-assign]  # speed-up 4

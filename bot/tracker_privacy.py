@@ -31,17 +31,18 @@ RECENT_EVENTS = 40
 logger = logging.getLogger(__name__)
 
 
-class MaskingMixin:
+class MaskingMixin(SQLTrackerStore):
     """Mask every event on its way into the store; once the form has let go of a kept slot (set it to
-    None), mask the raw values stored earlier for it as well."""
+    None), mask the raw values stored earlier for it as well. Mixed in before a SQL tracker store (its
+    base only tells type checkers what `super()` is: the method order of the stores below is unchanged)."""
 
-    def _additional_events(self, session: Any, tracker: Any) -> Iterator[Event]:  # type: ignore[override]
-        for event in super()._additional_events(session, tracker):  # type: ignore[misc]
+    def _additional_events(self, session: Any, tracker: Any) -> Iterator[Event]:
+        for event in super()._additional_events(session, tracker):
             masked = Event.from_parameters(for_tracker(event.as_dict()))
             yield masked if masked is not None else event
 
     async def save(self, tracker: Any) -> None:
-        await super().save(tracker)  # type: ignore[misc]
+        await super().save(tracker)
         remember_saved(tracker.sender_id, tracker.events)  # the learning capture reads this turn from here
         recent = list(tracker.events)[-RECENT_EVENTS:]  # a deque: no slicing
         released = {e.key for e in recent if isinstance(e, SlotSet) and e.key in FORM_SLOTS_KEPT and e.value is None}
@@ -53,8 +54,8 @@ class MaskingMixin:
                 logger.exception("could not mask the stored values of %s", sorted(released))
 
     def _mask_stored_slots(self, sender_id: str, names: set[str]) -> None:
-        sql_event = self.SQLEvent  # type: ignore[attr-defined]
-        with self.session_scope() as session:  # type: ignore[attr-defined]
+        sql_event = self.SQLEvent
+        with self.session_scope() as session:
             rows = (
                 session.query(sql_event)
                 .filter(sql_event.sender_id == sender_id, sql_event.type_name == SlotSet.type_name)

@@ -78,7 +78,7 @@ T = TypeVar("T")
 _Base = declarative_base()
 
 
-class WindowSnapshot(_Base):  # type: ignore[misc, valid-type]
+class WindowSnapshot(_Base):  # type: ignore[misc, valid-type]  # declarative_base() is untyped in SQLAlchemy 1.4
     """Where a conversation's window starts and the state at that point (synthetic events, JSON)."""
 
     __tablename__ = "qhd_tracker_window"
@@ -189,17 +189,17 @@ class WindowedSQLMixin(SQLTrackerStore):
         window_slack: int | str = DEFAULT_WINDOW_SLACK,
         **kwargs: Any,
     ) -> None:
-        super().__init__(*args, **kwargs)  # type: ignore[call-arg]
+        super().__init__(*args, **kwargs)
         # The settings win, so the conversation tests can run every flow through a tiny window.
         env = env_settings()
         turns, slack = env.tracker_window_turns, env.tracker_window_slack
         self.window_turns = max(1, int(window_turns if turns is None else turns))
         self.window_slack = max(0, int(window_slack if slack is None else slack))
         try:
-            _Base.metadata.create_all(self.engine)  # type: ignore[attr-defined]
+            _Base.metadata.create_all(self.engine)
         except sa.exc.DBAPIError:
             # Several instances starting at once race on PostgreSQL's catalog; the loser finds it there.
-            if not sa.inspect(self.engine).has_table(WindowSnapshot.__tablename__):  # type: ignore[attr-defined]
+            if not sa.inspect(self.engine).has_table(WindowSnapshot.__tablename__):
                 raise
 
     async def _in_db_thread(self, work: Callable[..., T], *args: Any) -> T:
@@ -209,15 +209,15 @@ class WindowedSQLMixin(SQLTrackerStore):
         answers, the whole Rasa process waits: no other conversation's NLU or policies run. In a worker
         thread the wait overlaps with other turns (the driver releases the GIL while it waits). SQLite
         is a file in this process: its calls stay on the loop (one pooled connection, WAL)."""
-        store: SQLTrackerStore = self  # type: ignore[assignment]
+        store: SQLTrackerStore = self
         if store.engine.dialect.name == "sqlite":
             return work(*args)
         return await asyncio.to_thread(work, *args)
 
     async def _retrieve(self, sender_id: str, fetch_events_from_all_sessions: bool) -> DialogueStateTracker | None:
         if fetch_events_from_all_sessions:
-            return await super()._retrieve(sender_id, True)  # type: ignore[misc]
-        store: SQLTrackerStore = self  # type: ignore[assignment]
+            return await super()._retrieve(sender_id, True)
+        store: SQLTrackerStore = self
         snapshot_cut, prefix, ids, data = await self._in_db_thread(self._read_window, sender_id)
         if snapshot_cut is not None:
             started = [i for i, d in enumerate(data) if d.get("event") == SessionStarted.type_name]
@@ -240,7 +240,7 @@ class WindowedSQLMixin(SQLTrackerStore):
 
     def _read_window(self, sender_id: str) -> tuple[int | None, list[dict], list[int], list[dict]]:
         """The snapshot's cut and prefix (None, [] without one), then the ids and data of the events after it."""
-        store: SQLTrackerStore = self  # type: ignore[assignment]
+        store: SQLTrackerStore = self
         columns = (store.SQLEvent.id, store.SQLEvent.data)  # plain rows: no ORM objects to build
         with store.session_scope() as session:
             snapshot = session.get(WindowSnapshot, sender_id)
@@ -264,7 +264,7 @@ class WindowedSQLMixin(SQLTrackerStore):
         await self._in_db_thread(self._store_new_events, tracker)
 
     def _store_new_events(self, tracker: DialogueStateTracker) -> None:
-        store: SQLTrackerStore = self  # type: ignore[assignment]
+        store: SQLTrackerStore = self
         with store.session_scope() as session:
             rows = []
             for event in self._additional_events(session, tracker):
@@ -287,18 +287,18 @@ class WindowedSQLMixin(SQLTrackerStore):
         mark: WindowMark | None = getattr(tracker, MARK_ATTRIBUTE, None)
         if mark is None:  # a tracker we did not load: Rasa's own count over the session
             session.query(WindowSnapshot).filter(WindowSnapshot.sender_id == tracker.sender_id).delete()
-            return super()._additional_events(session, tracker)  # type: ignore[misc]
+            return super()._additional_events(session, tracker)
         unsaved = self._unsaved_from(session, tracker, mark)
         self._move_window(session, tracker, mark)
         return itertools.islice(tracker.events, unsaved, len(tracker.events))
 
     def _count_unsaved(self, tracker: DialogueStateTracker, mark: WindowMark) -> int:
-        with self.session_scope() as session:  # type: ignore[attr-defined]
+        with self.session_scope() as session:
             return self._unsaved_from(session, tracker, mark)
 
     def _unsaved_from(self, session: Any, tracker: DialogueStateTracker, mark: WindowMark) -> int:
         """Index of the first event not stored yet: skips events an earlier (or retried) save stored."""
-        store: SQLTrackerStore = self  # type: ignore[assignment]
+        store: SQLTrackerStore = self
         stored_since = (
             session.query(sa.func.count(store.SQLEvent.id))
             .filter(store.SQLEvent.sender_id == tracker.sender_id, store.SQLEvent.id > mark.last_id)
@@ -309,9 +309,9 @@ class WindowedSQLMixin(SQLTrackerStore):
     async def stream_events(self, tracker: DialogueStateTracker) -> None:
         """Publish the events not stored yet, without Rasa's re-read of the tracker to diff against."""
         mark: WindowMark | None = getattr(tracker, MARK_ATTRIBUTE, None)
-        store: SQLTrackerStore = self  # type: ignore[assignment]
+        store: SQLTrackerStore = self
         if mark is None or store.event_broker is None:
-            return await super().stream_events(tracker)  # type: ignore[misc]
+            return await super().stream_events(tracker)
         unsaved = await self._in_db_thread(self._count_unsaved, tracker, mark)
         await store._stream_new_events(store.event_broker, list(tracker.events)[unsaved:], tracker.sender_id)
 
@@ -325,7 +325,7 @@ class WindowedSQLMixin(SQLTrackerStore):
             tracker.sender_id,
             self.domain.slots,
             prefix,
-            stored,  # type: ignore[attr-defined]
+            stored,
             self.window_turns,
         )
         if plan is None or plan[0] > len(mark.ids):  # the cut must fall on an event whose id we know

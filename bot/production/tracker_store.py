@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -83,7 +83,7 @@ class ResilientSQLTrackerStore(SQLTrackerStore):
     async def retrieve_full_tracker(self, conversation_id: str) -> DialogueStateTracker | None:
         return await self._retrying("read", lambda: SQLTrackerStore.retrieve_full_tracker(self, conversation_id))
 
-    async def keys(self):  # type: ignore[override]
+    async def keys(self) -> Iterable[str]:
         return await self._retrying("read", lambda: SQLTrackerStore.keys(self))
 
     async def stream_events(self, tracker: DialogueStateTracker) -> None:

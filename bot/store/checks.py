@@ -25,7 +25,7 @@ def record_check(
     url: str | None = None,
 ) -> int:
     """Store one evaluation; returns its id. `eligible` and `rulebook_version` are taken from `result`."""
-    program = clean_text(program, "测算项目", 32)  # type: ignore[assignment]
+    program = clean_text(program, "测算项目", 32)
     if not isinstance(case, dict) or not isinstance(result, dict):
         raise ValueError("测算记录格式不正确：案情和结果都应为 JSON 对象")
     eligible = result.get("eligible")

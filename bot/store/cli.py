@@ -16,7 +16,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
-from typing import TextIO
+from typing import NoReturn, TextIO
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -30,7 +30,7 @@ NOT_MIGRATED_HINT = "数据库不可用或尚未初始化：请先运行 python 
 class _Parser(argparse.ArgumentParser):
     """argparse that reports usage errors in Chinese and returns instead of exiting."""
 
-    def error(self, message: str) -> None:  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         raise ValueError(f"参数错误：{message}\n{self.format_usage()}")
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from typing import NoReturn
 
 import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
@@ -27,7 +28,7 @@ TRACKER_TABLE = "events"  # rasa.core.tracker_store.SQLTrackerStore.SQLEvent: fl
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         raise ValueError(f"参数错误：{message}\n{self.format_usage()}")
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import unicodedata
 from datetime import date, datetime, time, timedelta, timezone
-from typing import Any
+from typing import Any, Literal, overload
 
 from sqlalchemy.orm import Session
 
@@ -65,8 +65,14 @@ def parse_day(value: date | datetime | str | None, field_zh: str) -> date | None
     raise ValueError(f"{field_zh}格式不正确，请使用“年-月-日”，例如 2026-11-29")
 
 
+@overload
+def clean_text(value: Any, field_zh: str, max_len: int, required: Literal[True] = True) -> str: ...
+@overload
+def clean_text(value: Any, field_zh: str, max_len: int, required: bool) -> str | None: ...
 def clean_text(value: Any, field_zh: str, max_len: int, required: bool = True) -> str | None:
-    """Strip and NFC-normalise a text field; enforce presence and length with Chinese messages."""
+    """Strip and NFC-normalise a text field; enforce presence and length with Chinese messages.
+
+    A required field is never None (it raises instead), which the overloads tell type checkers."""
     if value is None or (isinstance(value, str) and not value.strip()):
         if required:
             raise ValueError(f"请填写{field_zh}")

@@ -35,7 +35,7 @@ def set_state(
 ) -> dict[str, Any]:
     """Record that `sender_id` is now answered by the bot, waiting for a human, or handled by `operator`
     (required for state 'operator'). The reason is stored with phone / ID numbers masked."""
-    sender_id = clean_text(sender_id, "会话编号", 255)  # type: ignore[assignment]
+    sender_id = clean_text(sender_id, "会话编号", 255)
     if state not in CONVERSATION_STATES:
         raise ValueError("会话状态只能是：" + "、".join(f"{k}（{v}）" for k, v in CONVERSATION_STATES.items()))
     operator = clean_text(operator, "话务员", 64, required=False)

@@ -118,7 +118,7 @@ def _consent_time(consent: Any, entered_by: str) -> datetime | None:
 
 
 def _actor(actor: Any) -> str:
-    return clean_text(actor, "操作人", 80)  # type: ignore[return-value]
+    return clean_text(actor, "操作人", 80)
 
 
 def _record(row: HelpRequest) -> dict[str, Any]:

@@ -60,7 +60,7 @@ def stack():
     running = Stack.create(
         workdir, DATABASE_URL=f"{SERVER}/{name}", OUTBOX_PATH=str(workdir / "outbox.jsonl"), OUTBOX_RETRY_SECONDS="2"
     )
-    running.db_name = name  # type: ignore[attr-defined]
+    running.db_name = name  # type: ignore[attr-defined]  # this module's note: the database its tests stop
     try:
         running.start_actions()
         running.start_rasa(model)

@@ -96,7 +96,7 @@ def stack(services):
             model, "127.0.0.1", running.env["RASA_PORT"], running.env["RASA_TOKEN"], "*", endpoints=str(endpoints)
         )
         running._spawn("rasa", command, f"{running.rasa_url}/")
-        running.queue = f"qhd_secdata_{suffix}"  # type: ignore[attr-defined]
+        running.queue = f"qhd_secdata_{suffix}"  # type: ignore[attr-defined]  # this test's note: the queue to read
         yield running
     finally:
         running.stop_all()

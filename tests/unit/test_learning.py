@@ -9,7 +9,7 @@ from datetime import datetime
 
 import pytest
 from starlette.testclient import TestClient
-from test_web_support import bot_event, login, user_event, web  # noqa: F401
+from test_web_support import bot_event, login, user_event, web  # noqa: F401 - pytest fixtures, requested by parameter name
 
 from bot.learning import rules
 

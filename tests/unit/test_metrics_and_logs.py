@@ -10,7 +10,7 @@ import logging
 import pytest
 from prometheus_client import REGISTRY
 from starlette.testclient import TestClient
-from test_web_support import web  # noqa: F401
+from test_web_support import web  # noqa: F401 - pytest fixtures, requested by parameter name
 
 from bot import metrics
 from bot.logs import JsonFormatter, setup_logging

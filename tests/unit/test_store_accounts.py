@@ -5,7 +5,7 @@ from __future__ import annotations
 import io
 
 import pytest
-from test_store_support import count, store_url  # noqa: F401
+from test_store_support import count, store_url  # noqa: F401 - pytest fixtures, requested by parameter name
 
 from bot.store import accounts, checks, conversations
 from bot.store import cli as users_cli
@@ -96,7 +96,7 @@ def test_users_cli_interactive_passwords_must_match(
 ) -> None:
     monkeypatch.setenv("DATABASE_URL", store_url)
     tty = io.StringIO()
-    tty.isatty = lambda: True  # type: ignore[method-assign]
+    monkeypatch.setattr(tty, "isatty", lambda: True)
     monkeypatch.setattr("sys.stdin", tty)
     typed = iter([PASSWORD, PASSWORD + "typo"])
     monkeypatch.setattr(users_cli.getpass, "getpass", lambda prompt: next(typed))

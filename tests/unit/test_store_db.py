@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from test_store_support import store_url  # noqa: F401
+from test_store_support import store_url  # noqa: F401 - pytest fixtures, requested by parameter name
 
 from bot.store import cli_db
 from bot.store.db import REPO_ROOT, current_revision, database_url, engine_for, upgrade_database

@@ -9,7 +9,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 import yaml
-from test_store_support import count, request_data, store_url  # noqa: F401
+from test_store_support import count, request_data, store_url  # noqa: F401 - pytest fixtures, requested by parameter name
 
 from bot.store import help_requests
 from bot.store.categories import CATEGORIES

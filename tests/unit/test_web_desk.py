@@ -10,7 +10,7 @@ import types
 
 import pytest
 from starlette.testclient import TestClient
-from test_web_support import bot_event, login, user_event, web  # noqa: F401
+from test_web_support import bot_event, login, user_event, web  # noqa: F401 - pytest fixtures, requested by parameter name
 
 SENDER = "web-00112233445566778899"
 

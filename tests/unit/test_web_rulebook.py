@@ -7,7 +7,7 @@ import re
 
 import pytest
 from starlette.testclient import TestClient
-from test_web_support import login, web  # noqa: F401
+from test_web_support import login, web  # noqa: F401 - pytest fixtures, requested by parameter name
 
 PARAM = "dibao.standard.urban_monthly"
 DOC_NO = "秦民字〔2025〕12号"

@@ -10,7 +10,7 @@ import jwt
 import pytest
 from starlette.routing import Route
 from starlette.testclient import TestClient
-from test_web_support import FakeRasa, bot_event, csrf_of, login, user_event, web  # noqa: F401
+from test_web_support import FakeRasa, bot_event, csrf_of, login, user_event, web  # noqa: F401 - pytest fixtures, requested by parameter name
 
 SAMPLE_PARAMS = {
     "sender": "web-0123456789abcdef",

@@ -126,7 +126,7 @@ def test_turns_of_one_conversation_take_turns_and_redis_is_called_off_the_event_
 
         return run
 
-    store.issue_ticket, store.cleanup = recording(issue), recording(cleanup)  # type: ignore[method-assign]
+    store.issue_ticket, store.cleanup = recording(issue), recording(cleanup)  # type: ignore[method-assign]  # recording wrappers on this store only
     order: list[str] = []
 
     async def turn(name: str, hold_s: float) -> None:

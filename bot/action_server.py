@@ -20,6 +20,8 @@ import argparse
 import hmac
 import logging
 
+from rasa_sdk import utils as sdk_utils
+from rasa_sdk.endpoint import create_app as sdk_app
 from sanic import Sanic, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
@@ -51,8 +53,6 @@ def require_action_token(app: Sanic, token: str) -> None:
 
 
 def create_app(token: str, actions_package: str = "actions") -> Sanic:
-    from rasa_sdk.endpoint import create_app as sdk_app
-
     app = sdk_app(actions_package, cors_origins=None)
     require_action_token(app, token)
     return app
@@ -61,17 +61,13 @@ def create_app(token: str, actions_package: str = "actions") -> Sanic:
 def prepare(args: argparse.Namespace | None = None) -> None:
     """Everything the process needs before rasa_sdk's server starts: rasa_sdk's log handlers first, so
     that ours (masking, JSON format) apply to the handlers it installs; then the metrics."""
-    from rasa_sdk import utils
-
-    utils.configure_colored_logging(getattr(args, "loglevel", None) or "INFO")
-    utils.update_sanic_log_level()
+    sdk_utils.configure_colored_logging(getattr(args, "loglevel", None) or "INFO")
+    sdk_utils.update_sanic_log_level()
     observe_process()
     instrument_action_server()
 
 
 def main(argv: list[str] | None = None) -> int:
-    from rasa_sdk import utils
-
     parser = argparse.ArgumentParser(prog="python -m bot.action_server", description="动作服务器（只接受 Rasa 的调用）")
     parser.add_argument("--port", type=int)
     parser.add_argument("--actions", default="actions")
@@ -84,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     prepare(args)
     host = env_settings().sanic_host or cfg.action_host
     app = create_app(cfg.action_token, args.actions)
-    app.run(host, args.port or cfg.action_port, workers=utils.number_of_sanic_workers(), access_log=False)
+    app.run(host, args.port or cfg.action_port, workers=sdk_utils.number_of_sanic_workers(), access_log=False)
     return 0
 
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import joblib
 import numpy as np
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -24,6 +25,9 @@ from rasa.nlu.classifiers.classifier import IntentClassifier
 from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY, PREDICTED_CONFIDENCE_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.linear_model import LogisticRegression
+from sklearn.pipeline import make_pipeline
 
 logger = logging.getLogger(__name__)
 
@@ -70,10 +74,6 @@ class SparseIntentBlend(GraphComponent, IntentClassifier):
         return cls(config, model_storage, resource)
 
     def _new_pipeline(self) -> Any:
-        from sklearn.feature_extraction.text import TfidfVectorizer
-        from sklearn.linear_model import LogisticRegression
-        from sklearn.pipeline import make_pipeline
-
         return make_pipeline(
             TfidfVectorizer(
                 analyzer="char_wb",
@@ -97,8 +97,6 @@ class SparseIntentBlend(GraphComponent, IntentClassifier):
         return self._resource
 
     def _persist(self) -> None:
-        import joblib
-
         with self._model_storage.write_to(self._resource) as directory:
             joblib.dump(self._pipeline, directory / MODEL_FILE)
 
@@ -111,8 +109,6 @@ class SparseIntentBlend(GraphComponent, IntentClassifier):
         execution_context: ExecutionContext,
         **kwargs: Any,
     ) -> SparseIntentBlend:
-        import joblib
-
         pipeline = None
         try:
             with model_storage.read_from(resource) as directory:

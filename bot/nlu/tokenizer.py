@@ -14,7 +14,9 @@ from __future__ import annotations
 import glob
 import logging
 import os
+import shutil
 
+import jieba
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.nlu.tokenizers.jieba_tokenizer import JiebaTokenizer
 from rasa.nlu.tokenizers.tokenizer import Token
@@ -41,8 +43,6 @@ def dictionary_files(path: str) -> list[str]:
 
 def load_user_dictionaries(path: str) -> int:
     """Load every user dictionary of ``path`` into jieba once; returns how many were new."""
-    import jieba
-
     files = dictionary_files(path)
     if not files:
         raise FileNotFoundError(f"No jieba user dictionary (*.txt) found at '{path}'.")
@@ -76,8 +76,6 @@ class SafeJiebaTokenizer(JiebaTokenizer):
         path: str | None = self._config["dictionary_path"]
         if path is None:
             return
-        import shutil
-
         with self._model_storage.write_to(self._resource) as directory:
             for file in dictionary_files(path):
                 shutil.copy2(file, str(directory))

@@ -30,8 +30,17 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from bot.metrics import metrics
+import aio_pika
+from sqlalchemy import exc, insert
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from bot.logs import setup_logging
+from bot.metrics import metrics, serve_from_env
+from bot.production.config import ProductionConfig
 from bot.settings import env_settings
+from bot.store import db
+from bot.store.models import AnalyticsEvent
 
 logger = logging.getLogger(__name__)
 
@@ -113,9 +122,6 @@ class StoreWriter:
     """
 
     def __init__(self, url: str | None = None) -> None:
-        from bot.store import db  # the store helper's engine factory and migrations
-        from bot.store.models import AnalyticsEvent
-
         self.url = url or db.database_url()
         self.table = AnalyticsEvent.__table__
         self.engine = db.engine_for(self.url)
@@ -161,19 +167,11 @@ class StoreWriter:
 
     def _insert(self):
         if not self.dedupe:
-            from sqlalchemy import insert
-
             return insert(self.table)
         if self.engine.dialect.name == "postgresql":
-            from sqlalchemy.dialects.postgresql import insert as pg_insert
-
             return pg_insert(self.table).on_conflict_do_nothing(index_elements=[self.mapping["event_key"]])
         if self.engine.dialect.name == "sqlite":
-            from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-
             return sqlite_insert(self.table).on_conflict_do_nothing(index_elements=[self.mapping["event_key"]])
-        from sqlalchemy import insert
-
         return insert(self.table)
 
 
@@ -212,8 +210,6 @@ class AnalyticsConsumer:
         self.ready = asyncio.Event()
 
     async def run(self, stop: asyncio.Event) -> Stats:
-        import aio_pika
-
         connection = await aio_pika.connect_robust(self.amqp_url)
         try:
             channel = await connection.channel()
@@ -299,8 +295,6 @@ class AnalyticsConsumer:
 
 def is_transient(error: BaseException) -> bool:
     """A failure of the connection (retry the batch later) rather than of the rows' content."""
-    from sqlalchemy import exc
-
     if isinstance(error, (OSError, exc.OperationalError, exc.InterfaceError, exc.DisconnectionError, exc.TimeoutError)):
         return True
     return isinstance(error, exc.DBAPIError) and bool(error.connection_invalidated)
@@ -321,8 +315,6 @@ def row_from_body(body: bytes) -> dict | None:
 
 
 def build_from_env() -> AnalyticsConsumer:
-    from bot.production.config import ProductionConfig
-
     config = ProductionConfig.from_env()
     return AnalyticsConsumer(
         config.rabbitmq_url,
@@ -337,9 +329,6 @@ def main(argv: Iterable[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="RabbitMQ 事件 -> 统计表 (qhd_analytics_events)")
     parser.add_argument("--log-level", default="INFO")
     args = parser.parse_args(list(argv) if argv is not None else None)
-    from bot.logs import setup_logging
-    from bot.metrics import serve_from_env
-
     setup_logging(args.log_level)
     serve_from_env()
     consumer = build_from_env()

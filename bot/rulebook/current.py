@@ -43,12 +43,16 @@ _lock = threading.Lock()
 
 
 def _store_version() -> int:
+    # lazy: a real cycle (bot.store.rulelayer imports bot.rulebook), and the rulebook sits below the store:
+    # at module top the store would add SQLAlchemy and its models (+~270 ms, 183 modules) to every import
+    # of the rulebook (`python -m bot eligibility` has none), also with POLICY_LAYER=off
     from bot.store.rulelayer import layer_version
 
     return layer_version()
 
 
 def _store_layer() -> tuple[int, list[LayerValue]]:
+    # lazy: the cycle and the cost of _store_version
     from bot.store.rulelayer import approved_layer
 
     return approved_layer()

@@ -21,7 +21,9 @@ import sqlalchemy as sa
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.settings import env_settings
-from bot.store.db import absolute_sqlite_url, database_url, upgrade_database
+from bot.store.db import absolute_sqlite_url, database_url, engine_for, upgrade_database
+from bot.store.retention import RetentionPolicy
+from bot.store.retention import purge as purge_tables
 
 WINDOW_TABLE = "qhd_tracker_window"  # bot.tracker_window.WindowSnapshot: state before a conversation's window
 TRACKER_TABLE = "events"  # rasa.core.tracker_store.SQLTrackerStore.SQLEvent: float `timestamp` (epoch s)
@@ -82,15 +84,10 @@ def main(argv: list[str]) -> int:
             head = upgrade_database(url)
             print(f"数据库已是最新结构（版本 {head}）：{sa.engine.make_url(url).render_as_string(hide_password=True)}")
         elif args.command == "purge":
-            from bot.store.retention import RetentionPolicy
-            from bot.store.retention import purge as purge_tables
-
             policy = RetentionPolicy.from_env()
             days = args.tracker_days or policy.tracker_days
             deleted = purge_tracker_events(args.tracker_url or tracker_db_url(), days)
             print(f"已删除 {deleted} 条早于 {days} 天的对话事件")
-            from bot.store.db import engine_for
-
             if sa.inspect(engine_for()).has_table("qhd_help_requests"):
                 counts = purge_tables(policy)
                 print("按保留期限删除：" + "，".join(f"{k} {v}" for k, v in counts.items()))

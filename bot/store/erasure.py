@@ -20,8 +20,10 @@ import sqlalchemy as sa
 
 from bot.privacy import mask_phone, normalise_phone
 from bot.settings import env_settings
+from bot.store import outbox
 from bot.store.common import iso, write_audit
 from bot.store.db import absolute_sqlite_url, session_scope
+from bot.store.help_requests import _full_record
 from bot.store.models import AnalyticsEvent, AuditEntry, ConversationState, EligibilityCheck, HelpRequest, RateLimit
 from bot.store.references import normalise_reference
 
@@ -104,8 +106,6 @@ def export_person(
     tracker_url: str | None = None,
 ) -> dict[str, Any]:
     """Everything held about the person, as JSON-ready data. Audited."""
-    from bot.store.help_requests import _full_record
-
     normal_phone, normal_ref = _who(phone, reference_no)
     with session_scope(url) as session:
         rows = _requests(session, normal_phone, normal_ref)
@@ -142,8 +142,6 @@ def erase_person(
     tracker_url: str | None = None,
 ) -> dict[str, int]:
     """Delete the person's data everywhere (see the module doc); returns counts per place. Audited."""
-    from bot.store import outbox
-
     normal_phone, normal_ref = _who(phone, reference_no)
     with session_scope(url) as session:
         rows = _requests(session, normal_phone, normal_ref)

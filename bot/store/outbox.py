@@ -26,6 +26,7 @@ from typing import Any
 
 from bot.privacy import mask_phone
 from bot.settings import REPO_ROOT, env_settings
+from bot.store import help_requests
 
 log = logging.getLogger(__name__)
 
@@ -126,8 +127,6 @@ def pending_summary(path: Path | None = None) -> list[dict[str, str]]:
 def flush(url: str | None = None, path: Path | None = None) -> tuple[int, int]:
     """Save every pending entry; returns (saved, still pending). Stops at the first database error (the
     database is still away); an entry the store refuses as invalid stays pending and is logged."""
-    from bot.store import help_requests
-
     path = path or outbox_path()
     saved = 0
     with _locked(path):

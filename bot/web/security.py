@@ -33,6 +33,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
+from bot.store import accounts
 from bot.web.session import ROLES, User, current_user, logout_session
 from bot.web.templating import render
 
@@ -50,8 +51,6 @@ async def end_session(request: Request) -> None:
     user = current_user(request)
     logout_session(request)
     if user is not None:
-        from bot.store import accounts
-
         await run_in_threadpool(accounts.end_sessions, user.username)
 
 
@@ -61,8 +60,6 @@ async def _checked_user(request: Request) -> User | None:
     user = current_user(request)
     if user is None:
         return None
-    from bot.store import accounts
-
     issued = float(request.session.get("user", {}).get("iat", 0))
     role = await run_in_threadpool(accounts.session_role, user.username, issued)
     if role is None:

@@ -10,6 +10,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from bot.eligibility import present
+from bot.privacy import mask_phone
 from bot.web.labels import (
     CATEGORIES,
     CONVERSATION_STATES,
@@ -27,8 +28,6 @@ TEMPLATES_DIR = Path(__file__).resolve().parent / "templates"
 
 
 def _mask_phone(value: object) -> str:
-    from bot.privacy import mask_phone
-
     return mask_phone(str(value)) if value else ""
 
 

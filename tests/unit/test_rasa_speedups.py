@@ -7,6 +7,9 @@ import json
 import pytest
 from jsonschema import ValidationError
 from rasa.core.actions.action import RemoteAction
+from rasa.core.policies.rule_policy import RulePolicy
+from rasa.shared.core.events import Event
+from rasa.utils.endpoints import EndpointConfig
 
 from bot import rasa_speedups
 from bot.channels.rest import GuardedRestInput
@@ -22,25 +25,37 @@ async def _no_reply(message):
     return None
 
 
+@pytest.fixture
+def speedups(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The speed-ups installed for this test, as in a Rasa serving our channels, whatever ran before it;
+    the patched attributes are put back as they were afterwards."""
+    for owner, name in (
+        (RemoteAction, "_validate_action_result"),
+        (Event, "resolve_by_type"),
+        (EndpointConfig, "session"),
+        (RulePolicy, "_get_possible_keys"),
+    ):
+        monkeypatch.setattr(owner, name, vars(owner)[name])  # remembered as it is now
+    rasa_speedups.install()
+
+
 def test_installed_in_rasa():
     GuardedRestInput().blueprint(_no_reply)  # what Rasa does when it starts serving the channel
     assert RemoteAction._validate_action_result is rasa_speedups._validate_action_result
-    from rasa.core.policies.rule_policy import RulePolicy
-
     assert RulePolicy._get_possible_keys is rasa_speedups._get_possible_keys
 
 
-def test_valid_response_passes():
+def test_valid_response_passes(speedups):
     assert RemoteAction("action_x", None)._validate_action_result(VALID) is True
 
 
-def test_invalid_response_is_refused_with_rasas_message():
+def test_invalid_response_is_refused_with_rasas_message(speedups):
     with pytest.raises(ValidationError, match="Failed to validate Action server response"):
         RemoteAction("action_x", None)._validate_action_result(INVALID)
 
 
-def test_event_types_resolve_as_in_rasa():
-    from rasa.shared.core.events import ActiveLoop, Event, SlotSet, UserUttered
+def test_event_types_resolve_as_in_rasa(speedups):
+    from rasa.shared.core.events import ActiveLoop, SlotSet, UserUttered
 
     assert Event.resolve_by_type("slot") is SlotSet
     assert Event.resolve_by_type("active_loop") is ActiveLoop
@@ -53,7 +68,7 @@ def test_event_types_resolve_as_in_rasa():
     assert isinstance(event, SlotSet) and event.value == "海港区"
 
 
-def test_action_calls_reuse_one_connection_and_keep_rasas_errors():
+def test_action_calls_reuse_one_connection_and_keep_rasas_errors(speedups):
     import asyncio
 
     from aiohttp import web
@@ -142,8 +157,6 @@ CONVERSATIONS = [
 
 
 def _rasa_and_ours(lookup: dict[str, str], states: list[dict]) -> tuple[set[str], set[str]]:
-    from rasa.core.policies.rule_policy import RulePolicy
-
     policy = RulePolicy.__new__(RulePolicy)  # the lookup is all the check reads
     return rasa_speedups._rasa_get_possible_keys(policy, lookup, states), rasa_speedups._get_possible_keys(
         policy, lookup, states

@@ -57,6 +57,7 @@ from bot.production.config import ProductionConfig
 from tests.support.redis_server import private_redis
 
 RESULTS = ROOT / "bench" / "results"
+PG_BASE = "postgresql://postgres@127.0.0.1:5432"
 # Random secrets per run (bot.local_secrets refuses fixed ones).
 SECRETS = {name: secrets_module.token_urlsafe(24) for name in SECRET_NAMES}
 API_HEADERS = {"Authorization": f"Bearer {SECRETS['RASA_TOKEN']}"}
@@ -317,6 +318,41 @@ def markdown(report: dict) -> str:
     return "\n".join(lines)
 
 
+def private_config(services: ExitStack, prefix: str, instances: int) -> ProductionConfig:
+    """The production profile on this machine with this run's own databases, queue, lock prefix, ports
+    and Redis (production refuses a Redis without a password; tests/support/redis_server.py)."""
+    from tests.production.conftest import consecutive_free_ports
+    from tests.support.servers import free_port
+
+    run_id = prefix + uuid.uuid4().hex[:8]
+    redis_server = services.enter_context(private_redis())
+    os.environ.update(REDIS_PASSWORD=redis_server.password, REDIS_PORT=str(redis_server.port))
+    config = ProductionConfig.from_env().with_(
+        app_db_url=f"{PG_BASE}/qhd_app_{run_id}",
+        tracker_db_url=f"{PG_BASE}/qhd_tracker_{run_id}",
+        lock_key_prefix=f"qhdlock{run_id}",
+        events_queue=f"qhd_events_{run_id}",
+        events_exchange=f"qhd-exchange-{run_id}",
+        instances=instances,
+        first_rasa_port=consecutive_free_ports(instances),
+        public_port=free_port(),
+        action_port=free_port(),
+        web_port=free_port(),
+    )
+    return config.with_(action_endpoint_url=f"http://127.0.0.1:{config.action_port}/webhook")
+
+
+def drop_private(config: ProductionConfig) -> None:
+    """Drop what `private_config` made for the run (databases, queue and exchange)."""
+    from bot.store.db import dispose_engine
+    from tests.production.conftest import delete_amqp
+
+    dispose_engine(config.app_db_url)
+    for url in (config.app_db_url, config.tracker_db_url):
+        pg.drop_database(url)
+    delete_amqp(config.rabbitmq_url, config.events_queue, config.events_exchange)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="有界负载测试：生产配置（1/2 实例）对比原版 Rasa 基线")
     parser.add_argument("--conversations", type=int, default=8, help="concurrent conversations")
@@ -338,28 +374,8 @@ def main(argv: list[str] | None = None) -> int:
     if not model.exists():
         print(f"没有与当前数据匹配的模型 {model.name}：请先运行 make train", file=sys.stderr)
         return 2
-    run_id = "b" + uuid.uuid4().hex[:8]
-    pg_base = "postgresql://postgres@127.0.0.1:5432"
-    from tests.production.conftest import consecutive_free_ports, delete_amqp
-
-    first = consecutive_free_ports(2)
-    # production refuses a Redis without a password: this run gets its own (tests/support/redis_server.py)
     services = ExitStack()
-    redis_server = services.enter_context(private_redis())
-    os.environ.update(REDIS_PASSWORD=redis_server.password, REDIS_PORT=str(redis_server.port))
-    config = ProductionConfig.from_env().with_(
-        app_db_url=f"{pg_base}/qhd_app_{run_id}",
-        tracker_db_url=f"{pg_base}/qhd_tracker_{run_id}",
-        lock_key_prefix=f"qhdlock{run_id}",
-        events_queue=f"qhd_events_{run_id}",
-        events_exchange=f"qhd-exchange-{run_id}",
-        instances=2,
-        first_rasa_port=first,
-        public_port=free_port(),
-        action_port=free_port(),
-        web_port=free_port(),
-    )
-    config = config.with_(action_endpoint_url=f"http://127.0.0.1:{config.action_port}/webhook")
+    config = private_config(services, "b", instances=2)
     load_start = os.getloadavg()[0]
     workdir = Path(tempfile.mkdtemp(prefix="qhd-load-"))
     # A private copy: `make train` elsewhere replaces models/ while this runs.
@@ -404,12 +420,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(json.dumps(done.summary(), ensure_ascii=False), flush=True)
     finally:
         cluster.stop_all()
-        from bot.store.db import dispose_engine
-
-        dispose_engine(config.app_db_url)
-        for url in (config.app_db_url, config.tracker_db_url):
-            pg.drop_database(url)
-        delete_amqp(config.rabbitmq_url, config.events_queue, config.events_exchange)
+        drop_private(config)
         services.close()
         if args.keep:
             print(f"工作目录（日志、基线模型）保留在 {workdir}", flush=True)

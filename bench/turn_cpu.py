@@ -21,7 +21,6 @@ import shutil
 import subprocess
 import tempfile
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 from datetime import datetime, timezone
@@ -30,15 +29,10 @@ from pathlib import Path
 import aio_pika
 import requests
 
-from bench.load import SCRIPTS, SECRETS
+from bench.load import SCRIPTS, SECRETS, drop_private, private_config
 from bench.rest import send_turn
-from bot.production import pg
 from bot.production.cluster import build
-from bot.production.config import ProductionConfig
 from bot.runner import model_path
-from tests.production.conftest import consecutive_free_ports, delete_amqp
-from tests.support.redis_server import private_redis
-from tests.support.servers import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
@@ -95,23 +89,8 @@ def saturate(url: str, turns: int, senders: int) -> float:
 
 
 def measure(turns: int, senders: int) -> dict:
-    run_id = "c" + uuid.uuid4().hex[:8]
     with ExitStack() as services:
-        redis_server = services.enter_context(private_redis())
-        os.environ.update(REDIS_PASSWORD=redis_server.password, REDIS_PORT=str(redis_server.port))
-        config = ProductionConfig.from_env().with_(
-            app_db_url=f"{PG_BASE}/qhd_app_{run_id}",
-            tracker_db_url=f"{PG_BASE}/qhd_tracker_{run_id}",
-            lock_key_prefix=f"qhdlock{run_id}",
-            events_queue=f"qhd_events_{run_id}",
-            events_exchange=f"qhd-exchange-{run_id}",
-            instances=1,
-            first_rasa_port=consecutive_free_ports(1),
-            public_port=free_port(),
-            action_port=free_port(),
-            web_port=free_port(),
-        )
-        config = config.with_(action_endpoint_url=f"http://127.0.0.1:{config.action_port}/webhook")
+        config = private_config(services, "c", instances=1)
         workdir = Path(tempfile.mkdtemp(prefix="qhd-turn-cpu-"))
         cluster = build(config, model_path(), workdir, SECRETS)
         try:
@@ -127,9 +106,7 @@ def measure(turns: int, senders: int) -> dict:
             cpu = {name: round((cpu_seconds(pid) - before[name]) * 1000 / sent, 2) for name, pid in pids.items()}
         finally:
             cluster.stop_all()
-            for url_ in (config.app_db_url, config.tracker_db_url):
-                pg.drop_database(url_)
-            delete_amqp(config.rabbitmq_url, config.events_queue, config.events_exchange)
+            drop_private(config)
             shutil.rmtree(workdir, ignore_errors=True)
     return {
         "turns": sent,

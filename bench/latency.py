@@ -240,6 +240,7 @@ def main_long(args: argparse.Namespace) -> int:
         tmp = Path(tmp_name)
         vanilla = vanilla_model_for(args, tmp)
         stack = Stack.create(tmp)
+        os.environ["REST_TOKEN"] = stack.env["REST_TOKEN"]  # bench.rest sends it with every turn
         try:
             stack.start_actions()
             stack.start_rasa(model_path())
@@ -275,6 +276,7 @@ def main() -> int:
         return 2
     with tempfile.TemporaryDirectory() as tmp:
         stack = Stack.create(Path(tmp))
+        os.environ["REST_TOKEN"] = stack.env["REST_TOKEN"]  # bench.rest sends it with every turn
         try:
             stack.start_actions()
             t0 = time.perf_counter()

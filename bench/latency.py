@@ -28,6 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import vanilla
 from bench.rest import send_turn
 from bot.runner import model_path, rasa_command, rasa_env
 from tests.support.servers import Stack, free_port
@@ -121,30 +122,10 @@ def start_long_targets(stack: Stack, tmp: Path, vanilla_model: Path | None) -> d
     )
     targets["ours, Rasa's SQL store"] = (f"http://127.0.0.1:{port}", stack.procs["rasa-stock"].pid)
     if vanilla_model:
-        vanilla = tmp / "vanilla-endpoints.yml"
-        vanilla.write_text(f"action_endpoint:\n  url: {stack.env['ACTION_ENDPOINT_URL']}\n", encoding="utf-8")
+        endpoints = vanilla.write_endpoints(tmp / "vanilla-endpoints.yml", stack.env["ACTION_ENDPOINT_URL"])
         port = free_port()
-        stack._spawn(
-            "vanilla",
-            [
-                sys.executable,
-                "-m",
-                "rasa",
-                "run",
-                "--enable-api",
-                "--auth-token",
-                stack.env["RASA_TOKEN"],
-                "--model",
-                str(vanilla_model),
-                "--endpoints",
-                str(vanilla),
-                "--interface",
-                "127.0.0.1",
-                "--port",
-                str(port),
-            ],
-            f"http://127.0.0.1:{port}/",
-        )
+        command = vanilla.command(vanilla_model, endpoints, port, auth_token=stack.env["RASA_TOKEN"])
+        stack._spawn("vanilla", command, f"http://127.0.0.1:{port}/")
         targets["vanilla Rasa 3.6"] = (f"http://127.0.0.1:{port}", stack.procs["vanilla"].pid)
     return targets
 
@@ -238,13 +219,13 @@ def vanilla_model_for(args: argparse.Namespace, tmp: Path) -> Path | None:
 def main_long(args: argparse.Namespace) -> int:
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
-        vanilla = vanilla_model_for(args, tmp)
+        vanilla_model = vanilla_model_for(args, tmp)
         stack = Stack.create(tmp)
         os.environ["REST_TOKEN"] = stack.env["REST_TOKEN"]  # bench.rest sends it with every turn
         try:
             stack.start_actions()
             stack.start_rasa(model_path())
-            targets = start_long_targets(stack, tmp, vanilla)
+            targets = start_long_targets(stack, tmp, vanilla_model)
             result = run_long(targets, args.long_conversations, args.long_turns, args.long_window)
         finally:
             stack.stop_all()

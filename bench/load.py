@@ -49,6 +49,7 @@ sys.path.insert(0, str(ROOT))
 import requests
 import yaml
 
+from bench import vanilla
 from bench.rest import send_turn
 from bot.local_secrets import SECRET_NAMES
 from bot.production import pg
@@ -238,33 +239,10 @@ def cached_components(workdir: Path) -> int:
 
 def start_vanilla(cluster: Cluster, model: Path, port: int) -> str:
     """One stock Rasa server: in-memory tracker and lock store, our action server, no broker."""
-    endpoints = cluster.workdir / "vanilla-endpoints.yml"
-    endpoints.write_text(
-        f"action_endpoint:\n  url: {cluster.config.action_endpoint_url}\n"
-        f"  headers:\n    X-Action-Token: ${{ACTION_TOKEN}}\n",
-        encoding="utf-8",
-    )
+    endpoints = vanilla.write_endpoints(cluster.workdir / "vanilla-endpoints.yml", cluster.config.action_endpoint_url)
     # Stock Rasa reads its API token only from the URL (which we never send); the baseline runs for the
     # bench only, on loopback, with its API open, so its tracker can be read with the same header-only client.
-    cluster.spawn(
-        "vanilla",
-        [
-            sys.executable,
-            "-m",
-            "rasa",
-            "run",
-            "--enable-api",
-            "--model",
-            str(model),
-            "--endpoints",
-            str(endpoints),
-            "--interface",
-            "127.0.0.1",
-            "--port",
-            str(port),
-        ],
-        f"http://127.0.0.1:{port}/",
-    )
+    cluster.spawn("vanilla", vanilla.command(model, endpoints, port), f"http://127.0.0.1:{port}/")
     return "vanilla"
 
 

@@ -28,7 +28,7 @@ thread (`_in_db_thread`), so one conversation's wait for the database no longer 
 conversation of the process; SQLite stays on the loop.
 
 Composition: `WindowedSQLMixin` overrides Rasa's internal `_retrieve`, `_additional_events` and
-`stream_events` hooks and `save` (Rasa's two steps, publish then store, with the store in the thread),
+`stream_events` hooks and `save` (store in the thread, then publish what was stored, one message per turn),
 so a class that wraps `retrieve`/`save`/`stream_events` (retries, masking) can be put before it: `WindowedResilientSQLTrackerStore` is the production store with retries. A store that
 masks events on their way to the table must also override `_stored_form`, which writes the snapshot.
 
@@ -259,11 +259,25 @@ class WindowedSQLMixin(SQLTrackerStore):
             return cut, prefix, [row.id for row in rows], [json.loads(row.data) for row in rows]
 
     async def save(self, tracker: DialogueStateTracker) -> None:
-        """Rasa's save (publish the new events, then store them), with the storing in `_in_db_thread`."""
-        await self.stream_events(tracker)
-        await self._in_db_thread(self._store_new_events, tracker)
+        """Store the turn's new events in one transaction (in `_in_db_thread`), then publish them.
 
-    def _store_new_events(self, tracker: DialogueStateTracker) -> None:
+        Rasa publishes first and stores second, and must read what is stored to know what is new: a second
+        transaction per turn. A tracker this store loaded knows where the stored events end, so the count,
+        the insert and the window move share one transaction, and the broker gets exactly the events that
+        were stored, as one message where it can take one (bot.production.masking_broker). A tracker we
+        did not load keeps Rasa's order."""
+        store: SQLTrackerStore = self
+        if getattr(tracker, MARK_ATTRIBUTE, None) is None or store.event_broker is None:
+            await self.stream_events(tracker)
+            await self._in_db_thread(self._store_new_events, tracker)
+            return
+        stored = await self._in_db_thread(self._store_new_events, tracker)
+        if stored:
+            new_events = list(itertools.islice(tracker.events, len(tracker.events) - stored, len(tracker.events)))
+            await self._stream_new_events(store.event_broker, new_events, tracker.sender_id)
+
+    def _store_new_events(self, tracker: DialogueStateTracker) -> int:
+        """Insert the events not stored yet (one INSERT, in their order); how many that was."""
         store: SQLTrackerStore = self
         with store.session_scope() as session:
             rows = []
@@ -279,9 +293,18 @@ class WindowedSQLMixin(SQLTrackerStore):
                         "data": json.dumps(data),
                     }
                 )
-            if rows:  # one INSERT for the turn's events, in their order (ids ascend as the rows are listed)
+            if rows:  # ids ascend as the rows are listed
                 session.execute(sa.insert(store.SQLEvent.__table__), rows)
             session.commit()
+            return len(rows)
+
+    async def _stream_new_events(self, event_broker: Any, new_events: list[Event], sender_id: str) -> None:
+        """Rasa's publishing, one message per turn where the broker offers `publish_many`."""
+        publish_many = getattr(event_broker, "publish_many", None)
+        if publish_many is None:
+            return await super()._stream_new_events(event_broker, new_events, sender_id)
+        publish_many([{"sender_id": sender_id, **event.as_dict()} for event in new_events])
+        return None
 
     def _additional_events(self, session: Any, tracker: DialogueStateTracker) -> Iterator[Event]:
         mark: WindowMark | None = getattr(tracker, MARK_ATTRIBUTE, None)

@@ -1,7 +1,8 @@
 """Analytics consumer: Rasa's RabbitMQ event stream -> rows in qhd_analytics_events (staff charts).
 
 Rasa's pika event broker publishes every new tracker event as JSON (`sender_id` plus the event's
-dict) to a fanout exchange bound to our durable queue. This process reads that queue, keeps only the
+dict) to a fanout exchange bound to our durable queue; our masking broker publishes a saved turn's
+events as one JSON array of those objects (bot/production/masking_broker.py). Both shapes are read. This process reads that queue, keeps only the
 events the staff charts need (user turns with their intent, bot actions, session starts, handoff
 pauses and resumes) and writes them in batches through the store's `AnalyticsEvent` model.
 
@@ -102,13 +103,18 @@ def event_to_row(event: dict) -> dict[str, Any] | None:
     return row
 
 
-def decode(body: bytes) -> dict | None:
-    """JSON body -> event dict; None for a message that is not a Rasa event (logged, not retried)."""
+def events_in(body: bytes) -> list[dict] | None:
+    """The events one message carries: a single event (Rasa's own broker) or the JSON array of a saved
+    turn's events (bot.production.masking_broker); None for a body that is neither (logged, not retried)."""
     try:
-        event = json.loads(body.decode("utf-8"))
+        payload = json.loads(body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
         return None
-    return event if isinstance(event, dict) else None
+    if isinstance(payload, dict):
+        return [payload]
+    if isinstance(payload, list) and payload and all(isinstance(event, dict) for event in payload):
+        return payload
+    return None
 
 
 RowWriter = Callable[[list[dict]], int]
@@ -235,10 +241,15 @@ class AnalyticsConsumer:
         return self.stats
 
     async def _next_batch(self, stop: asyncio.Event) -> list:
+        """Up to batch_size messages, waiting at most flush_seconds for the first ones. Messages already
+        delivered are taken without a timer each (`asyncio.wait_for` starts a task per call)."""
         batch = []
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.flush_seconds
         while len(batch) < self.batch_size and not stop.is_set():
+            if not self._inbox.empty():
+                batch.append(self._inbox.get_nowait())
+                continue
             timeout = deadline - loop.time()
             if timeout <= 0:
                 break
@@ -249,28 +260,27 @@ class AnalyticsConsumer:
         return batch
 
     async def _handle(self, messages: list) -> None:
-        rows = []
+        rows: list[dict] = []
+        skipped = 0
         for message in messages:
-            row = row_from_body(message.body)
-            if row is None:
-                self.stats.skipped += 1
-            else:
-                rows.append(row)
-        self.stats.received += len(messages)
+            message_rows, message_skipped = rows_from_body(message.body)
+            rows.extend(message_rows)
+            skipped += message_skipped
         try:
             written = await asyncio.to_thread(self._write, rows)
         except Exception:  # database down or refusing: hand everything back, try again later
             logger.exception("analytics batch of %d rows not written; requeued", len(rows))
             self.stats.retried_batches += 1
-            self.stats.received -= len(messages)
             await messages[-1].nack(multiple=True, requeue=True)
             await asyncio.sleep(self.retry_seconds)
             return
+        self.stats.received += len(rows) + skipped
+        self.stats.skipped += skipped
         self.stats.written += written
         await messages[-1].ack(multiple=True)
         counted = metrics().analytics_events
         counted.labels(outcome="written").inc(written)
-        counted.labels(outcome="skipped").inc(len(messages) - written)
+        counted.labels(outcome="skipped").inc(len(rows) + skipped - written)
 
     def _write(self, rows: list[dict]) -> int:
         """Write the batch; when the database refuses its content (not its connection), write the rows one
@@ -300,18 +310,23 @@ def is_transient(error: BaseException) -> bool:
     return isinstance(error, exc.DBAPIError) and bool(error.connection_invalidated)
 
 
-def row_from_body(body: bytes) -> dict | None:
-    """The analytics row of one message, or None for anything malformed: a body that is not JSON, an
-    event whose fields have unexpected types or impossible values. A bad message is skipped (and
-    acknowledged with its batch) instead of stopping the consumer."""
-    event = decode(body)
-    if event is None:
-        return None
-    try:
-        return event_to_row(event)
-    except (AttributeError, TypeError, ValueError, OverflowError, OSError) as error:
-        logger.warning("malformed analytics event skipped: %s", type(error).__name__)
-        return None
+def rows_from_body(body: bytes) -> tuple[list[dict], int]:
+    """The analytics rows of one message and how many of its events were skipped. Anything malformed (a
+    body that is not JSON events, an event whose fields have unexpected types or impossible values) is
+    skipped, and acknowledged with its batch, instead of stopping the consumer."""
+    events = events_in(body)
+    if events is None:
+        return [], 1
+    rows: list[dict] = []
+    for event in events:
+        try:
+            row = event_to_row(event)
+        except (AttributeError, TypeError, ValueError, OverflowError, OSError) as error:
+            logger.warning("malformed analytics event skipped: %s", type(error).__name__)
+            row = None
+        if row is not None:
+            rows.append(row)
+    return rows, len(events) - len(rows)
 
 
 def build_from_env() -> AnalyticsConsumer:

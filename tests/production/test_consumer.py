@@ -14,9 +14,9 @@ from sqlalchemy import select
 from bot.production.consumer import (
     AnalyticsConsumer,
     StoreWriter,
-    decode,
     event_key,
     event_to_row,
+    events_in,
 )
 
 PHONE = "13812345678"
@@ -64,10 +64,13 @@ def test_events_the_charts_do_not_need_are_skipped(event: dict) -> None:
     assert event_to_row(event) is None
 
 
-def test_decode_refuses_what_is_not_an_event() -> None:
-    assert decode(b"\xff\xfe") is None
-    assert decode(b"[1, 2]") is None
-    assert decode(json.dumps({"event": "user"}).encode()) == {"event": "user"}
+def test_a_message_carries_one_event_or_a_turns_list_of_events() -> None:
+    assert events_in(b"\xff\xfe") is None
+    assert events_in(b"[1, 2]") is None
+    assert events_in(b"[]") is None
+    assert events_in(b'[{"event": "user"}, 3]') is None
+    assert events_in(json.dumps({"event": "user"}).encode()) == [{"event": "user"}]
+    assert events_in(b'[{"event": "user"}, {"event": "action"}]') == [{"event": "user"}, {"event": "action"}]
 
 
 def test_event_key_tells_events_apart_and_is_stable() -> None:
@@ -218,6 +221,25 @@ def test_malformed_events_are_skipped_and_the_batch_around_them_is_written() -> 
     asyncio.run(consumer._handle([FakeMessage(b, log) for b in bodies]))
     assert sorted(r["event_key"] for r in writer.rows) == sorted(event_key(e) for e in good)
     assert consumer.stats.skipped == len(MALFORMED) and log == ["ack"]  # acknowledged, not redelivered
+
+
+def test_a_turns_array_is_written_event_by_event_and_its_bad_events_are_skipped() -> None:
+    turn = [
+        user_event("t", "你好", "greet", 1_700_000_000.0),
+        {"sender_id": "t", "event": "slot", "timestamp": 1_700_000_000.1, "name": "phone", "value": PHONE},
+        {"sender_id": "t", "event": "action", "timestamp": 1_700_000_000.2, "name": "utter_greet"},
+        {"sender_id": "t", "event": "user", "timestamp": float("nan")},
+    ]
+    log: list[str] = []
+    writer = FlakyWriter(0)
+    consumer = AnalyticsConsumer("amqp://unused", "q", "x", writer)
+    asyncio.run(consumer._handle([FakeMessage(json.dumps(turn).encode(), log)]))
+    assert [(r["event_type"], r["intent"], r["action_name"]) for r in writer.rows] == [
+        ("user", "greet", None),
+        ("action", None, "utter_greet"),
+    ]
+    assert (consumer.stats.received, consumer.stats.written, consumer.stats.skipped) == (4, 2, 2)
+    assert log == ["ack"]
 
 
 def test_an_event_postgresql_refuses_is_dropped_alone_and_the_rest_is_written(base_config) -> None:

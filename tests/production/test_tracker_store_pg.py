@@ -16,7 +16,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from bot.production import pg
 from bot.production.tracker_store import WindowedResilientSQLTrackerStore
 from tests.production.conftest import require_service
-from tests.unit.test_tracker_window import Broker, Conversation, assert_same_state, domain
+from tests.unit.test_tracker_window import Broker, Conversation, TurnBroker, assert_same_state, domain
 
 PG_BASE = "postgresql://postgres@127.0.0.1:5432"
 
@@ -30,8 +30,11 @@ def tracker_db() -> Iterator[str]:
     pg.drop_database(f"{PG_BASE}/{name}")
 
 
-def test_concurrent_conversations_are_stored_once_in_order_off_the_event_loop(tracker_db: str) -> None:
-    broker = Broker()
+@pytest.mark.parametrize("broker_class", [Broker, TurnBroker])
+def test_concurrent_conversations_are_stored_once_in_order_off_the_event_loop(
+    tracker_db: str, broker_class: type
+) -> None:
+    broker = broker_class()
     store = WindowedResilientSQLTrackerStore(
         domain=domain(),
         dialect="postgresql",
@@ -75,4 +78,7 @@ def test_concurrent_conversations_are_stored_once_in_order_off_the_event_loop(tr
     for sender, events in appended.items():
         published = [e for e in broker.published if e["sender_id"] == sender]
         assert [e["event"] for e in published] == [e.type_name for e in events]  # published once, in order
+    if broker_class is TurnBroker:  # one message per saved turn, each with one conversation's events
+        assert len(broker.messages) == 6 * (1 + 50)  # the new tracker's save, then one per turn
+        assert all(len({e["sender_id"] for e in message}) == 1 for message in broker.messages)
     store.engine.dispose()

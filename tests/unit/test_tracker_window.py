@@ -182,11 +182,24 @@ class Broker:
         self.published.append(event)
 
 
+class TurnBroker(Broker):
+    """Takes a saved turn's events as one message, as bot.production.masking_broker does."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.messages: list[list[dict]] = []
+
+    def publish_many(self, events: list[dict]) -> None:
+        self.messages.append(list(events))
+        self.published.extend(events)
+
+
+@pytest.mark.parametrize("broker_class", [Broker, TurnBroker])
 @pytest.mark.parametrize("store_class", [WindowedSQLTrackerStore, WindowedResilientSQLTrackerStore])
 def test_a_long_conversation_through_sqlite_is_stored_once_and_loaded_bounded(
-    tmp_path: Path, store_class: type
+    tmp_path: Path, store_class: type, broker_class: type
 ) -> None:
-    broker = Broker()
+    broker = broker_class()
     store = store_class(
         domain=domain(),
         dialect="sqlite",
@@ -217,6 +230,8 @@ def test_a_long_conversation_through_sqlite_is_stored_once_and_loaded_bounded(
     assert [e.as_dict() for e in stored.events] == [e.as_dict() for e in appended]
     published = [{k: v for k, v in e.items() if k != "sender_id"} for e in broker.published]
     assert published == [e.as_dict() for e in appended]  # each event published once, in order
+    if broker_class is TurnBroker:  # one message per save that stored something: the new tracker, 60 turns, 9 twice
+        assert len(broker.messages) == 1 + 60 + 9 and all(broker.messages)
     with store.session_scope() as session:
         assert session.get(WindowSnapshot, "long") is not None
 

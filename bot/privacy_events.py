@@ -17,7 +17,6 @@ Two strengths, one module:
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 from bot.privacy import mask_phone, mask_text
@@ -87,9 +86,25 @@ def _broker_slot_value(name: str, value: Any) -> Any:
     return DROPPED_TEXT
 
 
+def _copy_to_mask(event: dict[str, Any]) -> dict[str, Any]:
+    """A copy of the event in which every part masking changes (the event's keys, its parse data and
+    entities, its metadata) is a copy too; other nested values are shared with `event`, and callers only
+    serialise the result. `copy.deepcopy` of a user event (its intent ranking) was a sixth of a save's CPU."""
+    out = dict(event)
+    parse = out.get("parse_data")
+    if isinstance(parse, dict):
+        parse = dict(parse)
+        if isinstance(parse.get("entities"), list):
+            parse["entities"] = [dict(e) if isinstance(e, dict) else e for e in parse["entities"]]
+        out["parse_data"] = parse
+    if isinstance(out.get("metadata"), dict):
+        out["metadata"] = dict(out["metadata"])
+    return out
+
+
 def for_broker(event: dict[str, Any]) -> dict[str, Any]:
     """A copy of a serialised event fit for the event broker."""
-    out = copy.deepcopy(event)
+    out = _copy_to_mask(event)
     kind = out.get("event")
     if kind in ("user", "bot"):
         out["text"] = DROPPED_TEXT
@@ -107,7 +122,7 @@ def for_broker(event: dict[str, Any]) -> dict[str, Any]:
 
 def for_tracker(event: dict[str, Any]) -> dict[str, Any]:
     """A copy of a serialised event fit for the tracker store (see the module doc for what stays)."""
-    out = copy.deepcopy(event)
+    out = _copy_to_mask(event)
     kind = out.get("event")
     if kind in ("user", "bot"):
         if isinstance(out.get("text"), str):

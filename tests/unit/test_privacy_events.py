@@ -41,6 +41,25 @@ def test_broker_events_carry_intents_but_no_words_names_or_numbers():
     assert USER["parse_data"]["entities"][0]["value"] == PHONE  # the original is not modified
 
 
+def test_masking_leaves_the_event_it_was_given_unchanged():
+    """The store masks the dict of an event the running tracker still holds (Rasa's `as_dict` shares
+    parse data and metadata with the event): masking must not reach back into it."""
+    import copy
+    import json
+
+    given = copy.deepcopy(USER)
+    given["parse_data"]["response_selector"] = {"default": {"response": {"text": PHONE}}}
+    before = json.dumps(given, sort_keys=True)
+    for mask in (for_broker, for_tracker):
+        mask(given)
+        assert json.dumps(given, sort_keys=True) == before
+    bot = {"event": "bot", "text": f"电话 {PHONE}", "data": {"x": PHONE}, "metadata": {"utter_action": "utter_x"}}
+    bot_before = json.dumps(bot, sort_keys=True)
+    for mask in (for_broker, for_tracker):
+        mask(bot)
+    assert json.dumps(bot, sort_keys=True) == bot_before
+
+
 def test_tracker_events_keep_words_mask_numbers_and_keep_what_the_form_still_needs():
     out = for_tracker(USER)
     assert out["text"] == "我叫王秀兰 电话138****5678" and out["parse_data"]["text"] == out["text"]

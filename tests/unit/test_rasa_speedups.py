@@ -8,6 +8,7 @@ import pytest
 from jsonschema import ValidationError
 from rasa.core.actions.action import RemoteAction
 from rasa.core.policies.rule_policy import RulePolicy
+from rasa.engine.runner.dask import DaskGraphRunner
 from rasa.shared.core.events import Event
 from rasa.utils.endpoints import EndpointConfig
 
@@ -34,6 +35,7 @@ def speedups(monkeypatch: pytest.MonkeyPatch) -> None:
         (Event, "resolve_by_type"),
         (EndpointConfig, "session"),
         (RulePolicy, "_get_possible_keys"),
+        (DaskGraphRunner, "run"),
     ):
         monkeypatch.setattr(owner, name, vars(owner)[name])  # remembered as it is now
     rasa_speedups.install()
@@ -43,6 +45,7 @@ def test_installed_in_rasa():
     GuardedRestInput().blueprint(_no_reply)  # what Rasa does when it starts serving the channel
     assert RemoteAction._validate_action_result is rasa_speedups._validate_action_result
     assert RulePolicy._get_possible_keys is rasa_speedups._get_possible_keys
+    assert DaskGraphRunner.run is rasa_speedups._run_graph
 
 
 def test_valid_response_passes(speedups):
@@ -216,3 +219,77 @@ def test_grouped_rule_check_on_every_rule_of_the_trained_model():
             assert ours == rasa_found, states
             matched += bool(rasa_found)
     assert matched >= len(rule_states)  # every rule matches at least its own states
+
+
+@pytest.fixture(scope="module")
+def trained_agent():
+    """Rasa's agent on the trained model (its graph runner is the one `_run_graph` replaces)."""
+    import asyncio
+
+    from rasa.core.agent import load_agent
+
+    from bot.runner import model_path
+
+    if not model_path().exists():
+        pytest.skip("no trained model (make train)")
+    return asyncio.run(load_agent(model_path=str(model_path())))
+
+
+def _graph_texts() -> list[str]:
+    from bot.nlu.gate import DEFAULT_HARD_HOLDOUT, DEFAULT_HOLDOUT, load_holdout
+
+    examples = load_holdout(DEFAULT_HOLDOUT)[::9] + load_holdout(DEFAULT_HARD_HOLDOUT)[::9]
+    return [example.text for example in examples] + ["/greet", "嗯", "", "   "]
+
+
+def test_graph_run_gives_what_dask_gives_for_nlu_and_policies(trained_agent, monkeypatch):
+    """Both graphs of the trained model, run by dask and by the planned order, on the same messages and
+    trackers: the same parse (intent, ranking, entities) and the same policy prediction."""
+    from rasa.core.channels.channel import UserMessage
+    from rasa.shared.core.constants import ACTION_LISTEN_NAME
+    from rasa.shared.core.events import ActionExecuted, UserUttered
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    processor = trained_agent.processor
+    runner = processor.graph_runner
+    dask_run = rasa_speedups._rasa_graph_run
+    core = processor.model_metadata.core_target
+    texts = _graph_texts()
+    assert len(texts) > 30
+    parses = []
+    for text in texts:
+        message = UserMessage(text, sender_id="graph-test")
+        both = []
+        for run in (dask_run, rasa_speedups._run_graph):
+            monkeypatch.setattr(DaskGraphRunner, "run", run)
+            both.append(asyncio_run(processor.parse_message(message)))
+        assert both[0] == both[1], text
+        parses.append(both[0])
+    domain = processor.domain
+    for index, parse in enumerate(parses[:40]):
+        tracker = DialogueStateTracker.from_events(
+            f"graph-{index}",
+            [ActionExecuted(ACTION_LISTEN_NAME), UserUttered(parse["text"], parse["intent"], parse["entities"], parse)],
+            domain.slots,
+        )
+        predictions = []
+        for run in (dask_run, rasa_speedups._run_graph):
+            monkeypatch.setattr(DaskGraphRunner, "run", run)
+            prediction = runner.run(inputs={"__tracker__": tracker}, targets=[core])[core]
+            predictions.append((prediction.policy_name, prediction.max_confidence_index, prediction.probabilities))
+        assert predictions[0] == predictions[1], parse["text"]
+
+
+def test_graph_run_refuses_an_input_that_names_a_node(trained_agent):
+    from rasa.engine.exceptions import GraphRunError
+
+    processor = trained_agent.processor
+    core = processor.model_metadata.core_target
+    with pytest.raises(GraphRunError):
+        rasa_speedups._run_graph(processor.graph_runner, inputs={"__tracker__": core}, targets=[core])
+
+
+def asyncio_run(coroutine):
+    import asyncio
+
+    return asyncio.run(coroutine)

@@ -41,6 +41,10 @@ class MaskingMixin(SQLTrackerStore):
             masked = Event.from_parameters(for_tracker(event.as_dict()))
             yield masked if masked is not None else event
 
+    def _stored_form(self, event: Event) -> dict:
+        """How the window store (bot.tracker_window) writes an event and a snapshot: masked."""
+        return for_tracker(event.as_dict())
+
     async def save(self, tracker: Any) -> None:
         await super().save(tracker)
         remember_saved(tracker.sender_id, tracker.events)  # the learning capture reads this turn from here
@@ -77,6 +81,3 @@ class MaskingSQLTrackerStore(MaskingMixin, SQLTrackerStore):
 
 class MaskingWindowedSQLTrackerStore(MaskingMixin, WindowedSQLTrackerStore):
     """The embedded profile's store: bounded loads (bot.tracker_window), events and snapshots masked."""
-
-    def _stored_form(self, event: Event) -> dict:
-        return for_tracker(event.as_dict())

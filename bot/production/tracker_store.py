@@ -25,12 +25,10 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore, create_engine_kwargs
-from rasa.shared.core.events import Event
 from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from sqlalchemy.orm import sessionmaker
 
-from bot.privacy_events import for_tracker
 from bot.settings import env_settings
 from bot.tracker_privacy import MaskingMixin
 from bot.tracker_window import WindowedSQLMixin
@@ -117,6 +115,3 @@ class WindowedResilientSQLTrackerStore(ResilientSQLTrackerStore, WindowedSQLMixi
 
 class WindowedMaskingResilientSQLTrackerStore(MaskingMixin, ResilientSQLTrackerStore, WindowedSQLMixin):
     """The production tracker store: resilient, bounded loads, events and window snapshots stored masked."""
-
-    def _stored_form(self, event: Event) -> dict:
-        return for_tracker(event.as_dict())

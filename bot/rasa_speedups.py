@@ -4,8 +4,11 @@
 Rasa checks every action-server response against its JSON schema with `jsonschema.validate`, which
 re-checks the (large) schema itself on every call: 24 ms per action call here, more than the NLU
 parse and the action together. Building the validator once gives the same check in 0.7 ms
-(bench/latency.py). Behaviour is unchanged: an invalid response still raises the same
-ValidationError with the same message.
+(bench/latency.py). Most of what is left is the schema's `oneOf` over Rasa's 23 event types, which
+tries every type on every event; each type fixes `event` to its own constant, so an event can only
+match the branch named by its `event`, and checking that branch (and the schema without the `oneOf`)
+decides the same: ~10x faster. Whatever the quick check does not accept goes through the full
+validator, so an invalid response still raises the same ValidationError with the same message.
 
 2. Event deserialisation: `Event.resolve_by_type` walks every subclass of Event (recursively, with an
 `inspect.isabstract` check each) for every stored event it decodes: ~0.5 ms per event, the largest
@@ -39,6 +42,7 @@ tests/unit/test_rasa_speedups.py), same `GraphRunError` for a failure and for a 
 from __future__ import annotations
 
 import asyncio
+import copy
 from functools import lru_cache
 from typing import Any
 
@@ -63,7 +67,43 @@ def _response_validator() -> Any:
     return cls(schema)
 
 
+@lru_cache(maxsize=1)
+def _quick_response_check() -> tuple[Any, dict[str, Any]] | None:
+    """(the schema without the events' `oneOf`, one validator per event type), or None when the
+    schema's branches are not one per distinct `event` constant (then only the full check is sound)."""
+    schema = copy.deepcopy(RemoteAction.action_response_format_spec())
+    items = schema.get("properties", {}).get("events", {}).get("items", {})
+    branches = items.pop("oneOf", None)
+    if not branches:
+        return None
+    cls = validators.validator_for(schema)
+    by_type: dict[str, Any] = {}
+    for branch in branches:
+        const = branch.get("properties", {}).get("event", {}).get("const")
+        if not isinstance(const, str) or const in by_type:
+            return None
+        by_type[const] = cls(branch)
+    return cls(schema), by_type
+
+
+def _passes_quick_check(result: Any) -> bool:
+    """True only when the full schema accepts `result` (see speed-up 1)."""
+    quick = _quick_response_check()
+    if quick is None or not isinstance(result, dict):
+        return False
+    outer, by_type = quick
+    if not outer.is_valid(result):
+        return False
+    for event in result.get("events") or []:
+        branch = by_type.get(event.get("event"))  # outer checked: every event is an object with a string `event`
+        if branch is None or not branch.is_valid(event):
+            return False
+    return True
+
+
 def _validate_action_result(self: RemoteAction, result: dict[str, Any]) -> bool:
+    if _passes_quick_check(result):
+        return True
     try:
         _response_validator().validate(result)
         return True

@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from jsonschema import ValidationError
 from rasa.core.actions.action import RemoteAction
 from rasa.core.policies.rule_policy import RulePolicy
@@ -55,6 +57,48 @@ def test_valid_response_passes(speedups):
 def test_invalid_response_is_refused_with_rasas_message(speedups):
     with pytest.raises(ValidationError, match="Failed to validate Action server response"):
         RemoteAction("action_x", None)._validate_action_result(INVALID)
+
+
+EVENT_TYPES = ["user", "action", "slot", "bot", "active_loop", "followup", "reminder", "restart", "nonsense", 3, None]
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=5),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3),
+    max_leaves=6,
+)
+EVENT_FIELDS = ["event", "name", "value", "text", "timestamp", "metadata", "intent", "policy", "confidence", "data"]
+EVENTS = st.dictionaries(
+    st.sampled_from(EVENT_FIELDS), JSON_VALUES | st.sampled_from(EVENT_TYPES), max_size=5
+) | st.fixed_dictionaries({"event": st.sampled_from(EVENT_TYPES)}, optional={"name": JSON_VALUES, "value": JSON_VALUES})
+RESPONSES = st.fixed_dictionaries(
+    {},
+    optional={
+        "events": st.lists(EVENTS, max_size=4) | JSON_VALUES,
+        "responses": st.lists(st.dictionaries(st.text(max_size=4), JSON_VALUES, max_size=2), max_size=2) | JSON_VALUES,
+    },
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(RESPONSES)
+def test_quick_response_check_accepts_only_what_the_full_schema_accepts(response):
+    """The quick check may pass a response to the full check, never accept one the full check refuses."""
+    full = rasa_speedups._response_validator().is_valid(response)
+    if rasa_speedups._passes_quick_check(response):
+        assert full, response
+
+
+def test_quick_response_check_takes_rasas_own_event_shapes():
+    """What our actions send (slot sets, follow-ups, loops, texts with buttons) passes the quick check."""
+    response = {
+        "events": [
+            {"event": "slot", "name": "phone", "value": None, "timestamp": None},
+            {"event": "active_loop", "name": None, "timestamp": None},
+            {"event": "followup", "name": "action_listen", "timestamp": None},
+        ],
+        "responses": [{"text": "您好", "buttons": [{"title": "是", "payload": "/affirm"}]}],
+    }
+    assert rasa_speedups._passes_quick_check(response) and rasa_speedups._response_validator().is_valid(response)
+    assert not rasa_speedups._passes_quick_check({**response, "events": [{"event": "slot", "name": 3}]})
 
 
 def test_event_types_resolve_as_in_rasa(speedups):

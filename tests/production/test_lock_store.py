@@ -95,6 +95,31 @@ def test_releasing_a_ticket_keeps_the_lock_of_the_next_in_line(base_config: Prod
     assert store.get_lock("c-queue") is None
 
 
+def test_scripts_read_and_write_rasas_own_lock_format(base_config: ProductionConfig, prefix: str) -> None:
+    """A lock Rasa's stock class wrote (tickets as JSON strings inside JSON) is continued by our scripts,
+    expired tickets are dropped as Rasa drops them, and Rasa's class reads what the scripts wrote."""
+    import time
+    from collections import deque
+
+    from rasa.core.lock import Ticket, TicketLock
+
+    stock, ours = _store(RedisLockStore, base_config, prefix), _store(AtomicRedisLockStore, base_config, prefix)
+    stock.save_lock(TicketLock("c-mixed", deque([Ticket(0, time.time() - 5), Ticket(1, time.time() + 60)])))
+    assert ours.issue_ticket("c-mixed", 60) == 2  # ticket 0 has expired
+    lock = stock.get_lock("c-mixed")
+    assert [t.number for t in lock.tickets] == [1, 2]
+    assert all(time.time() + 55 < t.expires <= time.time() + 60 for t in lock.tickets)
+    assert lock.conversation_id == "c-mixed" and not lock.is_locked(1) and lock.is_locked(2)
+    ours.cleanup("c-mixed", 1)
+    assert [t.number for t in stock.get_lock("c-mixed").tickets] == [2]
+    assert stock.issue_ticket("c-mixed", 60) == 3  # Rasa's class continues what the scripts wrote
+    ours.cleanup("c-mixed", 2)
+    ours.cleanup("c-mixed", 3)
+    assert stock.get_lock("c-mixed") is None  # nobody waits: the key is gone
+    ours.cleanup("c-mixed", 3)  # giving back a ticket twice is harmless
+    assert ours.issue_ticket("c-fresh", 60) == 0 and stock.get_lock("c-fresh").conversation_id == "c-fresh"
+
+
 def test_rasa_builds_it_from_the_endpoint_config(base_config: ProductionConfig, prefix: str) -> None:
     from rasa.core.lock_store import LockStore
 

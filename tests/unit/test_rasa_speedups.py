@@ -12,6 +12,8 @@ from rasa.core.actions.action import RemoteAction
 from rasa.core.policies.rule_policy import RulePolicy
 from rasa.engine.runner.dask import DaskGraphRunner
 from rasa.shared.core.events import Event
+from rasa.shared.core.slots import Slot
+from rasa.shared.nlu.training_data.message import Message
 from rasa.utils.endpoints import EndpointConfig
 
 from bot import rasa_speedups
@@ -38,8 +40,10 @@ def speedups(monkeypatch: pytest.MonkeyPatch) -> None:
         (EndpointConfig, "session"),
         (RulePolicy, "_get_possible_keys"),
         (DaskGraphRunner, "run"),
+        (Message, "_combine_features"),
+        (Slot, "__copy__"),
     ):
-        monkeypatch.setattr(owner, name, vars(owner)[name])  # remembered as it is now
+        monkeypatch.setattr(owner, name, vars(owner).get(name), raising=False)  # remembered as it is now
     rasa_speedups.install()
 
 
@@ -337,3 +341,56 @@ def asyncio_run(coroutine):
     import asyncio
 
     return asyncio.run(coroutine)
+
+
+def test_stacked_features_are_rasas_own_on_the_trained_models_messages(trained_agent, monkeypatch):
+    """Speed-up 6: for every featurised hold-out message, the combined sequence and sentence features
+    are the same matrix (format, dtype, shape, entries in order) with the same type, attribute, origin."""
+    from rasa.core.channels.channel import UserMessage
+    from rasa.shared.nlu.constants import TEXT
+
+    processor = trained_agent.processor
+    nlu = processor.model_metadata.nlu_target
+    compared = 0
+    for text in _graph_texts():
+        messages = rasa_speedups._run_graph(
+            processor.graph_runner, inputs={"__message__": [UserMessage(text)]}, targets=[nlu]
+        )[nlu]
+        both = []
+        for combine in (rasa_speedups._rasa_combine_features, rasa_speedups._combine_features):
+            monkeypatch.setattr(Message, "_combine_features", staticmethod(combine))
+            both.append(messages[0].get_sparse_features(TEXT, []))
+        for rasa_made, ours in zip(*both):
+            if rasa_made is None:
+                assert ours is None
+                continue
+            a, b = rasa_made.features, ours.features
+            assert (a.format, a.dtype, a.shape) == (b.format, b.dtype, b.shape), text
+            a, b = a.tocoo(), b.tocoo()
+            assert (a.row.tolist(), a.col.tolist(), a.data.tolist()) == (
+                b.row.tolist(),
+                b.col.tolist(),
+                b.data.tolist(),
+            )
+            assert (rasa_made.type, rasa_made.attribute, rasa_made.origin) == (ours.type, ours.attribute, ours.origin)
+            compared += 1
+    assert compared >= 2 * 30
+
+
+def test_slot_copies_are_what_copy_copy_made_before(speedups):
+    """Speed-up 7: a slot's copy is a new object of its class with the same attribute values, shared
+    (a shallow copy), for every slot type of our domain."""
+    import copy
+
+    from rasa.shared.core.domain import Domain
+
+    domain = Domain.load("domain.yml")
+    assert len(domain.slots) > 10
+    for slot in domain.slots:
+        slot.value = slot.initial_value if slot.initial_value is not None else slot.value
+        copied = copy.copy(slot)
+        assert copied is not slot and type(copied) is type(slot)
+        assert copied.__dict__ == slot.__dict__
+        assert all(copied.__dict__[k] is v for k, v in slot.__dict__.items())
+        copied.value = "changed"
+        assert slot.value != "changed"

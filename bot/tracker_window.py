@@ -185,7 +185,9 @@ class _WindowStatements:
     """The window store's SQL, built once per store (see `WindowedSQLMixin._statements`)."""
 
     snapshot: Any
+    delete_snapshot: Any
     session_events: Any
+    count_session: Any
     events_after: Any
     count_after: Any
     insert_event: Any
@@ -202,11 +204,15 @@ class _WindowStatements:
             .where(events.c.sender_id == sender, events.c.type_name == SessionStarted.type_name)
             .scalar_subquery()
         )
+        in_session = (
+            events.c.sender_id == sender,
+            sa.or_(events.c.timestamp >= session_start, session_start.is_(None)),
+        )
         return cls(
             snapshot=sa.select(snapshots.c.cut_id, snapshots.c.prefix).where(snapshots.c.sender_id == sender),
-            session_events=sa.select(events.c.id, events.c.data)
-            .where(events.c.sender_id == sender, sa.or_(events.c.timestamp >= session_start, session_start.is_(None)))
-            .order_by(events.c.id),
+            delete_snapshot=snapshots.delete().where(snapshots.c.sender_id == sender),
+            session_events=sa.select(events.c.id, events.c.data).where(*in_session).order_by(events.c.id),
+            count_session=sa.select(sa.func.count(events.c.id)).where(*in_session),
             events_after=sa.select(events.c.id, events.c.data)
             .where(events.c.sender_id == sender, events.c.id > sa.bindparam("cut"))
             .order_by(events.c.id),
@@ -340,15 +346,15 @@ class WindowedSQLMixin(SQLTrackerStore):
 
     def _store_unloaded(self, tracker: DialogueStateTracker) -> None:
         """A tracker this store did not load (a new conversation, PUT /tracker/events): the snapshot no
-        longer describes what it holds, so it goes, and Rasa's count over the session decides what is new."""
-        store: SQLTrackerStore = self
-        with store.session_scope() as session:
-            session.query(WindowSnapshot).filter(WindowSnapshot.sender_id == tracker.sender_id).delete()
-            new_events = SQLTrackerStore._additional_events(store, session, tracker)  # unmasked: rows mask them
-            rows = [self._event_row(tracker.sender_id, e) for e in new_events]
-            if rows:
-                session.execute(sa.insert(store.SQLEvent.__table__), rows)
-            session.commit()
+        longer describes what it holds, so it goes, and Rasa's count (the events of the latest session
+        in the table) decides which events are new."""
+        sql = self._statements()
+        with self.engine.begin() as conn:
+            conn.execute(sql.delete_snapshot, {"sender": tracker.sender_id})
+            stored = int(conn.execute(sql.count_session, {"sender": tracker.sender_id}).scalar() or 0)
+            new_events = list(itertools.islice(tracker.events, stored, len(tracker.events)))
+            if new_events:
+                conn.execute(sql.insert_event, [self._event_row(tracker.sender_id, e) for e in new_events])
 
     async def _stream_new_events(self, event_broker: Any, new_events: list[Event], sender_id: str) -> None:
         """Rasa's publishing, one message per turn where the broker offers `publish_many`."""

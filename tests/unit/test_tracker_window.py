@@ -278,3 +278,41 @@ def test_the_snapshot_is_written_in_the_stores_stored_form(tmp_path: Path) -> No
         snapshot = session.get(WindowSnapshot, "p")
         assert snapshot is not None
         assert "13812345678" not in snapshot.prefix and "***" in snapshot.prefix
+
+
+def test_a_released_phone_is_masked_in_the_stored_rows_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The masking window store keeps the phone raw while the form needs it; the turn that sets it back to
+    None masks the rows stored earlier, and later turns do not go over them again."""
+    import json
+
+    import sqlalchemy as sa
+
+    from bot.tracker_privacy import MaskingWindowedSQLTrackerStore
+
+    store = MaskingWindowedSQLTrackerStore(domain=domain(), dialect="sqlite", db=str(tmp_path / "t.db"))
+    masked_for: list[set[str]] = []
+    mask = store._mask_stored_slots
+    monkeypatch.setattr(
+        store, "_mask_stored_slots", lambda sender, names: (masked_for.append(names), mask(sender, names))
+    )
+
+    def turn(*events) -> None:
+        tracker = run(store.get_or_create_tracker("p"))
+        for event in (
+            ActionExecuted(ACTION_LISTEN_NAME),
+            UserUttered("嗯", {"name": "affirm", "confidence": 1.0}),
+            *events,
+        ):
+            tracker.update(event)
+        run(store.save(tracker))
+
+    turn(SlotSet("phone", "13812345678"))
+    turn(SlotSet("person_name", "王秀兰"))
+    turn(SlotSet("phone", None), SlotSet("person_name", None))  # the request is saved: the form lets go
+    turn()
+    turn()
+    with store.engine.connect() as conn:
+        stored = [json.loads(d) for (d,) in conn.execute(sa.text("select data from events where sender_id = 'p'"))]
+    values = [e.get("value") for e in stored if e.get("event") == "slot" and e.get("name") in ("phone", "person_name")]
+    assert values == ["138****5678", "王**", None, None]
+    assert masked_for == [{"phone", "person_name"}]  # once, in the turn of the release

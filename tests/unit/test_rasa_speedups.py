@@ -105,6 +105,22 @@ def test_quick_response_check_takes_rasas_own_event_shapes():
     assert not rasa_speedups._passes_quick_check({**response, "events": [{"event": "slot", "name": 3}]})
 
 
+def test_action_call_bodies_read_back_as_the_json_module_wrote_them():
+    import math
+
+    events = [
+        {"event": "user", "text": "我家两口人 / 每月1200", "timestamp": 1764490000.123456, "metadata": {}},
+        {"event": "slot", "name": "amount", "value": 2**70, "timestamp": None},  # beyond ujson: json module
+        {"event": "action", "name": "action_x", "confidence": 0.9995078502125, "policy": None},
+    ]
+    body = {"next_action": "action_x", "tracker": {"events": events, "slots": {"a": None, "b": True, "c": 2.5}}}
+    assert json.loads(rasa_speedups._json_body(body)) == body
+    assert json.loads(rasa_speedups._json_body(body["tracker"]["events"][::2])) == events[::2]
+    assert math.isnan(json.loads(rasa_speedups._json_body({"x": math.nan}))["x"])
+    with pytest.raises(TypeError):
+        rasa_speedups._json_body({"x": object()})  # refused by both, as Rasa's own call would be
+
+
 def test_event_types_resolve_as_in_rasa(speedups):
     from rasa.shared.core.events import ActiveLoop, SlotSet, UserUttered
 

@@ -89,6 +89,10 @@ class EnvSettings(BaseModel):
     tracker_db_url: str = Field(f"sqlite:///{VAR / 'tracker.db'}", alias="TRACKER_DB_URL")
     tracker_db_retry_seconds: float = Field(20.0, alias="TRACKER_DB_RETRY_SECONDS", tolerant=True)
     # None: the store's own window (its endpoints.yml arguments, else bot.tracker_window's defaults)
+    # Rasa's own TensorFlow thread settings; when neither is set, the Rasa process runs each op on one thread
+    # (bot.rasa_speedups.one_thread_per_op)
+    tf_intra_op_threads: int | None = Field(None, alias="TF_INTRA_OP_PARALLELISM_THREADS")
+    tf_inter_op_threads: int | None = Field(None, alias="TF_INTER_OP_PARALLELISM_THREADS")
     tracker_window_turns: int | None = Field(None, alias="TRACKER_WINDOW_TURNS")
     tracker_window_slack: int | None = Field(None, alias="TRACKER_WINDOW_SLACK")
 

@@ -7,7 +7,7 @@ place where our code runs inside a Rasa process, whatever launched it. Here:
 - the secrets check: a Rasa with a published or missing secret refuses to start, like every process;
 - the Bearer-header auth of Rasa's HTTP API (bot.channels.api_auth), which must replace Rasa's
   `requires_auth` before create_app builds the routes;
-- the action-call speed-up (bot.rasa_speedups).
+- the speed-ups of bot.rasa_speedups, and one TensorFlow thread per op (before the model loads).
 
 Importing bot.channels changes nothing; the masked logs and the metrics port start when Rasa asks a
 channel for its blueprint (bot.channels.guard.never_silent).
@@ -33,4 +33,5 @@ def prepare_rasa_process() -> None:
     settings()
     api_auth.install()
     rasa_speedups.install()
+    rasa_speedups.one_thread_per_op()
     _prepared = True

@@ -410,3 +410,26 @@ def test_slot_copies_are_what_copy_copy_made_before(speedups):
         assert all(copied.__dict__[k] is v for k, v in slot.__dict__.items())
         copied.value = "changed"
         assert slot.value != "changed"
+
+
+@pytest.mark.parametrize(("rasa_setting", "expected"), [(None, "1 1"), ("2", "0 0")])
+def test_tensorflow_runs_one_thread_per_op_unless_rasas_setting_says_otherwise(rasa_setting, expected):
+    """In a fresh process (TensorFlow's threads can only be set before its first op): ours when the
+    operator left Rasa's variables unset; untouched (TensorFlow's default, 0) when one is set."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TF_IN")}
+    if rasa_setting is not None:
+        env["TF_INTRA_OP_PARALLELISM_THREADS"] = rasa_setting
+    code = (
+        "import tensorflow as tf\n"
+        "from bot.rasa_speedups import one_thread_per_op\n"
+        "one_thread_per_op()\n"
+        "print(tf.config.threading.get_intra_op_parallelism_threads(),"
+        " tf.config.threading.get_inter_op_parallelism_threads())\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == expected

@@ -107,14 +107,15 @@ def _validate(data: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _consent_time(consent: Any, entered_by: str) -> datetime | None:
-    """A resident's own request needs their recorded consent to the notice (个人信息保护法); staff entering a
-    request from a call record the consent they asked for on the phone when they have it."""
+def _consent_time(consent: Any, entered_by: str) -> datetime:
+    """Every request keeps a name and a phone number, so it needs the person's consent (个人信息保护法): a
+    resident's own request their answer to the notice in the chat, an operator's entry the caller's
+    consent asked for on the phone (the console's checkbox)."""
     if consent is True:
         return utcnow()
     if entered_by == "resident":
         raise ValueError("需要先同意个人信息告知，才能登记姓名和电话")
-    return None
+    raise ValueError("请先告诉来电人：姓名和电话只用于办理这次求助；来电人同意后，勾选“来电人同意登记”")
 
 
 def _actor(actor: Any) -> str:

@@ -256,6 +256,7 @@ async def create_help_request(request: Request) -> Response:
         "urgency": str(body.get("urgency") or "normal"),
         "decision_snapshot": snapshot if isinstance(snapshot, dict) else None,
         "entered_by": f"operator:{me}",
+        "consent": body.get("consent") is True,  # the caller agreed on the phone (the console's checkbox)
     }
     key = body.get("idempotency_key")
     try:

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import pytest
 from browser_helpers import MOBILE, login, shot
 
+from tests.support.data_stack import REFERENCE
 from tests.support.servers import Stack
 
 XSS = '<img src=x onerror="window.__xss=1"><script>window.__xss=2</script>'
@@ -149,4 +150,36 @@ def test_widget_shows_offline_state_when_assistant_unreachable(web_without_assis
     width = page.evaluate("document.querySelector('.qhdw-panel').getBoundingClientRect().width")
     assert width <= 360
     shot(page, "widget-offline-360")
+    context.close()
+
+
+def test_operator_records_a_request_only_with_the_callers_consent(web, browser):
+    """The console's request form cannot be sent until the caller's consent is ticked; then the request is
+    stored with its consent time and the reference number is shown to read out to the caller."""
+    from bot.store import help_requests
+
+    context = browser.new_context(viewport={"width": 1280, "height": 900})
+    page = context.new_page()
+    login(page, web.web_url, "op1")
+    page.goto(web.web_url + "/operator")
+    page.get_by_label("姓名", exact=True).fill("周桂芝")
+    page.get_by_label("联系电话").fill("13700003333")
+    page.get_by_label("情况说明").fill("老伴住院，问临时救助怎么申请。")
+    sent: list[str] = []
+    page.on("request", lambda r: sent.append(r.url) if r.url.endswith("/api/operator/requests") else None)
+    page.get_by_role("button", name="登记", exact=True).click()
+    consent = page.get_by_label("来电人同意登记", exact=False)
+    assert page.evaluate("() => document.getElementById('r-consent').validity.valueMissing")
+    page.wait_for_timeout(300)
+    assert sent == []  # the browser refused to send the form
+    consent.check()
+    page.get_by_role("button", name="登记", exact=True).click()
+    result = page.locator("#request-result")
+    result.get_by_text("已登记").wait_for(timeout=10000)
+    found = REFERENCE.search(result.inner_text())
+    assert found, result.inner_text()
+    reference = found.group(0)
+    stored = help_requests.get_request(reference)
+    assert stored["entered_by"] == "operator:op1" and stored["consent_at"]
+    shot(page, "operator-request-consent")
     context.close()

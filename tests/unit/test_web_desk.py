@@ -93,6 +93,7 @@ def test_operator_records_help_request_once_per_idempotency_key(web):
         "urgency": "urgent",
         "idempotency_key": "op-key-1",
         "sender_id": SENDER,
+        "consent": True,
     }
     first = client.post("/api/operator/requests", json=body, headers=h)
     again = client.post("/api/operator/requests", json=body, headers=h)
@@ -101,6 +102,15 @@ def test_operator_records_help_request_once_per_idempotency_key(web):
 
     stored = help_requests.get_request(first.json()["reference_no"])
     assert stored["entered_by"] == "operator:op1" and stored["sender_id"] == SENDER
+    assert stored["consent_at"]  # the caller's consent is on record
+    refused = client.post(
+        "/api/operator/requests",
+        json={**body, "consent": False, "idempotency_key": "k3", "phone": "13900002222"},
+        headers=h,
+    )
+    assert refused.status_code == 400 and "来电人同意" in refused.json()["error"]["message_zh"]
+    phones = [r["phone"] for r in help_requests.list_requests()]
+    assert "13900001111" in phones and "13900002222" not in phones  # nothing stored without consent
     bad = client.post("/api/operator/requests", json={**body, "phone": "123", "idempotency_key": "k2"}, headers=h)
     assert bad.status_code == 400 and "电话" in bad.json()["error"]["message_zh"]
 

@@ -250,7 +250,8 @@
       name: $("r-name").value, phone: $("r-phone").value, district: $("r-district").value,
       township: $("r-township").value, category: $("r-category").value, urgency: $("r-urgency").value,
       description: $("r-description").value, sender_id: selected || null, idempotency_key: requestKey,
-      decision_snapshot: ($("r-attach").checked && lastCheck) ? lastCheck : null
+      decision_snapshot: ($("r-attach").checked && lastCheck) ? lastCheck : null,
+      consent: $("r-consent").checked
     };
     var box = $("request-result");
     call("POST", "/api/operator/requests", body).then(function (data) {

@@ -41,8 +41,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     # lazy: `--help` and an unknown command import ~15 ms of modules; bot.settings (pydantic) and bot.local_secrets
     # add ~70 ms and ~120 modules
-    from bot.local_secrets import SecretError
-    from bot.settings import SettingsError
+    from bot.local_secrets import SecretError  # noqa: PLC0415 - lazy import, reason above
+    from bot.settings import SettingsError  # noqa: PLC0415 - lazy import, reason above
 
     module = importlib.import_module(COMMANDS[name][0])
     try:

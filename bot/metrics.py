@@ -125,7 +125,7 @@ def instrument_action_server() -> None:
     """
     # lazy: rasa_sdk's executor adds ~140 ms and ~270 modules; the web app and the consumer import this
     # module for their metrics and never run an action
-    from rasa_sdk.executor import ActionExecutor
+    from rasa_sdk.executor import ActionExecutor  # noqa: PLC0415 - lazy import, reason above
 
     original = ActionExecutor.run
     if getattr(original, "_qhd_observed", False):

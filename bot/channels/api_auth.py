@@ -67,6 +67,6 @@ def _refused(reason: str, message_zh: str) -> Any:
 def install() -> None:
     # lazy: rasa.server brings TensorFlow (4-7 s here); Rasa has imported it before it builds the channels,
     # and the REST channel imports this module for bearer_token / token_matches only
-    import rasa.server
+    import rasa.server  # noqa: PLC0415 - lazy import, reason above
 
     rasa.server.requires_auth = requires_auth  # create_app looks it up when it builds the routes

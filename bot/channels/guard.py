@@ -71,7 +71,7 @@ async def _tell(channel: OutputChannel, sender_id: str) -> None:
 def never_silent(on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Callable[[UserMessage], Awaitable[Any]]:
     # lazy: rasa_speedups imports rasa.core.actions, i.e. TensorFlow (+3,400 modules, 4-7 s here). Rasa has
     # loaded it before it asks for a blueprint; whoever imports this module for its names does not need it.
-    from bot import rasa_speedups
+    from bot import rasa_speedups  # noqa: PLC0415 - lazy import, reason above
 
     metrics.observe_process()  # Rasa loads the channels once at start: logs set-up, metrics port,
     rasa_speedups.install()  # and the action-call speed-up

@@ -28,7 +28,7 @@ def prepare_rasa_process() -> None:
         return
     # lazy: rasa_speedups imports rasa.core.actions, i.e. TensorFlow (4-7 s here); Rasa has loaded it by now,
     # and the channel modules that import this one need only rasa.core.channels
-    from bot import rasa_speedups
+    from bot import rasa_speedups  # noqa: PLC0415 - lazy import, reason above
 
     settings()
     api_auth.install()

@@ -52,9 +52,9 @@ def reviewed_failures(agent: Any, directory: Path = REVIEWED_DIR) -> list[str]:
 def main(model: Path | None = None, directory: Path = REVIEWED_DIR) -> int:
     # lazy: loading a model needs rasa.core.agent, i.e. TensorFlow (+5,500 modules, ~7 s here), and Rasa's
     # logging set-up (~0.3 s); `python -m bot nlu export-reviewed` imports this module and needs neither
-    from rasa.core.agent import Agent
-    from rasa.utils.common import configure_logging_and_warnings
-    from rasa.utils.log_utils import configure_structlog
+    from rasa.core.agent import Agent  # noqa: PLC0415 - lazy import, reason above
+    from rasa.utils.common import configure_logging_and_warnings  # noqa: PLC0415 - lazy import, reason above
+    from rasa.utils.log_utils import configure_structlog  # noqa: PLC0415 - lazy import, reason above
 
     configure_logging_and_warnings(logging.WARNING)  # rasa logs every parse at debug level otherwise
     configure_structlog(logging.WARNING)

@@ -440,7 +440,7 @@ def load_agent(model: Path) -> Any:
     """Rasa Agent for the model; BenchError (not a traceback) when it cannot be loaded."""
     # Imported here, not at the top: rasa.core.agent brings TensorFlow, about 5 s to import (the rest of
     # this module: under 2 s), which the gate's pure functions and `bench/nlu.py --help` do not need.
-    from rasa.core.agent import Agent
+    from rasa.core.agent import Agent  # noqa: PLC0415 - lazy import, reason above
 
     quiet_rasa()
 

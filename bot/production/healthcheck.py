@@ -71,7 +71,7 @@ def check(role: str) -> bool:
     if role == "migrate":
         # lazy: bot.production.pg brings SQLAlchemy (+~125 ms, ~120 modules), which the probes of the
         # other roles (every 5 to 30 s, in every container) do not need
-        from bot.production.pg import database_exists
+        from bot.production.pg import database_exists  # noqa: PLC0415 - lazy import, reason above
 
         return database_exists(ProductionConfig.from_env().app_db_url)
     raise SystemExit(f"unknown role {role!r}")

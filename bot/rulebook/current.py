@@ -46,14 +46,14 @@ def _store_version() -> int:
     # lazy: a real cycle (bot.store.rulelayer imports bot.rulebook), and the rulebook sits below the store:
     # at module top the store would add SQLAlchemy and its models (+~270 ms, 183 modules) to every import
     # of the rulebook (`python -m bot eligibility` has none), also with POLICY_LAYER=off
-    from bot.store.rulelayer import layer_version
+    from bot.store.rulelayer import layer_version  # noqa: PLC0415 - lazy import, reason above
 
     return layer_version()
 
 
 def _store_layer() -> tuple[int, list[LayerValue]]:
     # lazy: the cycle and the cost of _store_version
-    from bot.store.rulelayer import approved_layer
+    from bot.store.rulelayer import approved_layer  # noqa: PLC0415 - lazy import, reason above
 
     return approved_layer()
 

@@ -131,7 +131,7 @@ def alembic_config(url: str | None = None) -> Config:
     """Alembic configuration for `url`, usable without a current directory at the repo root."""
     # lazy: Alembic adds ~115 ms and ~150 modules; the action server imports this module (through the
     # store) and never migrates, and importing the web app stays without it until it migrates at start
-    from alembic.config import Config
+    from alembic.config import Config  # noqa: PLC0415 - lazy import, reason above
 
     config = Config(str(ALEMBIC_INI))
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
@@ -144,8 +144,8 @@ def upgrade_database(url: str | None = None) -> str:
     """Run the Alembic migrations up to head on `url` (default `database_url()`); returns the head
     revision. Safe to call at every start: it does nothing when the database is current."""
     # lazy: Alembic (~115 ms, ~150 modules) only when migrating, see alembic_config
-    from alembic import command
-    from alembic.script import ScriptDirectory
+    from alembic import command  # noqa: PLC0415 - lazy import, reason above
+    from alembic.script import ScriptDirectory  # noqa: PLC0415 - lazy import, reason above
 
     config = alembic_config(url)
     command.upgrade(config, "head")
@@ -155,7 +155,7 @@ def upgrade_database(url: str | None = None) -> str:
 def current_revision(url: str | None = None) -> str | None:
     """The revision the database is at (None for an empty database)."""
     # lazy: Alembic (~115 ms, ~150 modules) only when asked, see alembic_config
-    from alembic.runtime.migration import MigrationContext
+    from alembic.runtime.migration import MigrationContext  # noqa: PLC0415 - lazy import, reason above
 
     with engine_for(url).connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()

@@ -75,6 +75,7 @@ logger = logging.getLogger(__name__)
 DEFAULT_WINDOW_TURNS = 10
 DEFAULT_WINDOW_SLACK = 4
 MARK_ATTRIBUTE = "_qhd_window"
+PUBLISH_FROM_ATTRIBUTE = "_qhd_publish_from"  # set by a save's storing, taken by its publishing
 T = TypeVar("T")
 
 _Base = declarative_base()
@@ -314,23 +315,29 @@ class WindowedSQLMixin(SQLTrackerStore):
             await self.stream_events(tracker)
             await self._in_db_thread(self._store_unloaded, tracker)
             return
-        stored = await self._in_db_thread(self._store_new_events, tracker, mark)
-        if stored and store.event_broker is not None:
-            new_events = list(itertools.islice(tracker.events, len(tracker.events) - stored, len(tracker.events)))
+        await self._in_db_thread(self._store_new_events, tracker, mark)
+        # The events from the first one this save found unstored: an attempt whose commit went through but
+        # whose connection failed before it could say so is retried (ResilientSQLTrackerStore), and the
+        # retry finds nothing new, yet the first attempt's events still have to be published.
+        first_unsaved = tracker.__dict__.pop(PUBLISH_FROM_ATTRIBUTE, len(tracker.events))
+        if first_unsaved < len(tracker.events) and store.event_broker is not None:
+            new_events = list(itertools.islice(tracker.events, first_unsaved, len(tracker.events)))
             await self._stream_new_events(store.event_broker, new_events, tracker.sender_id)
 
-    def _store_new_events(self, tracker: DialogueStateTracker, mark: WindowMark) -> int:
-        """Insert the events not stored yet (one INSERT, in their order) and move the window; how many
-        events that was. Events an earlier or retried save stored (counted after the loaded ones) are skipped."""
+    def _store_new_events(self, tracker: DialogueStateTracker, mark: WindowMark) -> None:
+        """Insert the events not stored yet (one INSERT, in their order) and move the window. Events an
+        earlier or retried save stored (counted after the loaded ones) are skipped; where this save's
+        unstored events began is kept on the tracker until `save` has published them."""
         sql = self._statements()
         with self.engine.begin() as conn:
             stored_since = conn.execute(sql.count_after, {"sender": tracker.sender_id, "last": mark.last_id}).scalar()
             unsaved = mark.loaded + int(stored_since or 0)
+            earlier = tracker.__dict__.get(PUBLISH_FROM_ATTRIBUTE, unsaved)
+            tracker.__dict__[PUBLISH_FROM_ATTRIBUTE] = min(earlier, unsaved)
             new_events = list(itertools.islice(tracker.events, unsaved, len(tracker.events)))
             if new_events:  # ids ascend as the rows are listed
                 conn.execute(sql.insert_event, [self._event_row(tracker.sender_id, e) for e in new_events])
             self._move_window(conn, tracker, mark)
-        return len(new_events)
 
     def _event_row(self, sender_id: str, event: Event) -> dict[str, Any]:
         """The `events` row Rasa's store would write for this event (through `_stored_form`)."""

@@ -316,3 +316,43 @@ def test_a_released_phone_is_masked_in_the_stored_rows_once(tmp_path: Path, monk
     values = [e.get("value") for e in stored if e.get("event") == "slot" and e.get("name") in ("phone", "person_name")]
     assert values == ["138****5678", "王**", None, None]
     assert masked_for == [{"phone", "person_name"}]  # once, in the turn of the release
+
+
+@pytest.mark.parametrize("broker_class", [Broker, TurnBroker])
+def test_a_save_whose_commit_went_through_before_the_connection_failed_publishes_its_events_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, broker_class: type
+) -> None:
+    """The retried attempt finds the turn already stored and inserts nothing; the events the first attempt
+    stored are still published, once, in order."""
+    import sqlalchemy as sa
+
+    broker = broker_class()
+    store = WindowedResilientSQLTrackerStore(
+        domain=domain(), dialect="sqlite", db=str(tmp_path / "t.db"), event_broker=broker, window_turns=4
+    )
+    conversation = Conversation(random.Random(3))
+    appended: list[Event] = []
+    real_store = store._store_new_events
+    failures = {"left": 0}
+
+    def store_then_lose_the_connection(tracker, mark):
+        real_store(tracker, mark)  # committed
+        if failures["left"]:
+            failures["left"] -= 1
+            raise sa.exc.OperationalError("COMMIT", {}, Exception("server closed the connection unexpectedly"))
+
+    monkeypatch.setattr(store, "_store_new_events", store_then_lose_the_connection)
+    for turn in range(6):
+        tracker = run(store.get_or_create_tracker("lost-ack"))
+        if turn == 0:
+            appended += list(tracker.events)
+        events = conversation.next_turn()
+        for event in events:
+            tracker.update(event)
+        failures["left"] = 1 if turn in (2, 4) else 0
+        run(store.save(tracker))
+        appended += events
+    stored = run(store.retrieve_full_tracker("lost-ack"))
+    assert [e.as_dict() for e in stored.events] == [e.as_dict() for e in appended]  # stored once
+    published = [{k: v for k, v in e.items() if k != "sender_id"} for e in broker.published]
+    assert published == [e.as_dict() for e in appended]  # published once, in order, the lost acks included

@@ -2,9 +2,10 @@
 
 Rasa's pika event broker publishes every new tracker event as JSON (`sender_id` plus the event's
 dict) to a fanout exchange bound to our durable queue; our masking broker publishes a saved turn's
-events as one JSON array of those objects (bot/production/masking_broker.py). Both shapes are read. This process reads that queue, keeps only the
-events the staff charts need (user turns with their intent, bot actions, session starts, handoff
-pauses and resumes) and writes them in batches through the store's `AnalyticsEvent` model.
+events as one JSON array of those objects (bot/production/masking_broker.py). Both shapes are read.
+This process reads that queue, keeps only the events the staff charts need (user turns with their
+intent, bot actions, session starts, handoff pauses and resumes) and writes them in batches through
+the store's `AnalyticsEvent` model.
 
 No event is lost on the way: a batch is acknowledged to RabbitMQ only after its database transaction
 committed; when the database is down the batch is handed back (nack + requeue) and retried. A

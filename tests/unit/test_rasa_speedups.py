@@ -403,7 +403,6 @@ def test_slot_copies_are_what_copy_copy_made_before(speedups):
     domain = Domain.load("domain.yml")
     assert len(domain.slots) > 10
     for slot in domain.slots:
-        slot.value = slot.initial_value if slot.initial_value is not None else slot.value
         copied = copy.copy(slot)
         assert copied is not slot and type(copied) is type(slot)
         assert copied.__dict__ == slot.__dict__

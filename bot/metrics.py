@@ -15,6 +15,12 @@ serve metrics on a port of their own (prometheus_client.start_http_server) when 
 bound to METRICS_HOST (default 127.0.0.1; 0.0.0.0 in containers). Several Rasa instances on one machine
 each get their own port (bot.production.supervisor). Nothing is registered or started on import: the
 metrics are created on first use and the port is opened only by `serve_from_env()`.
+
+A Rasa instance of several worker processes (RASA_WORKERS, bot.rasa_workers) opens its port in the main
+process before the workers are forked, so the workers' counts reach it through prometheus_client's
+multiprocess mode: the launcher sets PROMETHEUS_MULTIPROC_DIR (one folder per instance), every worker
+writes its values to files there and the port adds them up. The main process empties the folder when it
+starts, so a restarted instance does not count a dead one's turns twice.
 """
 
 from __future__ import annotations
@@ -27,7 +33,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 
-from prometheus_client import REGISTRY, Counter, Gauge, Histogram, start_http_server
+from prometheus_client import REGISTRY, CollectorRegistry, Counter, Gauge, Histogram, start_http_server
+from prometheus_client.multiprocess import MultiProcessCollector
 
 from bot.logs import setup_logging
 from bot.settings import env_settings
@@ -50,6 +57,7 @@ class Metrics:
     saved_requests: Counter
     outbox_depth: Gauge
     analytics_events: Counter
+    workers_serving: Gauge
 
 
 _outbox_source: Callable[[], float] | None = None
@@ -79,6 +87,12 @@ def metrics() -> Metrics:
         ),
         outbox_depth=depth,
         analytics_events=Counter("qhd_analytics_events", "Events read by the analytics consumer", ["outcome"]),
+        # each worker of a Rasa instance sets 1 once its model is loaded; the port shows the live ones' sum
+        workers_serving=Gauge(
+            "qhd_rasa_workers_serving",
+            "Worker processes of this Rasa instance that have loaded the model and accept turns",
+            multiprocess_mode="livesum",
+        ),
     )
 
 
@@ -155,14 +169,29 @@ def serve_from_env() -> int | None:
         return None
     with _serve_lock:
         if _served_port is None:
+            registry = _registry()
             metrics()
             try:
-                start_http_server(port, addr=host, registry=REGISTRY)
+                start_http_server(port, addr=host, registry=registry)
             except OSError as error:  # a taken port must not stop the chat
                 log.error("metrics port %s:%s not opened: %s", host, port, error)
                 return None
             _served_port = port
     return _served_port
+
+
+def _registry() -> CollectorRegistry:
+    """The process's own registry, or with PROMETHEUS_MULTIPROC_DIR the sum over the worker processes'
+    files (the folder emptied first: this is the instance's main process starting)."""
+    path = env_settings().prometheus_multiproc_dir
+    if path is None:
+        return REGISTRY
+    path.mkdir(parents=True, exist_ok=True)
+    for stale in path.glob("*.db"):
+        stale.unlink(missing_ok=True)
+    registry = CollectorRegistry()
+    MultiProcessCollector(registry, path=str(path))
+    return registry
 
 
 def observe_process() -> None:

@@ -118,6 +118,7 @@ class EnvSettings(BaseModel):
     sql_pool_size: int = Field(5, alias="SQL_POOL_SIZE")  # Rasa's tracker store, per instance
     sql_max_overflow: int = Field(5, alias="SQL_MAX_OVERFLOW")
     rasa_instances: int = Field(2, alias="RASA_INSTANCES")
+    rasa_workers: int = Field(1, alias="RASA_WORKERS")  # Sanic worker processes per instance (SANIC_WORKERS)
     rasa_first_port: int = Field(5006, alias="RASA_FIRST_PORT")
     action_endpoint_url: str = Field("", alias="ACTION_ENDPOINT_URL")  # empty: http://ACTION_HOST:ACTION_PORT/webhook
     retention_every_hours: float = Field(24.0, alias="RETENTION_EVERY_HOURS")
@@ -126,6 +127,9 @@ class EnvSettings(BaseModel):
 
     # --- observability, containers ---
     metrics_port: int | None = Field(None, alias="METRICS_PORT")  # None: no Prometheus port
+    # set per Rasa instance by the launcher when it has several workers (bot.rasa_workers, bot.metrics)
+    sanic_workers: int = Field(1, alias="SANIC_WORKERS")
+    prometheus_multiproc_dir: Path | None = Field(None, alias="PROMETHEUS_MULTIPROC_DIR")
     metrics_host: str = Field("127.0.0.1", alias="METRICS_HOST")
     log_format: str = Field("plain", alias="LOG_FORMAT")  # or json
     log_level: str = Field("INFO", alias="LOG_LEVEL")

@@ -27,6 +27,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot import rasa_workers
 from bot.channels.api_auth import bearer_token, token_matches
 from bot.channels.cards import CardCollectingChannel
 from bot.channels.guard import never_silent
@@ -88,6 +89,7 @@ class GuardedRestInput(RestInput):
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         handle = _one_entry_per_card(never_silent(on_new_message))
         bp = Blueprint("custom_webhook_GuardedRestInput", __name__)
+        bp.listener("after_server_start")(rasa_workers.serving)  # this worker has its model: count it
 
         @bp.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:

@@ -33,6 +33,7 @@ from sanic.response import HTTPResponse
 from socketio import AsyncRedisManager, AsyncServer
 from socketio.exceptions import ConnectionRefusedError as SocketRefused
 
+from bot import rasa_workers
 from bot.channels.cards import card_message
 from bot.channels.guard import never_silent
 from bot.channels.startup import prepare_rasa_process
@@ -135,6 +136,7 @@ class BoundSocketIOInput(InputChannel):
         )
         self.sio = sio
         bp = SocketBlueprint(sio, self.socketio_path, "qhd_socketio_webhook", __name__)
+        bp.listener("after_server_start")(rasa_workers.serving)  # this worker has its model: count it
 
         async def bound_id(sid: str) -> str | None:
             session = await sio.get_session(sid)

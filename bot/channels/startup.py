@@ -7,7 +7,8 @@ place where our code runs inside a Rasa process, whatever launched it. Here:
 - the secrets check: a Rasa with a published or missing secret refuses to start, like every process;
 - the Bearer-header auth of Rasa's HTTP API (bot.channels.api_auth), which must replace Rasa's
   `requires_auth` before create_app builds the routes;
-- the speed-ups of bot.rasa_speedups, and one TensorFlow thread per op (before the model loads).
+- the speed-ups of bot.rasa_speedups, and one TensorFlow thread per op (before the model loads);
+- with several workers (SANIC_WORKERS), the watch over them (bot.rasa_workers), before Sanic forks.
 
 Importing bot.channels changes nothing; the masked logs and the metrics port start when Rasa asks a
 channel for its blueprint (bot.channels.guard.never_silent).
@@ -15,6 +16,7 @@ channel for its blueprint (bot.channels.guard.never_silent).
 
 from __future__ import annotations
 
+from bot import rasa_workers
 from bot.channels import api_auth
 from bot.settings import settings
 
@@ -34,4 +36,5 @@ def prepare_rasa_process() -> None:
     api_auth.install()
     rasa_speedups.install()
     rasa_speedups.one_thread_per_op()
+    rasa_workers.install_from_env()
     _prepared = True

@@ -23,6 +23,7 @@ import requests
 
 from bot.production import migrate, nginx
 from bot.production.config import ENDPOINTS_FILE, ProductionConfig
+from bot.production.nginx import UPSTREAM_KEEPALIVE
 from bot.runner import actions_command, rasa_command, rasa_env
 from bot.settings import REPO_ROOT
 
@@ -36,6 +37,18 @@ def answers(url: str) -> bool:
         return requests.get(url, timeout=2).status_code < 500
     except requests.RequestException:
         return False
+
+
+def workers_serving(metrics_url: str) -> float:
+    """qhd_rasa_workers_serving as a metrics port shows it (0 when the port does not answer yet)."""
+    try:
+        text = requests.get(metrics_url, timeout=2).text
+    except requests.RequestException:
+        return 0.0
+    for line in text.splitlines():
+        if line.startswith("qhd_rasa_workers_serving "):
+            return float(line.split()[1])
+    return 0.0
 
 
 class StartError(RuntimeError):
@@ -82,12 +95,13 @@ class Cluster:
         migrate.prepare_databases(self.config)
 
     # --- children ----------------------------------------------------------------------------
-    def spawn(self, name: str, cmd: list[str], ready_url: str) -> Child:
+    def spawn(self, name: str, cmd: list[str], ready_url: str, extra_env: dict[str, str] | None = None) -> Child:
         self.workdir.mkdir(parents=True, exist_ok=True)
         log = self.workdir / f"{name}.log"
+        env = {**self.env, **(extra_env or {})}
         with open(log, "ab") as out:
             proc = subprocess.Popen(
-                cmd, cwd=REPO_ROOT, env=self.env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+                cmd, cwd=REPO_ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
             )
         child = Child(name, proc, ready_url, log)
         self.children[name] = child
@@ -125,6 +139,20 @@ class Cluster:
             f"http://127.0.0.1:{port}/",
         )
 
+    def instance_env(self, index: int, workers: int | None = None) -> dict[str, str]:
+        """What one Rasa instance's environment adds to the shared one (here and under supervisord): its
+        metrics port, its worker count (Rasa's SANIC_WORKERS) and, with several workers and a metrics
+        port, the folder where the workers add up their metrics (bot.metrics). `workers` overrides the
+        configured count (bench/load.py runs one instance of two workers beside one-worker instances)."""
+        workers = workers or self.config.workers_per_instance
+        port = self.config.metrics_port(f"rasa-{index + 1}")
+        env = {"METRICS_PORT": str(port)} if port else {}
+        if workers > 1:
+            env["SANIC_WORKERS"] = str(workers)
+            if port:
+                env["PROMETHEUS_MULTIPROC_DIR"] = str(self.workdir.resolve() / "metrics" / f"rasa-{index + 1}")
+        return env
+
     def consumer_command(self) -> tuple[list[str], str]:
         return [PYTHON, "-m", "bot.production.consumer"], ""
 
@@ -140,6 +168,8 @@ class Cluster:
             self.config.rasa_ports,
             read_timeout_s=max(120, self.config.lock_lifetime_s + 60),
             access_log=True,
+            # an instance's workers share its port: a new connection goes to a waiting worker (nginx.render)
+            upstream_keepalive=0 if self.config.workers_per_instance > 1 else UPSTREAM_KEEPALIVE,
         )
         nginx.check(conf)
         return nginx.command(conf), f"{self.public_url}/nginx-health"
@@ -150,7 +180,7 @@ class Cluster:
 
     def start_rasa(self, index: int) -> str:
         name = f"rasa-{index + 1}"
-        self.spawn(name, *self.rasa_command(index))
+        self.spawn(name, *self.rasa_command(index), extra_env=self.instance_env(index))
         return name
 
     def start_consumer(self) -> str:
@@ -169,8 +199,11 @@ class Cluster:
         """One parse per instance so jieba and the graph are loaded before the first resident turn.
 
         Rasa answers HTTP before its model is loaded (409 until then): wait for the model, not the port.
+        An instance of several workers answers as soon as one of them has its model; its metrics port
+        tells when all of them do (bot.rasa_workers).
         """
         deadline = time.monotonic() + timeout_s
+        name = f"rasa-{index + 1}"
         while True:
             answer = requests.post(
                 f"{self.rasa_url(index)}/model/parse",
@@ -179,13 +212,28 @@ class Cluster:
                 timeout=120,
             )
             if answer.status_code == 200:
-                return
-            name = f"rasa-{index + 1}"
+                break
             child = self.children.get(name)
             if answer.status_code != 409 or time.monotonic() > deadline or (child and child.proc.poll() is not None):
                 log = child.log if child else self.workdir
                 raise StartError(f"{name} 没有加载模型（HTTP {answer.status_code}：{answer.text[:200]}），日志 {log}")
             time.sleep(1)
+        self.wait_for_workers(index, deadline)
+
+    def wait_for_workers(self, index: int, deadline: float) -> None:
+        """Until every worker of instance `index` serves (qhd_rasa_workers_serving on its metrics port);
+        without a metrics port there is nothing to ask, and the instance serves with those it has."""
+        workers = int(self.instance_env(index).get("SANIC_WORKERS", "1"))
+        port = self.config.metrics_port(f"rasa-{index + 1}")
+        if workers == 1 or not port:
+            return
+        serving = 0.0
+        while time.monotonic() < deadline:
+            serving = workers_serving(f"http://127.0.0.1:{port}/metrics")
+            if serving >= workers:
+                return
+            time.sleep(1)
+        raise StartError(f"rasa-{index + 1} 只有 {serving:.0f} / {workers} 个工作进程在服务，日志 {self.workdir}")
 
     def start(self, web: bool = True, consumer: bool = True, balancer: bool = True) -> None:
         """Everything, in dependency order; on failure the children already started are stopped."""

@@ -20,6 +20,8 @@ from bot.settings import REPO_ROOT, SettingsError, child_environment, env_settin
 
 ENDPOINTS_FILE = REPO_ROOT / "deploy" / "endpoints.production.yml"
 NGINX_TEMPLATE = REPO_ROOT / "deploy" / "nginx.conf.template"
+# Each worker loads its own copy of the model (about 1 GiB); more workers than cores only adds memory.
+MAX_WORKERS_PER_INSTANCE = 16
 _ALNUM = re.compile(r"^[A-Za-z0-9]+$")
 _DB_NAME = re.compile(r"^[a-z_][a-z0-9_]{0,62}$")
 
@@ -70,6 +72,9 @@ class ProductionConfig:
     retention_every_hours: float
     # Prometheus ports on this machine: actions, consumer, then one per Rasa instance; 0 = none
     metrics_first_port: int = 9100
+    # Worker processes of one Rasa instance (Rasa's SANIC_WORKERS): one process runs a turn on one core
+    # at a time (the GIL), so an instance given N cores serves with N workers behind its one port
+    workers_per_instance: int = 1
     extra_env: dict = field(default_factory=dict)
 
     @classmethod
@@ -106,6 +111,7 @@ class ProductionConfig:
             retention_days=env.tracker_retention_days,
             retention_every_hours=env.retention_every_hours,
             metrics_first_port=env.metrics_first_port,
+            workers_per_instance=env.rasa_workers,
         )
         config.validate()
         return config
@@ -141,6 +147,11 @@ class ProductionConfig:
             )
         if self.instances < 1:
             raise ConfigError("RASA_INSTANCES 至少为 1")
+        if not 1 <= self.workers_per_instance <= MAX_WORKERS_PER_INSTANCE:
+            raise ConfigError(
+                f"RASA_WORKERS 必须在 1 到 {MAX_WORKERS_PER_INSTANCE} 之间（每个工作进程约占 1 GiB 内存），"
+                f"当前为 {self.workers_per_instance}"
+            )
         if self.lock_lifetime_s < 10:
             raise ConfigError("TICKET_LOCK_LIFETIME 必须长于最慢的动作（至少 10 秒）")
         if self.retention_days < 1:

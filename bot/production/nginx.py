@@ -16,6 +16,7 @@ from jinja2 import Environment, StrictUndefined
 from bot.production.config import NGINX_TEMPLATE
 
 NGINX_PACKAGES = "nginx-light (or nginx)"
+UPSTREAM_KEEPALIVE = 32  # idle connections kept open to the Rasa instances (each of one worker)
 
 
 class NginxMissing(RuntimeError):
@@ -39,9 +40,16 @@ def render(
     rasa_host: str = "127.0.0.1",
     read_timeout_s: int = 120,
     access_log: bool = False,
+    upstream_keepalive: int = UPSTREAM_KEEPALIVE,
     template: Path = NGINX_TEMPLATE,
 ) -> Path:
-    """Write <prefix>/nginx.conf and the temp folders it names; returns the config path."""
+    """Write <prefix>/nginx.conf and the temp folders it names; returns the config path.
+
+    `upstream_keepalive` idle connections to the instances are kept open; 0 opens one per request. An
+    instance of several workers needs 0: its workers share one listening socket, so the worker that
+    accepts a connection serves every request sent over it, and kept connections would pin most turns
+    on one worker while the other waits. A new connection is accepted by a worker that is waiting.
+    """
     if not rasa_ports:
         raise ValueError("at least one Rasa instance is needed behind nginx")
     prefix = prefix.resolve()
@@ -55,6 +63,7 @@ def render(
         rasa_host=rasa_host,
         rasa_ports=list(rasa_ports),
         fail_timeout_s=5,
+        upstream_keepalive=upstream_keepalive,
         read_timeout_s=read_timeout_s,
         access_log=f"{prefix}/access.log upstreams buffer=16k flush=1s" if access_log else "off",
     )

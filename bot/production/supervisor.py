@@ -23,7 +23,7 @@ import subprocess
 import sys
 import time
 import xmlrpc.client
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from jinja2 import Environment, StrictUndefined
@@ -49,7 +49,12 @@ class Program:
     priority: int
     startsecs: int = 5
     stopwaitsecs: int = 20
-    environment: str = ""  # supervisord's KEY="value",... added to the inherited environment
+    env: dict[str, str] = field(default_factory=dict)  # added to the environment supervisord inherits
+
+    @property
+    def environment(self) -> str:
+        """`env` in supervisord's KEY="value",... form (`%` doubled: supervisord expands %(x)s)."""
+        return ",".join(f'{key}="{value.replace("%", "%%")}"' for key, value in self.env.items())
 
     def command(self, token: str) -> str:
         """The argv as supervisord's command line: `%` doubled, the token replaced by its placeholder."""
@@ -61,7 +66,14 @@ def programs(cluster: Cluster, web: bool = True) -> list[Program]:
     """Every program of the profile, in start order (lower priority first; stop order is reversed)."""
     found = [Program("actions", *cluster.actions_command(), priority=100)]
     found += [
-        Program(f"rasa-{i + 1}", *cluster.rasa_command(i), priority=200, startsecs=10, stopwaitsecs=30)
+        Program(
+            f"rasa-{i + 1}",
+            *cluster.rasa_command(i),
+            priority=200,
+            startsecs=10,
+            stopwaitsecs=30,
+            env=cluster.instance_env(i),
+        )
         for i in range(cluster.config.instances)
     ]
     found += [
@@ -71,11 +83,12 @@ def programs(cluster: Cluster, web: bool = True) -> list[Program]:
     ]
     if web:
         found.append(Program("web", *cluster.web_command(), priority=400))
+    # a Rasa program's metrics port is already in its instance_env
     return [_with_metrics_port(p, cluster.config.metrics_port(p.name)) for p in found]
 
 
 def _with_metrics_port(program: Program, port: int | None) -> Program:
-    return replace(program, environment=f'METRICS_PORT="{port}"') if port else program
+    return replace(program, env={**program.env, "METRICS_PORT": str(port)}) if port else program
 
 
 def render(cluster: Cluster, found: list[Program], template: Path = SUPERVISOR_TEMPLATE) -> Path:

@@ -110,6 +110,19 @@ def test_rasa_sends_cors_headers_only_for_a_named_origin(fake_python: dict[str, 
     assert done.stdout.strip().endswith("--port 5005 --cors https://zhushou.example.gov.cn")
 
 
+def test_rasa_workers_become_sanic_workers_with_one_metrics_folder(tmp_path: Path, fake_python: dict[str, str]) -> None:
+    shows_env = tmp_path / "python"
+    shows_env.write_text('#!/bin/sh\necho "workers=${SANIC_WORKERS:-} metrics=${PROMETHEUS_MULTIPROC_DIR:-}"\n')
+    for workers, expected in (("2", "workers=2 metrics=/tmp/qhd-metrics"), ("1", "workers= metrics=")):
+        env = dict(fake_python, RASA_WORKERS=workers)
+        env.pop("SANIC_WORKERS", None)
+        env.pop("PROMETHEUS_MULTIPROC_DIR", None)
+        done = subprocess.run(
+            ["sh", str(ENTRYPOINT), "rasa"], env=env, capture_output=True, text=True, timeout=10, check=False
+        )
+        assert done.stdout.strip() == expected, done.stderr
+
+
 def test_the_entrypoint_refuses_rasa_without_a_token_and_an_empty_role(fake_python: dict[str, str]) -> None:
     no_token = dict(fake_python, RASA_TOKEN="")
     done = subprocess.run(

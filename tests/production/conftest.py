@@ -97,6 +97,8 @@ def base_config(run_id: str, redis_server: PrivateRedis) -> ProductionConfig:
         lock_key_prefix=f"qhdlock{run_id}",
         events_queue=f"qhd_events_{run_id}",
         events_exchange=f"qhd-exchange-{run_id}",
+        # no metrics ports unless a test asks for free ones: the default 9100... may be a developer's
+        metrics_first_port=0,
     )
 
 

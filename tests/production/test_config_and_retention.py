@@ -27,6 +27,20 @@ def test_app_and_tracker_tables_never_share_a_database(base_config: ProductionCo
         base_config.with_(tracker_db_url=base_config.app_db_url)
 
 
+@pytest.mark.parametrize("workers", [0, -1, 17])
+def test_workers_per_instance_must_be_sensible(base_config: ProductionConfig, workers: int) -> None:
+    with pytest.raises(ConfigError, match="RASA_WORKERS"):
+        base_config.with_(workers_per_instance=workers)
+
+
+def test_rasa_workers_is_read_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch, base_config: ProductionConfig
+) -> None:
+    monkeypatch.setenv("RASA_WORKERS", "2")
+    monkeypatch.setenv("REDIS_PASSWORD", base_config.redis_password)
+    assert ProductionConfig.from_env().workers_per_instance == 2
+
+
 def test_database_urls_must_be_postgresql(base_config: ProductionConfig) -> None:
     with pytest.raises(ConfigError, match="PostgreSQL"):
         base_config.with_(app_db_url="sqlite:///var/app.db")

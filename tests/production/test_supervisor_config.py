@@ -12,8 +12,13 @@ from bot.production.supervisor import START_RETRIES, programs, render
 TOKEN = "config-test-token-not-real"
 
 
-def rendered(base_config: ProductionConfig, tmp_path: Path, instances: int = 3) -> configparser.RawConfigParser:
-    config = base_config.with_(instances=instances)
+METRICS_FIRST_PORT = 9100  # only rendered here, never opened
+
+
+def rendered(
+    base_config: ProductionConfig, tmp_path: Path, instances: int = 3, workers: int = 1
+) -> configparser.RawConfigParser:
+    config = base_config.with_(instances=instances, workers_per_instance=workers, metrics_first_port=METRICS_FIRST_PORT)
     cluster = build(
         config,
         tmp_path / "model.tar.gz",
@@ -40,7 +45,7 @@ def test_every_program_of_the_profile_is_supervised(base_config: ProductionConfi
         name: parser.get(f"program:{name}", "environment")
         for name in ("actions", "consumer", "rasa-1", "rasa-2", "rasa-3")
     }
-    first = base_config.metrics_first_port
+    first = METRICS_FIRST_PORT
     assert metrics_ports == {
         "actions": f'METRICS_PORT="{first}"',
         "consumer": f'METRICS_PORT="{first + 1}"',
@@ -65,3 +70,23 @@ def test_every_program_restarts_with_back_off_and_stops_as_a_group(
         > parser.getint("program:actions", "priority")
     )
     assert parser.get("unix_http_server", "chmod") == "0700"
+
+
+def test_an_instance_of_two_workers_adds_up_their_metrics_and_gets_a_connection_per_request(
+    base_config: ProductionConfig, tmp_path: Path
+) -> None:
+    parser = rendered(base_config, tmp_path, instances=2, workers=2)
+    environments = [parser.get(f"program:rasa-{i}", "environment") for i in (1, 2)]
+    folders = [tmp_path.resolve() / "work" / "metrics" / f"rasa-{i}" for i in (1, 2)]
+    assert environments == [
+        f'METRICS_PORT="{METRICS_FIRST_PORT + 2}",SANIC_WORKERS="2",PROMETHEUS_MULTIPROC_DIR="{folders[0]}"',
+        f'METRICS_PORT="{METRICS_FIRST_PORT + 3}",SANIC_WORKERS="2",PROMETHEUS_MULTIPROC_DIR="{folders[1]}"',
+    ]
+    assert "SANIC_WORKERS" not in parser.get("program:actions", "environment")
+    # kept upstream connections would pin turns on whichever worker accepted them (bot.production.nginx)
+    nginx_conf = (tmp_path / "work" / "nginx" / "nginx.conf").read_text(encoding="utf-8")
+    assert "keepalive" not in nginx_conf
+
+    one_worker = rendered(base_config, tmp_path / "one", instances=2, workers=1)
+    assert "SANIC_WORKERS" not in one_worker.get("program:rasa-1", "environment")
+    assert "keepalive 32;" in (tmp_path / "one" / "work" / "nginx" / "nginx.conf").read_text(encoding="utf-8")

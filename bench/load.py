@@ -6,6 +6,9 @@ What runs (all on 127.0.0.1, started and stopped by this script):
 - ours-1:  the production profile (PostgreSQL tracker, Redis locks, RabbitMQ events + analytics
            consumer, our pipeline and actions), REST turns sent straight to ONE Rasa instance;
 - ours-2:  the same with TWO instances behind nginx (turns go through the balancer);
+- ours-1x2: ONE instance of TWO worker processes (RASA_WORKERS=2, bot.rasa_workers) behind nginx, which
+           opens a connection per turn so that a waiting worker takes it; started after the two-instance
+           layout is stopped, so the two never share the machine;
 - vanilla: a baseline trained IN THIS RUN on the same domain and data with Rasa's default recipe
            config (only the tokenizer swapped for the stock JiebaTokenizer, since the default
            WhitespaceTokenizer refuses Chinese), in-memory tracker and lock store, same action server.
@@ -63,6 +66,7 @@ PG_BASE = "postgresql://postgres@127.0.0.1:5432"
 SECRETS = {name: secrets_module.token_urlsafe(24) for name in SECRET_NAMES}
 API_HEADERS = {"Authorization": f"Bearer {SECRETS['RASA_TOKEN']}"}
 P95_TARGET_MS = 300.0
+OURS = ("ours-1", "ours-2", "ours-1x2")
 # Fixed conversation scripts: small talk, topic questions, a help-request form started and left.
 SCRIPTS = [
     ["你好", "农村低保标准是多少", "我在海港区", "公益性岗位怎么报名", "谢谢", "再见"],
@@ -289,16 +293,17 @@ def markdown(report: dict) -> str:
         lines.append(f"| {name} | {r['p50_ms']} | {r['p95_ms']} | {r['p99_ms']} | {r['msgs_per_s']} |")
     lines += [
         "",
-        "Targets (paced, 8 concurrent conversations): "
+        "Targets (latency: paced phase; throughput: saturated phase): "
         + "; ".join(f"{k}: {'PASS' if v else 'FAIL'}" for k, v in report["targets"].items()),
         "",
     ]
     return "\n".join(lines)
 
 
-def private_config(services: ExitStack, prefix: str, instances: int) -> ProductionConfig:
+def private_config(services: ExitStack, prefix: str, instances: int, workers: int = 1) -> ProductionConfig:
     """The production profile on this machine with this run's own databases, queue, lock prefix, ports
-    and Redis (production refuses a Redis without a password; tests/support/redis_server.py)."""
+    and Redis (production refuses a Redis without a password; tests/support/redis_server.py). With
+    several workers per instance, metrics ports too: the start waits until every worker serves."""
     from tests.production.conftest import consecutive_free_ports
     from tests.support.servers import free_port
 
@@ -312,7 +317,9 @@ def private_config(services: ExitStack, prefix: str, instances: int) -> Producti
         events_queue=f"qhd_events_{run_id}",
         events_exchange=f"qhd-exchange-{run_id}",
         instances=instances,
+        workers_per_instance=workers,
         first_rasa_port=consecutive_free_ports(instances),
+        metrics_first_port=consecutive_free_ports(2 + instances) if workers > 1 else 0,
         public_port=free_port(),
         action_port=free_port(),
         web_port=free_port(),
@@ -358,8 +365,29 @@ def main(argv: list[str] | None = None) -> int:
     workdir = Path(tempfile.mkdtemp(prefix="qhd-load-"))
     # A private copy: `make train` elsewhere replaces models/ while this runs.
     model = Path(shutil.copy2(model, workdir / model.name))
-    cluster = build(config, model, workdir, SECRETS)
+    cluster = build(config, model, workdir / "two-instances", SECRETS)
     phases: list[Phase] = []
+
+    def measure(mode: str, send: str, read: str) -> None:
+        run_phase(mode, "warm-up", send, read, 2, 1, 0, args.timeout, args.seed)
+        for phase, think in (("paced", args.think_ms), ("saturated", 0)):
+            print(f"测量 {mode} {phase} ……", flush=True)
+            done = run_phase(
+                mode,
+                phase,
+                send,
+                read,
+                args.conversations,
+                args.per_worker,
+                think,
+                args.timeout,
+                args.seed,
+                0.0 if think else args.saturated_s,
+            )
+            phases.append(done)
+            print(json.dumps(done.summary(), ensure_ascii=False), flush=True)
+
+    two_workers = None
     try:
         if args.vanilla_model:
             vanilla_model, train_s, cached = args.vanilla_model, 0.0, 0
@@ -373,32 +401,21 @@ def main(argv: list[str] | None = None) -> int:
         cluster.wait_ready([start_vanilla(cluster, vanilla_model, vanilla_port)])
         vanilla_url = f"http://127.0.0.1:{vanilla_port}"
         requests.post(f"{vanilla_url}/model/parse", json={"text": "你好"}, timeout=120)
-        targets = {
-            "vanilla": (vanilla_url, vanilla_url),
-            "ours-1": (cluster.rasa_url(0), cluster.rasa_url(0)),
-            "ours-2": (cluster.public_url, cluster.public_url),
-        }
-        for mode, (send, read) in targets.items():
-            run_phase(mode, "warm-up", send, read, 2, 1, 0, args.timeout, args.seed)
-            for phase, think in (("paced", args.think_ms), ("saturated", 0)):
-                print(f"测量 {mode} {phase} ……", flush=True)
-                done = run_phase(
-                    mode,
-                    phase,
-                    send,
-                    read,
-                    args.conversations,
-                    args.per_worker,
-                    think,
-                    args.timeout,
-                    args.seed,
-                    0.0 if think else args.saturated_s,
-                )
-                phases.append(done)
-                print(json.dumps(done.summary(), ensure_ascii=False), flush=True)
+        measure("vanilla", vanilla_url, vanilla_url)
+        measure("ours-1", cluster.rasa_url(0), cluster.rasa_url(0))
+        measure("ours-2", cluster.public_url, cluster.public_url)
+        cluster.stop_all()
+        print("启动生产配置（1 个实例，2 个工作进程）……", flush=True)
+        two_workers = private_config(services, "c", instances=1, workers=2)
+        single = build(two_workers, model, workdir / "two-workers", SECRETS)
+        cluster = single
+        single.start(web=False)
+        measure("ours-1x2", single.public_url, single.public_url)
     finally:
         cluster.stop_all()
         drop_private(config)
+        if two_workers is not None:
+            drop_private(two_workers)
         services.close()
         if args.keep:
             print(f"工作目录（日志、基线模型）保留在 {workdir}", flush=True)
@@ -428,7 +445,7 @@ def main(argv: list[str] | None = None) -> int:
         "results": summaries,
         "ratios": {
             f"{m} / vanilla ({ph})": ratios(by[(m, ph)], by[("vanilla", ph)])
-            for m in ("ours-1", "ours-2")
+            for m in OURS
             for ph in ("paced", "saturated")
         },
         "targets": {
@@ -438,9 +455,13 @@ def main(argv: list[str] | None = None) -> int:
                 and by[(m, "paced")]["errors"] == 0
                 and by[(m, "paced")]["lost_turns"] == 0
             )
-            for m in ("ours-1", "ours-2")
+            for m in OURS
         },
     }
+    one_instance = max(by[(m, "saturated")]["msgs_per_s"] or 0 for m in ("ours-1", "ours-1x2"))
+    report["targets"]["one instance saturated msgs/s >= 2x vanilla (issue 15)"] = one_instance >= 2 * (
+        by[("vanilla", "saturated")]["msgs_per_s"] or float("inf")
+    )
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "load.json").write_text(json.dumps(report, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     (args.out / "load.md").write_text(markdown(report), encoding="utf-8")

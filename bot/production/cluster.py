@@ -139,12 +139,11 @@ class Cluster:
             f"http://127.0.0.1:{port}/",
         )
 
-    def instance_env(self, index: int, workers: int | None = None) -> dict[str, str]:
+    def instance_env(self, index: int) -> dict[str, str]:
         """What one Rasa instance's environment adds to the shared one (here and under supervisord): its
         metrics port, its worker count (Rasa's SANIC_WORKERS) and, with several workers and a metrics
-        port, the folder where the workers add up their metrics (bot.metrics). `workers` overrides the
-        configured count (bench/load.py runs one instance of two workers beside one-worker instances)."""
-        workers = workers or self.config.workers_per_instance
+        port, the folder where the workers add up their metrics (bot.metrics)."""
+        workers = self.config.workers_per_instance
         port = self.config.metrics_port(f"rasa-{index + 1}")
         env = {"METRICS_PORT": str(port)} if port else {}
         if workers > 1:
@@ -223,7 +222,7 @@ class Cluster:
     def wait_for_workers(self, index: int, deadline: float) -> None:
         """Until every worker of instance `index` serves (qhd_rasa_workers_serving on its metrics port);
         without a metrics port there is nothing to ask, and the instance serves with those it has."""
-        workers = int(self.instance_env(index).get("SANIC_WORKERS", "1"))
+        workers = self.config.workers_per_instance
         port = self.config.metrics_port(f"rasa-{index + 1}")
         if workers == 1 or not port:
             return

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import requests
 
-from bot.production import migrate, nginx
+from bot.production import healthcheck, migrate, nginx
 from bot.production.config import ENDPOINTS_FILE, ProductionConfig
 from bot.production.nginx import UPSTREAM_KEEPALIVE
 from bot.runner import actions_command, rasa_command, rasa_env
@@ -37,18 +37,6 @@ def answers(url: str) -> bool:
         return requests.get(url, timeout=2).status_code < 500
     except requests.RequestException:
         return False
-
-
-def workers_serving(metrics_url: str) -> float:
-    """qhd_rasa_workers_serving as a metrics port shows it (0 when the port does not answer yet)."""
-    try:
-        text = requests.get(metrics_url, timeout=2).text
-    except requests.RequestException:
-        return 0.0
-    for line in text.splitlines():
-        if line.startswith("qhd_rasa_workers_serving "):
-            return float(line.split()[1])
-    return 0.0
 
 
 class StartError(RuntimeError):
@@ -228,7 +216,7 @@ class Cluster:
             return
         serving = 0.0
         while time.monotonic() < deadline:
-            serving = workers_serving(f"http://127.0.0.1:{port}/metrics")
+            serving = healthcheck.workers_serving(port)
             if serving >= workers:
                 return
             time.sleep(1)

@@ -8,6 +8,8 @@ second of CPU). What each role must prove:
   its model is loaded, so that would route residents to an instance that can only answer 409.
   `GET /status` answers 200 with the model file only once an agent is ready; it needs the API token,
   which the probe reads from RASA_TOKEN as set in its own environment (never written into a manifest).
+  With RASA_WORKERS > 1 and a metrics port, every worker must have its model too: `/status` answers as
+  soon as one of them does (qhd_rasa_workers_serving, bot.rasa_workers).
 - actions: rasa_sdk's `/health`; web: the web app's `/healthz`.
 - consumer: its heartbeat file was touched within the last minute (the consumer loop touches it
   every flush interval, also while waiting for events).
@@ -51,6 +53,24 @@ def rasa_model_loaded(port: int, token: str) -> bool:
         return False
 
 
+def workers_serving(metrics_port: int) -> float:
+    """qhd_rasa_workers_serving as the instance's metrics port shows it (0 when it does not answer)."""
+    status, body = _get(f"http://127.0.0.1:{metrics_port}/metrics")
+    if status != 200:
+        return 0.0
+    for line in body.decode(errors="replace").splitlines():
+        if line.startswith("qhd_rasa_workers_serving "):
+            return float(line.split()[1])
+    return 0.0
+
+
+def rasa_ready(port: int, token: str, workers: int, metrics_port: int | None) -> bool:
+    """The model is loaded, and with several workers and a metrics port, in every worker."""
+    if not rasa_model_loaded(port, token):
+        return False
+    return workers < 2 or metrics_port is None or workers_serving(metrics_port) >= workers
+
+
 def heartbeat_fresh(path: Path, max_age_s: float = HEARTBEAT_MAX_AGE_S) -> bool:
     try:
         return time.time() - path.stat().st_mtime < max_age_s
@@ -61,7 +81,7 @@ def heartbeat_fresh(path: Path, max_age_s: float = HEARTBEAT_MAX_AGE_S) -> bool:
 def check(role: str) -> bool:
     env = env_settings()
     if role == "rasa":
-        return rasa_model_loaded(env.rasa_listen_port, env.rasa_token.get_secret_value())
+        return rasa_ready(env.rasa_listen_port, env.rasa_token.get_secret_value(), env.rasa_workers, env.metrics_port)
     if role == "actions":
         return _get(f"http://127.0.0.1:{env.action_port}/health")[0] == 200
     if role == "web":

@@ -2,7 +2,8 @@
 
 Turns from concurrent conversations are served by both workers, the instance's one metrics port counts
 every worker's turns, and a worker killed with SIGKILL takes its instance down whole (so supervisord
-restarts it with both workers) without leaving a process on the instance's port.
+restarts it with both workers) without leaving a process on the instance's port. The container probe
+calls an instance ready only when every worker serves.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import pytest
 import requests
 from prometheus_client.mmap_dict import MmapedDict
 
+from bot.production import healthcheck
 from bot.production.cluster import Cluster, build
 from bot.production.config import ProductionConfig
 from tests.production.conftest import clean_up, consecutive_free_ports, require_service
@@ -114,6 +116,16 @@ def test_both_workers_serve_and_the_metrics_port_counts_every_turn(instance: Clu
     total = re.search(r'^qhd_turns_total\{channel="rest"\} ([0-9.e+]+)$', exposed, re.MULTILINE)
     assert total, exposed[:2000]
     assert float(total.group(1)) == CONVERSATIONS * len(SCRIPT)
+
+
+def test_the_container_probe_wants_every_worker_serving(instance: Cluster) -> None:
+    port, token = instance.config.first_rasa_port, SECRETS["RASA_TOKEN"]
+    metrics_port = instance.config.metrics_port("rasa-1")
+    assert healthcheck.workers_serving(metrics_port) == 2
+    assert healthcheck.rasa_ready(port, token, workers=2, metrics_port=metrics_port)
+    # an instance told to run three workers that serves with two is not ready
+    assert not healthcheck.rasa_ready(port, token, workers=3, metrics_port=metrics_port)
+    assert not healthcheck.rasa_ready(port, "wrong-token", workers=2, metrics_port=metrics_port)
 
 
 def test_a_killed_worker_takes_its_instance_down_and_frees_the_port(instance: Cluster) -> None:

@@ -35,12 +35,13 @@ import asyncio
 import json
 import logging
 import time
+from collections import deque
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 import redis
-from rasa.core.lock import TicketLock
+from rasa.core.lock import Ticket, TicketLock
 from rasa.core.lock_store import LOCK_LIFETIME, LockError, RedisLockStore
 from rasa.utils.endpoints import EndpointConfig
 
@@ -75,6 +76,7 @@ local function stored_lock(raw, conversation_id, kept)
 end
 """
 # TicketLock.issue_ticket: drop expired tickets, append number last + 1 (0 when none) expiring at now + lifetime.
+# Returns {number, 1 when no unexpired ticket was there before it (the caller is served at once), else 0}.
 ISSUE_SCRIPT = (
     _LIVE_TICKETS
     + """
@@ -83,9 +85,11 @@ local now, lifetime = tonumber(ARGV[1]), tonumber(ARGV[2])
 local kept, numbers = live_tickets(raw, now)
 local number = 0
 if #numbers > 0 then number = numbers[#numbers] + 1 end
+local first_in_line = 0
+if #kept == 0 then first_in_line = 1 end
 table.insert(kept, string.format('{"number": %d, "expires": %.6f}', number, now + lifetime))
 redis.call("SET", KEYS[1], stored_lock(raw, ARGV[3], kept))
-return number
+return {number, first_in_line}
 """
 )
 # cleanup: drop expired tickets and the caller's; keep the lock only while someone still waits.
@@ -123,10 +127,17 @@ class AtomicRedisLockStore(RedisLockStore):
     async def lock(
         self, conversation_id: str, lock_lifetime: float = LOCK_LIFETIME, wait_time_in_seconds: float = 1
     ) -> AsyncIterator[TicketLock]:
-        """Rasa's lock protocol (take a ticket, wait for it, always give it back), Redis work in a thread."""
-        ticket = await asyncio.to_thread(self.issue_ticket, conversation_id, lock_lifetime)
+        """Rasa's lock protocol (take a ticket, wait for it, always give it back), Redis work in a thread.
+
+        A ticket issued with no unexpired ticket before it is served at once, as Rasa's `_acquire_lock`
+        would find on its first read; that read (a Redis round trip on the event loop) is skipped.
+        """
+        ticket, first_in_line = await asyncio.to_thread(self._take_ticket, conversation_id, lock_lifetime)
         try:
-            yield await self._acquire_lock(conversation_id, ticket, wait_time_in_seconds)
+            if first_in_line:
+                yield TicketLock(conversation_id, deque([Ticket(ticket, time.time() + lock_lifetime)]))
+            else:
+                yield await self._acquire_lock(conversation_id, ticket, wait_time_in_seconds)
         finally:
             # a cancelled turn still gives its ticket back: the thread runs to its end either way
             await asyncio.to_thread(self.cleanup, conversation_id, ticket)
@@ -151,14 +162,17 @@ class AtomicRedisLockStore(RedisLockStore):
                     continue  # another process changed this lock between our read and write: redo
 
     def issue_ticket(self, conversation_id: str, lock_lifetime: float = LOCK_LIFETIME) -> int:
+        return self._take_ticket(conversation_id, lock_lifetime)[0]
+
+    def _take_ticket(self, conversation_id: str, lock_lifetime: float) -> tuple[int, bool]:
+        """A new ticket's number, and whether no unexpired ticket was before it."""
         try:
-            return int(
-                self._issue(
-                    keys=[self.key_prefix + conversation_id], args=[time.time(), lock_lifetime, conversation_id]
-                )
+            number, first_in_line = self._issue(
+                keys=[self.key_prefix + conversation_id], args=[time.time(), lock_lifetime, conversation_id]
             )
         except redis.RedisError as error:
             raise LockError(f"Error while acquiring lock. Error:\n{error}") from error
+        return int(number), bool(first_in_line)
 
     def update_lock(self, conversation_id: str) -> None:
         def change(lock: TicketLock | None) -> tuple[TicketLock | None, None]:

@@ -170,3 +170,40 @@ def test_turns_of_one_conversation_take_turns_and_redis_is_called_off_the_event_
     assert order == ["first in", "first out", "second in", "second out"]
     assert calling_threads and loop_thread not in calling_threads
     assert store.get_lock("c-turns") is None  # both tickets given back, the lock deleted
+
+
+def test_a_turn_nobody_waits_for_reads_no_lock_back_on_the_event_loop(
+    base_config: ProductionConfig, prefix: str
+) -> None:
+    import asyncio
+
+    store = _store(AtomicRedisLockStore, base_config, prefix)
+    reads: list[str] = []
+    read = store.get_lock
+
+    def recording(conversation_id: str):
+        reads.append(conversation_id)
+        return read(conversation_id)
+
+    store.get_lock = recording  # type: ignore[method-assign]  # a recording wrapper on this store only
+
+    async def turn(conversation: str, hold_s: float) -> None:
+        async with store.lock(conversation, wait_time_in_seconds=0.01):
+            await asyncio.sleep(hold_s)
+
+    async def alone_then_contended() -> None:
+        await turn("c-alone", 0.0)
+        await turn("c-alone", 0.0)  # the next message of the same conversation, after the first was answered
+        first = asyncio.create_task(turn("c-busy", 0.1))
+        await asyncio.sleep(0.03)
+        await asyncio.gather(first, turn("c-busy", 0.0))
+
+    asyncio.run(alone_then_contended())
+    # only the message that arrived while another of its conversation was served had to wait and read
+    assert reads and set(reads) == {"c-busy"}
+    assert store.get_lock("c-alone") is None and store.get_lock("c-busy") is None
+    # a stale ticket of a crashed instance still makes the next message wait until it expires
+    store.issue_ticket("c-stale", 0.2)
+    reads.clear()
+    asyncio.run(turn("c-stale", 0.0))
+    assert reads and set(reads) == {"c-stale"}

@@ -13,6 +13,7 @@ import socket
 import uuid
 import warnings
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -38,6 +39,30 @@ def require_service(name: str) -> None:
     host, port = SERVICES[name]
     if not listening(host, port):
         pytest.skip(f"{name} is not running on {host}:{port}: production-profile test skipped")
+
+
+def services_and_model() -> Path:
+    """Skip unless PostgreSQL, Redis and RabbitMQ run; the model to start: PRODUCTION_TEST_MODEL (a given
+    file, for developers iterating on data since it was trained) or the one matching the current data."""
+    from tests.support.servers import require_model
+
+    for service in ("PostgreSQL", "Redis", "RabbitMQ"):
+        require_service(service)
+    override = os.environ.get("PRODUCTION_TEST_MODEL")
+    return Path(override) if override else require_model()
+
+
+def with_own_names(config: ProductionConfig, suffix: str, **changes: object) -> ProductionConfig:
+    """`config` with databases, queue, exchange and lock prefix of its own (a module starting a second
+    layout beside the session's names), plus `changes`."""
+    return config.with_(
+        app_db_url=config.app_db_url + suffix,
+        tracker_db_url=config.tracker_db_url + suffix,
+        events_queue=config.events_queue + suffix,
+        events_exchange=config.events_exchange + suffix,
+        lock_key_prefix=config.lock_key_prefix + suffix,
+        **changes,
+    )
 
 
 def consecutive_free_ports(count: int) -> int:

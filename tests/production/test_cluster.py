@@ -8,12 +8,10 @@ removed at the end.
 from __future__ import annotations
 
 import asyncio
-import os
 import threading
 import time
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 import requests
@@ -27,9 +25,9 @@ from tests.production.conftest import (
 )
 from tests.production.conftest import (
     consecutive_free_ports,
-    require_service,
+    services_and_model,
 )
-from tests.support.servers import free_port, random_secrets, require_model
+from tests.support.servers import free_port, random_secrets
 
 SECRETS = random_secrets()
 TOKEN, JWT_SECRET = SECRETS["RASA_TOKEN"], SECRETS["JWT_SECRET"]
@@ -43,12 +41,7 @@ THANKS = "谢谢"  # answered without a form or a handoff, so every turn ends in
 
 @pytest.fixture(scope="module")
 def cluster(base_config: ProductionConfig, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    for service in ("PostgreSQL", "Redis", "RabbitMQ"):
-        require_service(service)
-    # PRODUCTION_TEST_MODEL: run against a given model file even when the data changed since it was
-    # trained (developers iterating on data); otherwise the model matching the current data.
-    override = os.environ.get("PRODUCTION_TEST_MODEL")
-    model = Path(override) if override else require_model()
+    model = services_and_model()
     config = base_config.with_(
         instances=2,
         first_rasa_port=consecutive_free_ports(2),

@@ -16,9 +16,9 @@ import requests
 
 from bot.production.cluster import PYTHON, Cluster, build
 from bot.production.config import ProductionConfig
-from tests.production.conftest import consecutive_free_ports, require_service
+from tests.production.conftest import consecutive_free_ports, services_and_model
 from tests.production.test_cluster import SECRETS, _clean_up, say, sender
-from tests.support.servers import free_port, require_model
+from tests.support.servers import free_port
 
 DOC_NO = "秦民字〔2025〕12号"
 QUESTION = "海港区城市低保标准是多少"
@@ -36,9 +36,7 @@ FORM = {
 
 @pytest.fixture(scope="module")
 def two_of_everything(base_config: ProductionConfig, tmp_path_factory) -> Iterator[Cluster]:
-    for service in ("PostgreSQL", "Redis", "RabbitMQ"):
-        require_service(service)
-    model = require_model()
+    model = services_and_model()
     config = base_config.with_(
         instances=2,
         first_rasa_port=consecutive_free_ports(2),

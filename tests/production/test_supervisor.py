@@ -29,8 +29,8 @@ from bot.production import healthcheck
 from bot.production.config import ProductionConfig
 from bot.production.supervisor import rpc
 from bot.settings import REPO_ROOT
-from tests.production.conftest import clean_up, consecutive_free_ports, require_service
-from tests.support.servers import free_port, random_secrets, require_model
+from tests.production.conftest import clean_up, consecutive_free_ports, services_and_model, with_own_names
+from tests.support.servers import free_port, random_secrets
 
 SECRETS = random_secrets()
 
@@ -65,17 +65,10 @@ class Launched:
 
 @pytest.fixture(scope="module")
 def launched(base_config: ProductionConfig, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Launched]:
-    for service in ("PostgreSQL", "Redis", "RabbitMQ"):
-        require_service(service)
-    override = os.environ.get("PRODUCTION_TEST_MODEL")
-    model = Path(override) if override else require_model()
-    suffix = "s" + uuid.uuid4().hex[:6]
-    config = base_config.with_(
-        app_db_url=base_config.app_db_url + suffix,
-        tracker_db_url=base_config.tracker_db_url + suffix,
-        events_queue=base_config.events_queue + suffix,
-        events_exchange=base_config.events_exchange + suffix,
-        lock_key_prefix=base_config.lock_key_prefix + suffix,
+    model = services_and_model()
+    config = with_own_names(
+        base_config,
+        "s" + uuid.uuid4().hex[:6],
         instances=2,
         first_rasa_port=consecutive_free_ports(2),
         public_port=free_port(),

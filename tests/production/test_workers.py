@@ -26,8 +26,8 @@ from prometheus_client.mmap_dict import MmapedDict
 from bot.production import healthcheck
 from bot.production.cluster import Cluster, build
 from bot.production.config import ProductionConfig
-from tests.production.conftest import clean_up, consecutive_free_ports, require_service
-from tests.support.servers import free_port, random_secrets, require_model
+from tests.production.conftest import clean_up, consecutive_free_ports, services_and_model, with_own_names
+from tests.support.servers import free_port, random_secrets
 
 SECRETS = random_secrets()
 SCRIPT = ["你好", "农村低保标准是多少", "公益性岗位怎么报名", "谢谢"]
@@ -36,16 +36,10 @@ CONVERSATIONS = 8
 
 @pytest.fixture(scope="module")
 def instance(base_config: ProductionConfig, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    for service in ("PostgreSQL", "Redis", "RabbitMQ"):
-        require_service(service)
-    override = os.environ.get("PRODUCTION_TEST_MODEL")
-    model = Path(override) if override else require_model()
-    suffix = "w" + uuid.uuid4().hex[:6]
-    config = base_config.with_(
-        app_db_url=base_config.app_db_url + suffix,
-        tracker_db_url=base_config.tracker_db_url + suffix,
-        events_queue=base_config.events_queue + suffix,
-        events_exchange=base_config.events_exchange + suffix,
+    model = services_and_model()
+    config = with_own_names(
+        base_config,
+        "w" + uuid.uuid4().hex[:6],
         instances=1,
         workers_per_instance=2,
         first_rasa_port=free_port(),

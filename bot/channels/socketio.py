@@ -130,6 +130,10 @@ class BoundSocketIOInput(InputChannel):
         redis_url = env_settings().socketio_redis_url
         sio = AsyncServer(
             async_mode="sanic",
+            # Several workers behind one port (bot.rasa_workers): a long-polling session is kept by the one
+            # process that opened it, and each poll may reach another worker, so only websocket (one
+            # connection, one worker) works; a polling client is refused at once, not failed at random.
+            transports=["websocket"] if rasa_workers.sanic_workers() > 1 else ["polling", "websocket"],
             cors_allowed_origins=self.cors_allowed_origins if self.cors_allowed_origins else [],
             client_manager=AsyncRedisManager(redis_url) if redis_url else None,
             max_http_buffer_size=MAX_BODY_BYTES,  # a packet larger than this closes the connection

@@ -3,11 +3,13 @@
 Turns from concurrent conversations are served by both workers, the instance's one metrics port counts
 every worker's turns, and a worker killed with SIGKILL takes its instance down whole (so supervisord
 restarts it with both workers) without leaving a process on the instance's port. The container probe
-calls an instance ready only when every worker serves.
+calls an instance ready only when every worker serves. The widget's websocket works; long-polling, whose
+session one worker alone would know, is refused at the handshake.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
@@ -26,6 +28,7 @@ from prometheus_client.mmap_dict import MmapedDict
 from bot.production import healthcheck
 from bot.production.cluster import Cluster, build
 from bot.production.config import ProductionConfig
+from tests.production import eio
 from tests.production.conftest import clean_up, consecutive_free_ports, services_and_model, with_own_names
 from tests.support.servers import free_port, random_secrets
 
@@ -120,6 +123,27 @@ def test_the_container_probe_wants_every_worker_serving(instance: Cluster) -> No
     # an instance told to run three workers that serves with two is not ready
     assert not healthcheck.rasa_ready(port, token, workers=3, metrics_port=metrics_port)
     assert not healthcheck.rasa_ready(port, "wrong-token", workers=2, metrics_port=metrics_port)
+
+
+def test_the_widget_chats_over_websocket_and_long_polling_is_refused_at_once(instance: Cluster) -> None:
+    from bot.web.widget import mint_token
+
+    who = "workers-" + uuid.uuid4().hex[:10]
+
+    async def websocket_turn() -> list[dict]:
+        async with eio.WebSocketClient(instance.public_url, mint_token(who, SECRETS["JWT_SECRET"])) as client:
+            await client.emit("user_uttered", {"message": "农村低保标准是多少", "session_id": "ignored"})
+            return await client.events("bot_uttered", timeout=60)
+
+    replies = asyncio.run(websocket_turn())
+    assert replies and all(r.get("text") for r in replies)
+    # a long-polling session lives in the worker that opened it and the next poll may reach the other one:
+    # refused on the handshake, never accepted and then lost
+    for _ in range(4):
+        handshake = requests.get(
+            f"{instance.public_url}/socket.io/", params={"EIO": "4", "transport": "polling"}, timeout=30
+        )
+        assert handshake.status_code == 400, handshake.text[:200]
 
 
 def test_a_killed_worker_takes_its_instance_down_and_frees_the_port(instance: Cluster) -> None:

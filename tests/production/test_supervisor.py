@@ -19,6 +19,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -63,20 +64,23 @@ class Launched:
         return rpc(self.workdir / "supervisor.sock").supervisor.getProcessInfo(name)
 
 
-@pytest.fixture(scope="module")
-def launched(base_config: ProductionConfig, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Launched]:
+@contextmanager
+def launch(
+    base_config: ProductionConfig, workdir: Path, instances: int = 2, workers: int = 1, web: bool = True
+) -> Iterator[Launched]:
+    """`make run-production`'s launcher on free ports with this run's own names; stopped on exit."""
     model = services_and_model()
     config = with_own_names(
         base_config,
         "s" + uuid.uuid4().hex[:6],
-        instances=2,
-        first_rasa_port=consecutive_free_ports(2),
+        instances=instances,
+        workers_per_instance=workers,
+        first_rasa_port=consecutive_free_ports(instances),
         public_port=free_port(),
         action_port=free_port(),
         web_port=free_port(),
-        metrics_first_port=consecutive_free_ports(4),
+        metrics_first_port=consecutive_free_ports(2 + instances),
     )
-    workdir = tmp_path_factory.mktemp("supervised")
     env = dict(
         os.environ,
         PROFILE="production",
@@ -89,6 +93,7 @@ def launched(base_config: ProductionConfig, tmp_path_factory: pytest.TempPathFac
         LOCK_KEY_PREFIX=config.lock_key_prefix,
         RASA_PORT=str(config.public_port),
         RASA_FIRST_PORT=str(config.first_rasa_port),
+        RASA_WORKERS=str(workers),
         ACTION_PORT=str(config.action_port),
         ACTION_ENDPOINT_URL=f"http://127.0.0.1:{config.action_port}/webhook",
         WEB_PORT=str(config.web_port),
@@ -96,18 +101,10 @@ def launched(base_config: ProductionConfig, tmp_path_factory: pytest.TempPathFac
         REDIS_PASSWORD=config.redis_password or "",
         REDIS_PORT=str(config.redis_port),
     )
+    argv = [sys.executable, "-m", "bot.production.launcher", "--instances", str(instances)]
+    argv += ["--model", str(model), "--workdir", str(workdir)] + ([] if web else ["--no-web"])
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "bot.production.launcher",
-            "--instances",
-            "2",
-            "--model",
-            str(model),
-            "--workdir",
-            str(workdir),
-        ],
+        argv,
         cwd=REPO_ROOT,
         env=env,
         stdout=subprocess.PIPE,
@@ -127,6 +124,12 @@ def launched(base_config: ProductionConfig, tmp_path_factory: pytest.TempPathFac
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
         clean_up(config)
+
+
+@pytest.fixture(scope="module")
+def launched(base_config: ProductionConfig, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Launched]:
+    with launch(base_config, tmp_path_factory.mktemp("supervised")) as stack:
+        yield stack
 
 
 class Resident:

@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import re
 import tempfile
-import time
 import uuid
 from pathlib import Path
 
@@ -21,6 +20,7 @@ import sqlalchemy as sa
 
 from tests.support.data_stack import HELP_ANSWERS, REFERENCE, converse, joined, new_sender, rows
 from tests.support.servers import Stack, require_model
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.timeout(900)
 SERVER = "postgresql://postgres@127.0.0.1:5432"
@@ -85,15 +85,6 @@ def pending_in_outbox(stack) -> list[dict]:
     return [r for r in records if r["op"] == "park" and r["key"] not in done]
 
 
-def wait_for(condition, timeout: float = 60.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(1)
-    return False
-
-
 def test_database_down_during_the_save_parks_the_request_and_saves_it_once(stack):
     sender = new_sender()
     answers = dict(HELP_ANSWERS, **{"手机号": "13400001111"})
@@ -112,7 +103,9 @@ def test_database_down_during_the_save_parks_the_request_and_saves_it_once(stack
             assert CHINESE.search(answer), f"{text!r} -> {answer!r}"
     finally:
         set_database_up(stack.db_name, True)
-    assert wait_for(lambda: not pending_in_outbox(stack)), "the outbox was not flushed after the database returned"
+    assert wait_until(lambda: not pending_in_outbox(stack), poll_s=1), (
+        "the outbox was not flushed after the database returned"
+    )
     saved = rows(stack, "select reference_no, consent_at from qhd_help_requests where phone = '13400001111'")
     assert [r["reference_no"] for r in saved] == [reference] and saved[0]["consent_at"] is not None
 

@@ -12,12 +12,12 @@ import signal
 import subprocess
 import sys
 import textwrap
-import time
 
 import pytest
 
 from bot import rasa_workers
 from bot.settings import REPO_ROOT, SettingsError
+from tests.support.waiting import wait_until
 
 MAIN = textwrap.dedent(
     """
@@ -46,15 +46,6 @@ def alive(pid: int) -> bool:
         return False
 
 
-def wait_until(condition, timeout_s: float = 15.0) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return condition()
-
-
 @pytest.fixture
 def main_process():
     if not os.path.exists("/proc/self/task"):
@@ -81,7 +72,7 @@ def main_process():
 def test_a_dead_worker_stops_its_siblings_and_the_main_process_returns(main_process) -> None:
     proc, (first, second) = main_process
     os.kill(second, signal.SIGKILL)  # at once: a worker may die before the watch has seen it
-    assert wait_until(lambda: not alive(first)), "the surviving worker kept serving alone"
+    assert wait_until(lambda: not alive(first), timeout_s=15), "the surviving worker kept serving alone"
     assert proc.wait(timeout=15) == 0
     assert proc.stdout is not None and "joined" in proc.stdout.read()
 
@@ -90,7 +81,7 @@ def test_workers_die_with_their_main_process(main_process) -> None:
     proc, pids = main_process
     proc.kill()  # SIGKILL: no handler of the main process runs
     proc.wait(timeout=10)
-    assert wait_until(lambda: not any(alive(p) for p in pids)), "orphaned workers would keep the port"
+    assert wait_until(lambda: not any(alive(p) for p in pids), timeout_s=15), "orphaned workers would keep the port"
 
 
 def test_the_watch_gives_the_workers_time_to_start_then_wants_all_of_them() -> None:

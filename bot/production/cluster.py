@@ -131,14 +131,18 @@ class Cluster:
         """What one Rasa instance's environment adds to the shared one (here and under supervisord): its
         metrics port, its worker count (Rasa's SANIC_WORKERS) and, with several workers and a metrics
         port, the folder where the workers add up their metrics (bot.metrics)."""
-        workers = self.config.workers_per_instance
-        port = self.config.metrics_port(f"rasa-{index + 1}")
-        env = {"METRICS_PORT": str(port)} if port else {}
-        if workers > 1:
-            env["SANIC_WORKERS"] = str(workers)
-            if port:
-                env["PROMETHEUS_MULTIPROC_DIR"] = str(self.workdir.resolve() / "metrics" / f"rasa-{index + 1}")
+        name = f"rasa-{index + 1}"
+        env = self.metrics_env(name)
+        if self.config.workers_per_instance > 1:
+            env["SANIC_WORKERS"] = str(self.config.workers_per_instance)
+            if "METRICS_PORT" in env:
+                env["PROMETHEUS_MULTIPROC_DIR"] = str(self.workdir.resolve() / "metrics" / name)
         return env
+
+    def metrics_env(self, program: str) -> dict[str, str]:
+        """METRICS_PORT of a program of this machine (actions, consumer, rasa-i), or {} without one."""
+        port = self.config.metrics_port(program)
+        return {"METRICS_PORT": str(port)} if port else {}
 
     def consumer_command(self) -> tuple[list[str], str]:
         return [PYTHON, "-m", "bot.production.consumer"], ""

@@ -23,7 +23,7 @@ import subprocess
 import sys
 import time
 import xmlrpc.client
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from jinja2 import Environment, StrictUndefined
@@ -64,7 +64,7 @@ class Program:
 
 def programs(cluster: Cluster, web: bool = True) -> list[Program]:
     """Every program of the profile, in start order (lower priority first; stop order is reversed)."""
-    found = [Program("actions", *cluster.actions_command(), priority=100)]
+    found = [Program("actions", *cluster.actions_command(), priority=100, env=cluster.metrics_env("actions"))]
     found += [
         Program(
             f"rasa-{i + 1}",
@@ -77,18 +77,13 @@ def programs(cluster: Cluster, web: bool = True) -> list[Program]:
         for i in range(cluster.config.instances)
     ]
     found += [
-        Program("consumer", *cluster.consumer_command(), priority=300),
+        Program("consumer", *cluster.consumer_command(), priority=300, env=cluster.metrics_env("consumer")),
         Program("retention", [PYTHON, "-m", "bot.production.retention"], "", priority=300),
         Program("nginx", *cluster.nginx_command(), priority=400, startsecs=2),
     ]
     if web:
         found.append(Program("web", *cluster.web_command(), priority=400))
-    # a Rasa program's metrics port is already in its instance_env
-    return [_with_metrics_port(p, cluster.config.metrics_port(p.name)) for p in found]
-
-
-def _with_metrics_port(program: Program, port: int | None) -> Program:
-    return replace(program, env={**program.env, "METRICS_PORT": str(port)}) if port else program
+    return found
 
 
 def render(cluster: Cluster, found: list[Program], template: Path = SUPERVISOR_TEMPLATE) -> Path:

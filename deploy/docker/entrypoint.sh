@@ -23,9 +23,11 @@ case "$role" in
     # The widget is served from the same origin as the chat paths (nginx / the Ingress), so no CORS
     # header is sent unless RASA_CORS_ORIGIN names another origin that embeds the widget.
     set -- ${RASA_CORS_ORIGIN:+--cors "$RASA_CORS_ORIGIN"} "$@"
-    # RASA_WORKERS > 1: Rasa's own SANIC_WORKERS, the workers' metrics added up in one folder that the
-    # main process empties at start (docs/production.md, "Several workers in one instance")
-    if [ "${RASA_WORKERS:-1}" -gt 1 ]; then
+    # RASA_WORKERS other than 1: Rasa's own SANIC_WORKERS, the workers' metrics added up in one folder
+    # that the main process empties at start (docs/production.md, "Several workers in one instance").
+    # Passed on as written: a value that is not a number is refused in Chinese when Rasa starts
+    # (bot.settings), never quietly run as one worker.
+    if [ -n "${RASA_WORKERS:-}" ] && [ "$RASA_WORKERS" != 1 ]; then
       export SANIC_WORKERS="$RASA_WORKERS" PROMETHEUS_MULTIPROC_DIR="${PROMETHEUS_MULTIPROC_DIR:-/tmp/qhd-metrics}"
     fi
     exec python -m rasa run --enable-api --auth-token "${RASA_TOKEN:?RASA_TOKEN is not set}" \

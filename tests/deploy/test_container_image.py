@@ -113,7 +113,11 @@ def test_rasa_sends_cors_headers_only_for_a_named_origin(fake_python: dict[str, 
 def test_rasa_workers_become_sanic_workers_with_one_metrics_folder(tmp_path: Path, fake_python: dict[str, str]) -> None:
     shows_env = tmp_path / "python"
     shows_env.write_text('#!/bin/sh\necho "workers=${SANIC_WORKERS:-} metrics=${PROMETHEUS_MULTIPROC_DIR:-}"\n')
-    for workers, expected in (("2", "workers=2 metrics=/tmp/qhd-metrics"), ("1", "workers= metrics=")):
+    for workers, expected in (
+        ("2", "workers=2 metrics=/tmp/qhd-metrics"),
+        ("1", "workers= metrics="),
+        ("two", "workers=two metrics=/tmp/qhd-metrics"),  # passed on for bot.settings to refuse in Chinese
+    ):
         env = dict(fake_python, RASA_WORKERS=workers)
         env.pop("SANIC_WORKERS", None)
         env.pop("PROMETHEUS_MULTIPROC_DIR", None)

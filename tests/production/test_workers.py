@@ -84,10 +84,11 @@ def turns_by_worker(folder: Path) -> dict[str, float]:
     """qhd_turns_total per process file of the multiprocess folder (counter_<pid>.db)."""
     counts: dict[str, float] = {}
     for path in folder.glob("counter_*.db"):
+        pid = path.stem.removeprefix("counter_")
         for key, value, _timestamp, _pos in MmapedDict.read_all_values_from_file(str(path)):
-            name, sample, _labels, _help = json.loads(key)
+            _name, sample, _labels, _help = json.loads(key)
             if sample == "qhd_turns_total":
-                counts[path.stem.removeprefix("counter_")] = counts.get(path.stem.removeprefix("counter_"), 0) + value
+                counts[pid] = counts.get(pid, 0) + value
     return counts
 
 
